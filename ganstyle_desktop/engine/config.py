@@ -1,0 +1,119 @@
+"""Training configuration: one JSON-serialisable dataclass, saved in every run folder so
+that ``--resume`` continues with exactly the settings the run started with."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+METHODS = ("fastcut", "cut", "cyclegan", "multistyle")
+GAN_LOSSES = ("lsgan", "hinge")
+
+
+class ConfigError(ValueError):
+    """A training setting is out of range; the message says which and why."""
+
+
+@dataclass
+class StyleSource:
+    """One tradition to learn: a folder of artworks or an explicit list of files."""
+
+    name: str  # slug, e.g. "japanese-ukiyo-e"
+    paths: list[str] = field(default_factory=list)  # files or folders
+    display_name: str = ""
+    tags: dict[str, str] = field(default_factory=dict)  # culture, region, era, ...
+    provenance: list[dict] = field(default_factory=list)  # per-file source / license rows
+
+
+@dataclass
+class PipelineConfig:
+    """How training images are prepared (also a library dataset's stored pipeline)."""
+
+    resize: int | None = None  # shorter side before cropping; None: 1.125 x crop size
+    crop: str = "random"  # random | center | random_resized
+    rotations: tuple[int, ...] = ()  # extra right angles to draw from, e.g. (90, 270)
+    hflip: bool = True
+    vflip: bool = False
+    color_jitter: float = 0.0  # 0..0.5: brightness/contrast/saturation jitter strength
+
+
+@dataclass
+class TrainConfig:
+    styles: list[StyleSource]
+    content_paths: list[str]
+    out_dir: str
+    method: str = "fastcut"
+    preset: str = "lite"
+    size: int = 256
+    steps: int = 2000
+    batch_size: int = 1
+    lr: float = 2e-4
+    decay_start: float = 0.5  # fraction of steps at constant lr before linear decay to 0
+    gan_loss: str = "lsgan"
+    device: str = "auto"
+    mixed_precision: bool | None = None  # None: on for CUDA only
+    seed: int = 0
+    ema_decay: float = 0.999
+    diffaugment: str = "color,translation,cutout"  # "" turns it off
+    lambda_gan: float = 1.0
+    lambda_nce: float | None = None  # None: the method's default (CUT 1, FastCUT 10)
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.5
+    pool_size: int = 50
+    preview_every: int = 50
+    n_previews: int = 4
+    checkpoint_every: int = 200
+    keep_last: int = 3
+    metrics_every: int = 0  # 0: off
+    content_pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    style_pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise ConfigError(f"Unknown method {self.method!r}; choose one of {', '.join(METHODS)}.")
+        if self.gan_loss not in GAN_LOSSES:
+            raise ConfigError(f"Unknown GAN loss {self.gan_loss!r}; choose lsgan or hinge.")
+        if self.size < 16 or self.size % 4:
+            raise ConfigError(f"Training size {self.size} must be at least 16 and a multiple of 4.")
+        if self.steps < 1:
+            raise ConfigError("Steps must be at least 1.")
+        if self.batch_size < 1:
+            raise ConfigError("Batch size must be at least 1.")
+        if not self.lr > 0:
+            raise ConfigError("Learning rate must be positive.")
+        if not self.styles:
+            raise ConfigError("Give at least one style source (a folder of artworks).")
+        if self.method != "multistyle" and len(self.styles) != 1:
+            raise ConfigError(
+                f"Method {self.method} learns one style; got {len(self.styles)}. "
+                "Use the multistyle method to learn several traditions in one model."
+            )
+        if not self.content_paths:
+            raise ConfigError("Give at least one content source (a folder of photos).")
+
+    # -- JSON -----------------------------------------------------------
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        data = dict(data)
+        known = {f.name for f in fields(cls)}
+        data = {k: v for k, v in data.items() if k in known}
+        data["styles"] = [StyleSource(**s) for s in data.get("styles", [])]
+        for key in ("content_pipeline", "style_pipeline"):
+            if isinstance(data.get(key), dict):
+                p = dict(data[key])
+                p["rotations"] = tuple(p.get("rotations", ()))
+                data[key] = PipelineConfig(**p)
+        return cls(**data)
+
+    def save(self, path: Path) -> None:
+        from .atomic import write_text_atomic
+
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> TrainConfig:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))

@@ -1,0 +1,119 @@
+"""One place that decides where tensors live and how they are computed.
+
+CUDA gets mixed precision (bfloat16 where supported, else float16 with a grad scaler) and
+channels_last; Apple MPS runs float32; the CPU runs float32. Everything else in the engine
+asks this module instead of testing backends itself, so every GPU path is exercised by the
+same code that the CPU tests run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+class DeviceUnavailable(RuntimeError):
+    """The requested compute device does not exist on this machine."""
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    device: torch.device
+    amp_dtype: torch.dtype | None  # None: full float32
+    channels_last: bool
+    label: str  # for people: "CPU (2 threads)", "CUDA: NVIDIA H100"
+
+    @property
+    def type(self) -> str:
+        return self.device.type
+
+    @property
+    def uses_grad_scaler(self) -> bool:
+        return self.amp_dtype == torch.float16
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """Autocast context for forward passes (a no-op on float32 plans)."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    def prepare_module(self, module: torch.nn.Module) -> torch.nn.Module:
+        module = module.to(self.device)
+        if self.channels_last:
+            module = module.to(memory_format=torch.channels_last)
+        return module
+
+    def prepare_batch(self, batch: torch.Tensor) -> torch.Tensor:
+        batch = batch.to(self.device, non_blocking=self.device.type == "cuda")
+        if self.channels_last and batch.dim() == 4:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        return batch
+
+
+def mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend and backend.is_available())
+
+
+def available_devices() -> list[str]:
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if mps_available():
+        found.append("mps")
+    return found
+
+
+def plan_for(
+    preference: str | None = "auto", *, mixed_precision: bool | None = None
+) -> DevicePlan:
+    """Pick a device. ``preference`` is auto, cpu, cuda, cuda:N or mps.
+
+    ``GANSTYLE_DEVICE`` in the environment overrides ``auto``. ``mixed_precision=None``
+    means "on where it pays" (CUDA only).
+    """
+    pref = (preference or "auto").lower()
+    if pref == "auto":
+        pref = os.environ.get("GANSTYLE_DEVICE", "auto").lower()
+    if pref == "auto":
+        if torch.cuda.is_available():
+            pref = "cuda"
+        elif mps_available():
+            pref = "mps"
+        else:
+            pref = "cpu"
+
+    if pref.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceUnavailable(
+                "CUDA was requested but no CUDA GPU is usable here "
+                "(is this the CPU build of PyTorch?). Choose 'cpu' or 'auto'."
+            )
+        device = torch.device(pref)
+        use_amp = True if mixed_precision is None else mixed_precision
+        amp_dtype = None
+        if use_amp:
+            amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        name = torch.cuda.get_device_name(device)
+        return DevicePlan(device, amp_dtype, channels_last=True, label=f"CUDA: {name}")
+    if pref == "mps":
+        if not mps_available():
+            raise DeviceUnavailable("Apple MPS was requested but is not available here.")
+        return DevicePlan(torch.device("mps"), None, channels_last=False, label="Apple GPU (MPS)")
+    if pref == "cpu":
+        amp_dtype = torch.bfloat16 if mixed_precision else None
+        return DevicePlan(
+            torch.device("cpu"),
+            amp_dtype,
+            channels_last=False,
+            label=f"CPU ({torch.get_num_threads()} threads)",
+        )
+    raise DeviceUnavailable(f"Unknown device {preference!r}; choose one of {DEVICE_CHOICES}.")

@@ -1,0 +1,283 @@
+"""Generators and discriminators.
+
+ResNet generator (CycleGAN / CUT family): reflection padding, instance norm, optional
+depthwise-separable residual blocks, and resize-then-convolve upsampling (no transposed
+convolutions, so no checkerboard artifacts).
+
+Every normalisation layer is a :class:`FreezableInstanceNorm2d`: the tiled stylizer
+records its statistics on a downscaled whole image and freezes them while tiles run, so
+neighbouring tiles share one colour balance (thumbnail instance normalisation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class FreezableInstanceNorm2d(nn.Module):
+    """Instance norm whose per-channel statistics can be captured once and then reused.
+
+    mode "normal": ordinary instance norm.
+    mode "capture": ordinary instance norm that also stores the mean/var it computed.
+    mode "frozen": normalise with the stored statistics (broadcast over any H, W).
+    """
+
+    def __init__(self, num_features: int, affine: bool = True, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.affine = affine
+        if affine:
+            self.weight = nn.Parameter(torch.ones(num_features))
+            self.bias = nn.Parameter(torch.zeros(num_features))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.mode = "normal"
+        self.frozen_mean: torch.Tensor | None = None
+        self.frozen_var: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "frozen":
+            if self.frozen_mean is None or self.frozen_var is None:
+                raise RuntimeError("frozen instance norm used before statistics were captured")
+            mean, var = self.frozen_mean, self.frozen_var
+        else:
+            # Statistics in float32 even under autocast: float16 variance overflows.
+            xf = x.float()
+            var, mean = torch.var_mean(xf, dim=(2, 3), keepdim=True, unbiased=False)
+            if self.mode == "capture":
+                self.frozen_mean, self.frozen_var = mean.detach(), var.detach()
+        out = (x.float() - mean) * torch.rsqrt(var + self.eps)
+        if self.affine:
+            out = out * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+        return out.to(x.dtype)
+
+
+def norm_layers(module: nn.Module) -> Iterator[FreezableInstanceNorm2d]:
+    for m in module.modules():
+        if isinstance(m, FreezableInstanceNorm2d):
+            yield m
+
+
+@contextlib.contextmanager
+def norm_statistics(module: nn.Module, mode: str) -> Iterator[None]:
+    """Temporarily switch every freezable norm in ``module`` to ``mode``."""
+    layers = list(norm_layers(module))
+    previous = [layer.mode for layer in layers]
+    for layer in layers:
+        layer.mode = mode
+    try:
+        yield
+    finally:
+        for layer, old in zip(layers, previous):
+            layer.mode = old
+
+
+def clear_frozen_statistics(module: nn.Module) -> None:
+    for layer in norm_layers(module):
+        layer.frozen_mean = layer.frozen_var = None
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int, separable: bool) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            *_conv3x3(channels, separable),
+            FreezableInstanceNorm2d(channels),
+            nn.ReLU(inplace=True),
+            *_conv3x3(channels, separable),
+            FreezableInstanceNorm2d(channels),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def _conv3x3(channels: int, separable: bool) -> list[nn.Module]:
+    if separable:
+        # Depthwise then pointwise: ~1/8 of a full 3x3 conv's MACs at these widths.
+        return [
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, groups=channels, bias=False),
+            nn.Conv2d(channels, channels, 1, bias=True),
+        ]
+    return [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=True)]
+
+
+class Upsample(nn.Module):
+    """Nearest resize then a 3x3 conv: avoids the checkerboard of transposed convs."""
+
+    def __init__(self, in_ch: int, out_ch: int) -> None:
+        super().__init__()
+        self.pad = nn.ReflectionPad2d(1)
+        self.conv = nn.Conv2d(in_ch, out_ch, 3, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, scale_factor=2.0, mode="nearest")
+        return self.conv(self.pad(x))
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    in_channels: int = 3
+    out_channels: int = 3
+    width: int = 64
+    n_blocks: int = 9
+    n_down: int = 2
+    separable: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GeneratorSpec:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+class ResnetGenerator(nn.Module):
+    """Photo -> painting generator. Inputs and outputs are in [-1, 1], NCHW.
+
+    ``self.layers`` is a flat Sequential so that CUT's PatchNCE loss can tap the
+    encoder at :attr:`nce_layer_ids` through :meth:`encode`.
+    """
+
+    def __init__(self, spec: GeneratorSpec | None = None) -> None:
+        super().__init__()
+        spec = spec or GeneratorSpec()
+        self.spec = spec
+        w = spec.width
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(spec.in_channels, w, 7, bias=True),
+            FreezableInstanceNorm2d(w),
+            nn.ReLU(inplace=True),
+        ]
+        nce_ids = [0]  # the padded input itself: pixel patches
+        ch = w
+        for _ in range(spec.n_down):
+            layers += [
+                nn.ReflectionPad2d(1),
+                nn.Conv2d(ch, ch * 2, 3, stride=2, bias=True),
+                FreezableInstanceNorm2d(ch * 2),
+                nn.ReLU(inplace=True),
+            ]
+            ch *= 2
+            nce_ids.append(len(layers) - 3)  # after the strided conv
+        first_block = len(layers)
+        for _ in range(spec.n_blocks):
+            layers.append(ResidualBlock(ch, spec.separable))
+        if spec.n_blocks:
+            nce_ids.append(first_block + spec.n_blocks // 2)
+            nce_ids.append(first_block + spec.n_blocks - 1)
+        self.bottleneck_channels = ch
+        for _ in range(spec.n_down):
+            layers += [Upsample(ch, ch // 2), FreezableInstanceNorm2d(ch // 2), nn.ReLU(inplace=True)]
+            ch //= 2
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, spec.out_channels, 7), nn.Tanh()]
+        self.layers = nn.Sequential(*layers)
+        self.nce_layer_ids: tuple[int, ...] = tuple(nce_ids)
+
+    @property
+    def size_multiple(self) -> int:
+        """Input sides must be multiples of this (the strided convs halve them)."""
+        return 2**self.spec.n_down
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+    def encode(self, x: torch.Tensor, layer_ids: tuple[int, ...] | None = None) -> list[torch.Tensor]:
+        """Features after each layer in ``layer_ids`` (default: the NCE taps)."""
+        wanted = set(layer_ids if layer_ids is not None else self.nce_layer_ids)
+        last = max(wanted)
+        feats: list[torch.Tensor] = []
+        h = x
+        for i, layer in enumerate(self.layers):
+            h = layer(h)
+            if i in wanted:
+                feats.append(h)
+            if i == last:
+                break
+        return feats
+
+    def nce_channels(self) -> list[int]:
+        """Channel count of each NCE tap (for building CUT's projection MLPs)."""
+        with torch.no_grad():
+            probe = torch.zeros(1, self.spec.in_channels, 4 * self.size_multiple, 4 * self.size_multiple)
+            was_training = self.training
+            self.eval()
+            feats = self.encode(probe)
+            self.train(was_training)
+        return [f.shape[1] for f in feats]
+
+
+@dataclass(frozen=True)
+class DiscriminatorSpec:
+    in_channels: int = 3
+    width: int = 64
+    n_layers: int = 3  # 3 gives the 70x70 receptive field of pix2pix / CycleGAN
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class PatchDiscriminator(nn.Module):
+    """Fully convolutional PatchGAN: one real/fake logit per overlapping patch."""
+
+    def __init__(self, spec: DiscriminatorSpec | None = None, n_heads: int = 1) -> None:
+        super().__init__()
+        spec = spec or DiscriminatorSpec()
+        self.spec = spec
+        w = spec.width
+        layers: list[nn.Module] = [
+            nn.Conv2d(spec.in_channels, w, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
+        mult = 1
+        for n in range(1, spec.n_layers):
+            prev, mult = mult, min(2**n, 8)
+            layers += [
+                nn.Conv2d(w * prev, w * mult, 4, stride=2, padding=1),
+                FreezableInstanceNorm2d(w * mult),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+        prev, mult = mult, min(2**spec.n_layers, 8)
+        layers += [
+            nn.Conv2d(w * prev, w * mult, 4, stride=1, padding=1),
+            FreezableInstanceNorm2d(w * mult),
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
+        self.trunk = nn.Sequential(*layers)
+        # One output map per head: multi-style models give each tradition its own head
+        # (a StarGAN v2 style multi-task discriminator); single-style models have one.
+        self.head = nn.Conv2d(w * mult, n_heads, 4, stride=1, padding=1)
+        self.n_heads = n_heads
+
+    def forward(self, x: torch.Tensor, head: torch.Tensor | int | None = None) -> torch.Tensor:
+        out = self.head(self.trunk(x))
+        if head is None:
+            return out
+        if isinstance(head, int):
+            return out[:, head : head + 1]
+        index = head.view(-1, 1, 1, 1).expand(-1, 1, out.shape[2], out.shape[3])
+        return out.gather(1, index)
+
+
+def receptive_field(generator: ResnetGenerator) -> int:
+    """Receptive field in input pixels of one output pixel (analytic, conv by conv)."""
+    rf, jump = 1.0, 1.0
+    for m in generator.modules():
+        if isinstance(m, Upsample):
+            jump /= 2
+        elif isinstance(m, nn.Conv2d):
+            k = m.kernel_size[0]
+            rf += (k - 1) * jump
+            jump *= m.stride[0]
+    return int(round(rf))
