@@ -68,6 +68,9 @@ class TrainConfig:
     metrics_every: int = 0  # 0: off
     content_pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     style_pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    # multistyle only: a trained multi-style model file to extend with the traditions in
+    # ``styles`` (fine-tunes only their embeddings; the model's traditions stay unchanged)
+    init_model: str = ""
 
     def validate(self) -> None:
         if self.method not in METHODS:
@@ -89,6 +92,8 @@ class TrainConfig:
                 f"Method {self.method} learns one style; got {len(self.styles)}. "
                 "Use the multistyle method to learn several traditions in one model."
             )
+        if self.init_model and self.method != "multistyle":
+            raise ConfigError("Only the multistyle method can extend a trained model (init_model).")
         if not self.content_paths:
             raise ConfigError("Give at least one content source (a folder of photos).")
 

@@ -8,6 +8,8 @@ and carry on.
 
 from __future__ import annotations
 
+import logging
+import struct
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
 DEFAULT_MAX_PIXELS = 200_000_000  # decompression-bomb guard; a 50 MP photo is far below
+
+log = logging.getLogger(__name__)
 
 
 class ImageLoadError(Exception):
@@ -34,6 +38,15 @@ def collect_image_files(sources: Iterable[Path | str]) -> list[Path]:
     Hidden files and folders (".thumbnails", "._x.jpg" from macOS) are left out.
     """
     found: list[Path] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        # Overlapping sources (a folder and a file inside it) must not double a file.
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            found.append(p)
+
     for source in sources:
         source = Path(source)
         if source.is_dir():
@@ -42,9 +55,9 @@ def collect_image_files(sources: Iterable[Path | str]) -> list[Path]:
                 if any(part.startswith(".") for part in rel.parts):
                     continue
                 if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
-                    found.append(p)
+                    add(p)
         elif source.is_file():
-            found.append(source)
+            add(source)
         else:
             raise FileNotFoundError(f"{source}: no such file or folder")
     return found
@@ -61,7 +74,9 @@ def open_image(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         raise ImageLoadError(path, "the file is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # ``max_pixels`` below is the limit; Pillow's own warning threshold (89 MP)
+            # would otherwise refuse genuine large scans that the caller allowed.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 if max_pixels is not None and im.width * im.height > max_pixels:
                     raise ImageLoadError(
@@ -75,18 +90,31 @@ def open_image(path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
                 im.load()
                 # exif_transpose returns a new, detached image; copy() detaches the
                 # unrotated case from the file handle the with-block closes.
-                upright = ImageOps.exif_transpose(im)
+                upright = _upright(im, path)
                 return upright if upright is not None else im.copy()
     except ImageLoadError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageLoadError(path, f"too many pixels, refused as a decompression bomb ({exc})") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(
+            path, f"too many pixels, refused as a decompression bomb ({exc})"
+        ) from exc
     except UnidentifiedImageError as exc:
-        raise ImageLoadError(path, "not an image Pillow can read (wrong extension or corrupt header)") from exc
+        raise ImageLoadError(
+            path, "not an image Pillow can read (wrong extension or corrupt header)"
+        ) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageLoadError(path, f"damaged or truncated image data ({exc})") from exc
     except MemoryError as exc:
         raise ImageLoadError(path, "too large to decode in the memory available") from exc
+
+
+def _upright(im: Image.Image, path: Path) -> Image.Image | None:
+    """EXIF-rotated copy; damaged EXIF costs the rotation, not the image."""
+    try:
+        return ImageOps.exif_transpose(im)
+    except (struct.error, KeyError, TypeError, ValueError, SyntaxError, OSError) as exc:
+        log.warning("%s: unreadable EXIF orientation ignored (%s)", path.name, exc)
+        return None
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
@@ -95,7 +123,12 @@ def to_rgb(im: Image.Image) -> Image.Image:
         return im
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(im, dtype=np.float64)
-        peak = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        # 16-bit modes span 0..65535 even when an image is dark; only 32-bit "I" (which
+        # some readers use for 8-bit data) is scaled by what it holds.
+        if im.mode.startswith("I;16"):
+            peak = 65535.0
+        else:
+            peak = 65535.0 if arr.max(initial=0) > 255 else 255.0
         grey = np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(grey, "L").convert("RGB")
     if im.mode == "F":

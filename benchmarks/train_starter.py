@@ -1,0 +1,153 @@
+"""Train the shipped multi-style starter model on ../shared/data (public-domain sets only).
+
+    python benchmarks/train_starter.py --out runs/starter [--steps 2400] [--size 128]
+
+Holds apart every 5th artwork of each tradition and every 4th content photo (sorted by
+file name) for evaluation; the split is written to ``OUT/split.json`` and the card. Then
+``benchmarks/ship_starter.py`` measures the model on the held-apart images and writes
+``models/``. Prints one JSON line per 50 steps and a final JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+from ganstyle_desktop.engine.config import StyleSource, TrainConfig
+from ganstyle_desktop.engine.events import StepCompleted, TrainingFinished
+from ganstyle_desktop.engine.imageio import collect_image_files
+from ganstyle_desktop.engine.trainer import Trainer
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Public-domain sets only: persian-miniature and indian-mughal-miniature are
+# non-commercial and must never be in anything the project ships.
+TRADITIONS = {
+    "japanese-ukiyo-e": ("Japanese ukiyo-e", "Japan", "Edo period, 18th-19th c."),
+    "chinese-shan-shui": ("Chinese shan shui", "China", "ink landscape painting"),
+    "european-impressionism": ("European Impressionism", "France", "late 19th c."),
+}
+NON_COMMERCIAL = {"persian-miniature", "indian-mughal-miniature"}
+STYLE_HOLDOUT_EVERY = 5  # files 5, 10, 15, ... of each tradition
+CONTENT_HOLDOUT_EVERY = 4  # photos 4, 8, 12, ...
+
+
+def split(files: list[Path], every: int) -> tuple[list[Path], list[Path]]:
+    train = [f for i, f in enumerate(files, 1) if i % every]
+    held = [f for i, f in enumerate(files, 1) if not i % every]
+    return train, held
+
+
+def manifest_rows(data: Path) -> dict[str, dict]:
+    with open(data / "MANIFEST.csv", newline="", encoding="utf-8") as fh:
+        return {row["path"]: row for row in csv.DictReader(fh)}
+
+
+def provenance(rows: dict[str, dict], data: Path, files: list[Path]) -> list[dict]:
+    out = []
+    for f in files:
+        row = rows.get(f.relative_to(data).as_posix())
+        if row is None:
+            raise SystemExit(f"{f}: not in MANIFEST.csv; refusing to train on unknown data")
+        out.append(
+            {
+                "file": row["path"],
+                "title": row["title_if_known"],
+                "artist": row["artist_if_known"],
+                "source": f"{row['source_repo']}/{row['source_path']}",
+                "license": row["license_note"],
+            }
+        )
+    return out
+
+
+def build_config(args: argparse.Namespace) -> tuple[TrainConfig, dict]:
+    data = Path(args.data)
+    rows = manifest_rows(data)
+    styles, held = [], {"styles": {}, "content": []}
+    for slug, (name, region, era) in TRADITIONS.items():
+        assert slug not in NON_COMMERCIAL
+        files = sorted(collect_image_files([data / "styles" / slug]))
+        train, hold = split(files, STYLE_HOLDOUT_EVERY)
+        held["styles"][slug] = [f.relative_to(data).as_posix() for f in hold]
+        styles.append(
+            StyleSource(
+                name=slug,
+                paths=[str(f) for f in train],
+                display_name=name,
+                tags={"region": region, "era": era},
+                provenance=provenance(rows, data, train),
+            )
+        )
+    photos = sorted(collect_image_files([data / "content"]))
+    train_photos, held_photos = split(photos, CONTENT_HOLDOUT_EVERY)
+    held["content"] = [f.relative_to(data).as_posix() for f in held_photos]
+    held["content_provenance"] = provenance(rows, data, train_photos)
+    config = TrainConfig(
+        styles=styles,
+        content_paths=[str(f) for f in train_photos],
+        out_dir=args.out,
+        method="multistyle",
+        preset="lite",
+        size=args.size,
+        steps=args.steps,
+        batch_size=1,
+        lr=args.lr,
+        device="cpu",
+        seed=args.seed,
+        preview_every=200,
+        n_previews=3,
+        checkpoint_every=400,
+        keep_last=8,
+    )
+    return config, held
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--steps", type=int, default=2400)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    config, held = build_config(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    held["command"] = "python " + " ".join(sys.argv)
+    held["hardware"] = f"{platform.processor() or platform.machine()}, CPU threads: " + str(
+        __import__("torch").get_num_threads()
+    )
+    (out / "split.json").write_text(json.dumps(held, indent=2))
+    started = time.monotonic()
+    for event in Trainer(config).run():
+        if isinstance(event, StepCompleted) and (event.step % 50 == 0 or event.step == 1):
+            print(
+                json.dumps(
+                    {
+                        "step": event.step,
+                        "s_per_step": round(event.seconds_per_step, 3),
+                        "eta_s": round(event.eta_seconds),
+                        "losses": {k: round(v, 4) for k, v in event.losses.items()},
+                    }
+                ),
+                flush=True,
+            )
+        elif isinstance(event, TrainingFinished):
+            summary = {
+                "steps": event.step,
+                "model": str(event.model_path),
+                "wall_seconds": round(time.monotonic() - started, 1),
+            }
+            (out / "summary.json").write_text(json.dumps(summary, indent=2))
+            print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""``ganstyle-cli stylize``: paint photos (files or whole folders) with a model.
+
+Folders are searched recursively and their sub-folder structure is kept under ``--out``.
+Existing outputs are skipped unless ``--overwrite``. A file that fails (unreadable,
+unwritable) is reported in the summary and the rest carry on; the exit status is 1 when
+anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ganstyle_desktop.engine.export import FORMATS
+from ganstyle_desktop.engine.imageio import collect_image_files
+
+from . import CliError
+from .progress import ProgressBar
+
+log = logging.getLogger(__name__)
+
+FORMAT_CHOICES = ("png", "jpg", "webp", "tif")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "stylize",
+        help="paint photos in a model's style (files or folders)",
+        description="Stylize images at full resolution. Large images run in overlapping "
+        "tiles that share one set of normalisation statistics, so memory stays bounded.",
+    )
+    p.add_argument("model", type=Path, help="a .safetensors model file")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files or folders")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p.add_argument("--tile", type=int, metavar="N", help="tile side in pixels (default: from memory)")
+    p.add_argument(
+        "--memory-mb",
+        type=float,
+        default=1024,
+        metavar="N",
+        help="memory budget for the network's activations (default 1024)",
+    )
+    p.add_argument(
+        "--strength", type=float, default=1.0, help="0 keeps the photo, 1 full style (default 1)"
+    )
+    p.add_argument("--blend", metavar="A=W,B=W", help="multi-style models: tradition weights")
+    p.add_argument(
+        "--format", choices=FORMAT_CHOICES, help="output format (default: like the input)"
+    )
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (95)")
+    p.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.set_defaults(run=run)
+
+
+@dataclass
+class Job:
+    src: Path
+    dst: Path
+
+
+def _output_suffix(src: Path, image_format: str | None) -> str:
+    if image_format:
+        return "." + image_format
+    suffix = src.suffix.lower()
+    return suffix if suffix.lstrip(".") in FORMATS else ".png"  # e.g. BMP -> PNG
+
+
+def plan_jobs(
+    inputs: list[Path], out_dir: Path, image_format: str | None
+) -> tuple[list[Job], list[tuple[Path, str]]]:
+    """Source -> destination pairs (folders keep their structure) and missing inputs."""
+    jobs: list[Job] = []
+    missing: list[tuple[Path, str]] = []
+    taken: set[Path] = set()
+    out_resolved = out_dir.resolve()
+    for source in inputs:
+        if source.is_dir():
+            files = [
+                f
+                for f in collect_image_files([source])
+                if out_resolved not in f.resolve().parents  # never re-stylize our outputs
+            ]
+            pairs = [(f, f.relative_to(source)) for f in files]
+        elif source.is_file():
+            pairs = [(source, Path(source.name))]
+        else:
+            missing.append((source, "no such file or folder"))
+            continue
+        for src, rel in pairs:
+            dst = out_dir / rel.with_suffix(_output_suffix(src, image_format))
+            if dst in taken:  # photo.jpg and photo.png both -> photo.png
+                dst = dst.with_name(f"{rel.stem}_{src.suffix.lstrip('.')}{dst.suffix}")
+            taken.add(dst)
+            jobs.append(Job(src, dst))
+    return jobs, missing
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as exc:
+        raise CliError(
+            f"Cannot write to the output folder {out_dir} "
+            f"({exc.strerror or exc}). Choose a folder you can write to with --out."
+        ) from exc
+    if not os.access(out_dir, os.W_OK):
+        raise CliError(f"The output folder {out_dir} is not writable; choose another with --out.")
+
+
+def _load(path: Path, device: str):
+    from ganstyle_desktop.engine.modelfile import ModelFileError, load_model
+
+    if not path.is_file():
+        raise CliError(f"{path}: no such model file.")
+    try:
+        return load_model(path, device="cpu")
+    except ModelFileError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _parse_blend(text: str | None, model) -> dict[str, float] | None:
+    if not text:
+        return None
+    from ganstyle_desktop.engine.multistyle_nets import BlendError, parse_blend
+
+    try:
+        blend = parse_blend(text)
+        if getattr(model, "is_multistyle", False):
+            model.module_for(blend)  # unknown tradition names fail here, before any work
+        else:
+            log.warning("%s is a single-style model; --blend is ignored", model.path)
+    except BlendError as exc:
+        raise CliError(str(exc)) from exc
+    return blend
+
+
+def run(args: argparse.Namespace) -> int:
+    from ganstyle_desktop.engine.devices import DeviceUnavailable, plan_for
+    from ganstyle_desktop.engine.export import ExportError
+    from ganstyle_desktop.engine.imageio import ImageLoadError
+    from ganstyle_desktop.engine.stylize import StylizeError, stylize_file
+
+    if not 0.0 <= args.strength <= 1.0:
+        raise CliError(f"--strength must be between 0 and 1, not {args.strength}.")
+    if not 1 <= args.quality <= 100:
+        raise CliError(f"--quality must be 1 to 100, not {args.quality}.")
+    if args.tile is not None and args.tile < 16:
+        raise CliError(f"--tile must be at least 16 pixels, not {args.tile}.")
+    if args.memory_mb < 16:
+        raise CliError(f"--memory-mb must be at least 16, not {args.memory_mb}.")
+    try:
+        plan_for(args.device)
+    except DeviceUnavailable as exc:
+        raise CliError(str(exc)) from exc
+    model = _load(args.model, args.device)
+    blend = _parse_blend(args.blend, model)
+    jobs, failures = plan_jobs(args.inputs, args.out, args.format)
+    if not jobs and not failures:
+        raise CliError("No images found in the inputs (jpg, png, webp, tif, bmp).")
+    _check_out_dir(args.out)
+
+    done = skipped = 0
+    with ProgressBar(len(jobs), label="stylize") as bar:
+        for index, job in enumerate(jobs):
+            if job.dst.exists() and not args.overwrite:
+                skipped += 1
+                bar.update(index + 1, detail=f"{job.src.name} (exists, skipped)")
+                continue
+
+            def on_tile(event, index=index, name=job.src.name) -> None:
+                bar.update(index, detail=f"{name} {event.stage} {event.done}/{event.total}")
+
+            try:
+                stylize_file(
+                    model,
+                    job.src,
+                    job.dst,
+                    strength=args.strength,
+                    blend=blend,
+                    device=args.device,
+                    memory_budget_mb=args.memory_mb,
+                    tile_size=args.tile,
+                    progress=on_tile,
+                    quality=args.quality,
+                    overwrite=args.overwrite,
+                )
+            except (ImageLoadError, ExportError, StylizeError, MemoryError, OSError) as exc:
+                reason = str(exc) if not isinstance(exc, MemoryError) else "out of memory"
+                failures.append((job.src, reason))
+                bar.write(f"failed: {job.src}: {reason}")
+            else:
+                done += 1
+            bar.update(index + 1, detail=job.src.name)
+
+    print(f"Stylized {done} image(s) into {args.out}.")
+    if skipped:
+        print(f"Skipped {skipped} that already exist (--overwrite replaces them).")
+    if failures:
+        print(f"Failed {len(failures)}:")
+        for src, reason in failures:
+            print(f"  {src}: {reason}")
+        return 1
+    return 0

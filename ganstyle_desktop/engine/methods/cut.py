@@ -1,0 +1,115 @@
+"""CUT and FastCUT (Park et al. 2020): one generator trained with a GAN loss plus
+PatchNCE, which keeps each output patch tied to the input patch it came from.
+
+CUT adds an identity PatchNCE term on style images (G(style) should keep the style
+image's patches), which regularises colour shifts; FastCUT drops it, weights NCE by 10
+and trains on randomly flipped inputs whose features are flipped back
+(flip-equivariance), which is about 1.5x faster per step.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ganstyle_desktop.engine.config import TrainConfig
+from ganstyle_desktop.engine.devices import DevicePlan
+from ganstyle_desktop.engine.losses import discriminator_loss, generator_adversarial_loss
+from ganstyle_desktop.engine.nce import PatchNCE
+from ganstyle_desktop.engine.nets import PatchDiscriminator, ResnetGenerator
+
+from .adversarial import AdversarialMethod
+from .weights import set_requires_grad
+
+
+class CUT(AdversarialMethod):
+    name: ClassVar[str] = "cut"
+    nce_idt: ClassVar[bool] = True
+    default_lambda_nce: ClassVar[float] = 1.0
+    flip_equivariance: ClassVar[bool] = False
+    num_patches: ClassVar[int] = 256
+
+    def __init__(self, config: TrainConfig, plan: DevicePlan) -> None:
+        super().__init__(config, plan)
+        self.lambda_nce = (
+            config.lambda_nce if config.lambda_nce is not None else self.default_lambda_nce
+        )
+        self.add_rng("augment")
+        self.add_rng("nce")
+        self.add_rng("flip")
+        self.G: ResnetGenerator = self.add_network(
+            "G", ResnetGenerator(self.preset.generator), ema=True
+        )
+        self.D = self.add_network("D", PatchDiscriminator(self.preset.discriminator))
+        self.nce = self.add_network("F", PatchNCE(self.G, num_patches=self.num_patches))
+        self.add_optimizer("G", [self.G])
+        self.add_optimizer("D", [self.D])
+        self.add_optimizer("F", [self.nce])
+
+    def train_step(
+        self, content: torch.Tensor, style: torch.Tensor, style_ids: torch.Tensor | None = None
+    ) -> dict[str, float]:
+        del style_ids
+        self.begin_step()
+        n = content.shape[0]
+        flipped = False
+        if self.flip_equivariance:
+            flipped = bool(torch.rand(1, generator=self.rngs["flip"]).item() < 0.5)
+        real = torch.cat([content, style], dim=0) if self.nce_idt else content
+        if flipped:
+            real = torch.flip(real, dims=[3])
+        kind = self.config.gan_loss
+
+        with self.plan.autocast():
+            fake_all = self.G(real)
+        fake = fake_all[:n]
+        idt = fake_all[n:] if self.nce_idt else None
+
+        # Discriminator: real style vs. (detached) translations, both augmented.
+        set_requires_grad(self.D, True)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        with self.plan.autocast():
+            loss_d = discriminator_loss(
+                self.D(self.augment(style)), self.D(self.augment(fake.detach())), kind
+            )
+        self.backward(loss_d)
+        self.optimizer_step("D")
+
+        # Generator and projection heads.
+        set_requires_grad(self.D, False)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        self.optimizers["F"].zero_grad(set_to_none=True)
+        nce_rng = self.rngs["nce"]
+        with self.plan.autocast():
+            loss_gan = generator_adversarial_loss(self.D(self.augment(fake)), kind)
+            loss_gan = loss_gan * self.config.lambda_gan
+            loss_nce = self.nce.loss(self.G, content, fake, nce_rng, flip_target=flipped)
+            loss_nce = loss_nce * self.lambda_nce
+            losses = {"d": loss_d, "g_gan": loss_gan, "nce": loss_nce}
+            if idt is not None:
+                loss_idt = self.nce.loss(self.G, style, idt, nce_rng, flip_target=flipped)
+                loss_idt = loss_idt * self.lambda_nce
+                losses["nce_idt"] = loss_idt
+                nce_total = 0.5 * (loss_nce + loss_idt)
+            else:
+                nce_total = loss_nce
+            loss_g = loss_gan + nce_total
+        self.backward(loss_g)
+        self.optimizer_step("G")
+        self.optimizer_step("F")
+        set_requires_grad(self.D, True)
+        self.end_step()
+        losses["g_total"] = loss_g
+        return {k: float(v.detach()) for k, v in losses.items()}
+
+    def export_generator(self) -> nn.Module:
+        return self.emas["G"].module.eval()
+
+
+class FastCUT(CUT):
+    name: ClassVar[str] = "fastcut"
+    nce_idt: ClassVar[bool] = False
+    default_lambda_nce: ClassVar[float] = 10.0
+    flip_equivariance: ClassVar[bool] = True

@@ -1,0 +1,204 @@
+"""Multi-style training: one generator for several traditions (StarGAN v2 style).
+
+- :class:`~..multistyle_nets.MultiStyleGenerator`: one learned embedding per tradition
+  modulates the decoder's instance norms;
+- a :class:`~..nets.PatchDiscriminator` with one PatchGAN head per tradition: each style
+  image is judged by its own tradition's head, each translation by its target's head;
+- FastCUT's PatchNCE content constraint (flip-equivariant, lambda 10) in the shared,
+  unconditioned encoder, so content is kept the same way whatever the tradition;
+- DiffAugment before D and an EMA generator for previews and export.
+
+Extending a trained model (``config.init_model``): the model's generator is loaded, one
+embedding row is appended per new tradition, and only those rows train (with a fresh
+discriminator and projection heads, which the model file does not carry). Every other
+generator weight is frozen, so the traditions the model already knew render exactly as
+before.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ganstyle_desktop.engine.config import ConfigError, TrainConfig
+from ganstyle_desktop.engine.devices import DevicePlan
+from ganstyle_desktop.engine.ema import ModelEMA
+from ganstyle_desktop.engine.losses import discriminator_loss, generator_adversarial_loss
+from ganstyle_desktop.engine.multistyle_nets import MultiStyleGenerator
+from ganstyle_desktop.engine.nce import PatchNCE
+from ganstyle_desktop.engine.nets import PatchDiscriminator
+from ganstyle_desktop.engine.optim import make_adam, seeded_generator
+
+from .adversarial import AdversarialMethod
+from .weights import set_requires_grad
+
+log = logging.getLogger(__name__)
+
+STYLE_INIT_SALT = 9001
+
+
+def tradition_entry(source) -> dict:  # source: config.StyleSource
+    """A card's tradition record from a training style source."""
+    entry = {"slug": source.name, "name": source.display_name or source.name}
+    entry.update({str(k): str(v) for k, v in (source.tags or {}).items()})
+    return entry
+
+
+class MultiStyle(AdversarialMethod):
+    name: ClassVar[str] = "multistyle"
+    default_lambda_nce: ClassVar[float] = 10.0
+    num_patches: ClassVar[int] = 256
+
+    def __init__(self, config: TrainConfig, plan: DevicePlan) -> None:
+        super().__init__(config, plan)
+        self.lambda_nce = (
+            config.lambda_nce if config.lambda_nce is not None else self.default_lambda_nce
+        )
+        self.add_rng("augment")
+        self.add_rng("nce")
+        self.add_rng("flip")
+        slugs = [s.name for s in config.styles]
+        if len(set(slugs)) != len(slugs):
+            raise ConfigError(f"Each tradition needs its own name; got {slugs}.")
+
+        base = _load_base(config.init_model) if config.init_model else None
+        self.finetune = base is not None
+        if base is None:
+            generator = MultiStyleGenerator(self.preset.generator, slugs)
+            self.base_traditions: list[dict] = []
+            self.style_offset = 0
+        else:
+            generator, self.base_traditions = base
+            known = [s for s in slugs if s in generator.traditions]
+            if known:
+                raise ConfigError(
+                    f"{config.init_model} already knows {', '.join(known)}; "
+                    "give only new traditions to add."
+                )
+            self.style_offset = generator.n_styles
+            for slug in slugs:
+                generator.add_tradition(slug)
+
+        base_state = {k: v.clone() for k, v in generator.state_dict().items()} if base else None
+        self.G: MultiStyleGenerator = self.add_network("G", generator, ema=False)
+        if base_state is not None:
+            # add_network re-initialised every layer: put the trained weights back.
+            self.G.load_state_dict(base_state)
+        else:
+            _seed_embeddings(self.G, config.seed)
+        self.new_rows = [self.G.embeddings[self.style_offset + i] for i in range(len(slugs))]
+        if self.finetune:
+            set_requires_grad(self.G, False)
+            for row in self.new_rows:
+                row.requires_grad_(True)
+        self.emas["G"] = ModelEMA(self.G, config.ema_decay)
+
+        self.D = self.add_network(
+            "D", PatchDiscriminator(self.preset.discriminator, n_heads=len(slugs))
+        )
+        self.nce = self.add_network("F", PatchNCE(self.G, num_patches=self.num_patches))
+        if self.finetune:
+            self.optimizers["G"] = make_adam(self.new_rows, config.lr)
+        else:
+            self.add_optimizer("G", [self.G])
+        self.add_optimizer("D", [self.D])
+        self.add_optimizer("F", [self.nce])
+
+    # -- card information -------------------------------------------------------------------
+    def traditions(self) -> list[dict]:
+        """Card records of every tradition the exported generator knows, in index order."""
+        return list(self.base_traditions) + [tradition_entry(s) for s in self.config.styles]
+
+    def card_fields(self) -> dict:
+        """What a model card of this method's export needs beyond the common fields."""
+        return {
+            "kind": "multistyle",
+            "architecture": self.G.architecture(),
+            "traditions": self.traditions(),
+        }
+
+    # -- training ---------------------------------------------------------------------------
+    def train_step(
+        self, content: torch.Tensor, style: torch.Tensor, style_ids: torch.Tensor | None = None
+    ) -> dict[str, float]:
+        self.begin_step()
+        if style_ids is None:
+            style_ids = torch.zeros(style.shape[0], dtype=torch.long)
+        heads = style_ids.to(style.device).long()
+        n = content.shape[0]
+        if heads.shape[0] != n:
+            # Each translation targets one sampled style image's tradition.
+            heads = heads.repeat((n + heads.shape[0] - 1) // heads.shape[0])[:n]
+        targets = heads + self.style_offset
+        flipped = bool(torch.rand(1, generator=self.rngs["flip"]).item() < 0.5)
+        real = torch.flip(content, dims=[3]) if flipped else content
+        kind = self.config.gan_loss
+
+        with self.plan.autocast():
+            fake = self.G(real, targets)
+
+        set_requires_grad(self.D, True)
+        self.optimizers["D"].zero_grad(set_to_none=True)
+        with self.plan.autocast():
+            real_logits = self.D(self.augment(style), style_ids.to(style.device).long())
+            fake_logits = self.D(self.augment(fake.detach()), heads)
+            loss_d = discriminator_loss(real_logits, fake_logits, kind)
+        self.backward(loss_d)
+        self.optimizer_step("D")
+
+        set_requires_grad(self.D, False)
+        self.optimizers["G"].zero_grad(set_to_none=True)
+        self.optimizers["F"].zero_grad(set_to_none=True)
+        with self.plan.autocast():
+            loss_gan = generator_adversarial_loss(self.D(self.augment(fake), heads), kind)
+            loss_gan = loss_gan * self.config.lambda_gan
+            loss_nce = self.nce.loss(self.G, content, fake, self.rngs["nce"], flip_target=flipped)
+            loss_nce = loss_nce * self.lambda_nce
+            loss_g = loss_gan + loss_nce
+        self.backward(loss_g)
+        self.optimizer_step("G")
+        self.optimizer_step("F")
+        set_requires_grad(self.D, True)
+        self.end_step()
+        return {
+            "d": float(loss_d.detach()),
+            "g_gan": float(loss_gan.detach()),
+            "nce": float(loss_nce.detach()),
+            "g_total": float(loss_g.detach()),
+        }
+
+    def export_generator(self) -> nn.Module:
+        return self.emas["G"].module.eval()
+
+
+def _seed_embeddings(generator: MultiStyleGenerator, seed: int) -> None:
+    """Style rows from the run's seed (not the global RNG): runs are reproducible."""
+    rng = seeded_generator(seed, STYLE_INIT_SALT)
+    with torch.no_grad():
+        for row in generator.embeddings:
+            row.copy_(torch.randn(row.shape, generator=rng).to(row.device, row.dtype))
+
+
+def _load_base(path: str) -> tuple[MultiStyleGenerator, list[dict]]:
+    from ganstyle_desktop.engine.modelfile import ModelFileError, load_model
+
+    try:
+        model = load_model(Path(path), device="cpu")
+    except ModelFileError as exc:
+        raise ConfigError(f"Cannot extend {path}: {exc}") from exc
+    if not isinstance(model.generator, MultiStyleGenerator):
+        raise ConfigError(
+            f"{Path(path).name} is a single-style model; only multi-style models can "
+            "learn more traditions."
+        )
+    traditions = list(model.card.traditions) or [
+        {"slug": t, "name": t} for t in model.generator.traditions
+    ]
+    generator = model.generator.train()
+    for p in generator.parameters():
+        p.requires_grad_(True)
+    return generator, traditions

@@ -1,0 +1,426 @@
+"""Quality metrics that need no pretrained network (nothing can be downloaded here).
+
+- Style distance: sliced Wasserstein distance (SWD) between 7x7 neighbourhoods of
+  Laplacian-pyramid levels, as in Karras et al. 2018 ("Progressive growing of GANs",
+  appendix D): 128 patches per image per level, each level's descriptors normalised per
+  colour channel, 4 repeats of 128 random unit directions. Reported x 1e3 like the paper.
+- Style score S = 1 - (SWD(outputs, B) - SWD(A, B)) / (SWD(photos, B) - SWD(A, B)), with
+  the style set split into halves A and B: 0 means "still a photo", 1 means "as close to
+  the style as the style set is to itself".
+- Content preservation: SSIM between Sobel edge maps of the input and output luminance.
+- Palette: 1-D Wasserstein distances of the L*, a*, b* channel distributions.
+- Random-feature KID: unbiased MMD^2 with the cubic polynomial kernel on features of a
+  randomly initialised (fixed seed) CNN, averaged over 3 seeds.
+
+Images are HxWx3 uint8 arrays; each set is resized (short side) and centre-cropped to
+``size`` x ``size`` first. Every random choice is seeded, so the numbers repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.nn import functional as F
+
+log = logging.getLogger(__name__)
+
+PATCH = 7
+PATCHES_PER_LEVEL = 128
+SWD_REPEATS = 4
+SWD_DIRECTIONS = 128
+MIN_LEVEL_SIZE = 16
+KID_SEEDS = (0, 1, 2)
+
+
+class MetricsError(ValueError):
+    """The image sets cannot be measured (too few images, mismatched pairs)."""
+
+
+# -- preparation ----------------------------------------------------------------------------
+
+
+def square(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the short side is ``size`` and centre-crop to ``size`` x ``size``."""
+    im = Image.fromarray(np.asarray(image, dtype=np.uint8), "RGB")
+    scale = size / min(im.size)
+    w, h = max(size, round(im.width * scale)), max(size, round(im.height * scale))
+    im = im.resize((w, h), Image.Resampling.LANCZOS)
+    left, top = (w - size) // 2, (h - size) // 2
+    return np.asarray(im.crop((left, top, left + size, top + size)))
+
+
+def _batch(images: Sequence[np.ndarray], size: int) -> torch.Tensor:
+    """NCHW float32 in [0, 1]."""
+    arr = np.stack([square(im, size) for im in images]).astype(np.float32) / 255.0
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()
+
+
+# -- sliced Wasserstein distance on Laplacian-pyramid patches ------------------------------
+
+_BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+
+
+def _blur(x: torch.Tensor) -> torch.Tensor:
+    k = (_BINOMIAL[:, None] * _BINOMIAL[None, :]).to(x.dtype)
+    k = k.expand(x.shape[1], 1, 5, 5).contiguous()
+    return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="reflect"), k, groups=x.shape[1])
+
+
+def laplacian_pyramid(x: torch.Tensor, min_size: int = MIN_LEVEL_SIZE) -> list[torch.Tensor]:
+    """Laplacian levels, finest first, ending with the low-pass residual."""
+    levels = []
+    current = x
+    while min(current.shape[2:]) // 2 >= min_size:
+        down = _blur(current)[:, :, ::2, ::2]
+        up = F.interpolate(down, size=current.shape[2:], mode="nearest")
+        levels.append(current - _blur(up))
+        current = down
+    levels.append(current)
+    return levels
+
+
+def _descriptors(level: torch.Tensor, rng: np.random.Generator) -> np.ndarray:
+    """128 random 7x7 neighbourhoods per image, flattened: (N*128, 3*49)."""
+    n, c, h, w = level.shape
+    ys = rng.integers(0, h - PATCH + 1, size=(n, PATCHES_PER_LEVEL))
+    xs = rng.integers(0, w - PATCH + 1, size=(n, PATCHES_PER_LEVEL))
+    arr = level.numpy()
+    dy, dx = np.mgrid[0:PATCH, 0:PATCH]
+    out = np.empty((n, PATCHES_PER_LEVEL, c, PATCH, PATCH), np.float32)
+    for i in range(n):
+        rows = ys[i][:, None, None] + dy[None]
+        cols = xs[i][:, None, None] + dx[None]
+        out[i] = arr[i][:, rows, cols].transpose(1, 0, 2, 3)
+    return out.reshape(n * PATCHES_PER_LEVEL, c, PATCH, PATCH)
+
+
+def _normalise(desc: np.ndarray) -> np.ndarray:
+    # Per colour channel, over all descriptors and positions (Karras et al.).
+    mean = desc.mean(axis=(0, 2, 3), keepdims=True)
+    std = desc.std(axis=(0, 2, 3), keepdims=True) + 1e-8
+    return ((desc - mean) / std).reshape(desc.shape[0], -1)
+
+
+def sliced_wasserstein(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> float:
+    """SWD between two equally sized descriptor sets (rows)."""
+    results = []
+    for _ in range(SWD_REPEATS):
+        dirs = rng.standard_normal((a.shape[1], SWD_DIRECTIONS)).astype(np.float32)
+        dirs /= np.linalg.norm(dirs, axis=0, keepdims=True)
+        pa = np.sort(a @ dirs, axis=0)
+        pb = np.sort(b @ dirs, axis=0)
+        results.append(float(np.abs(pa - pb).mean()))
+    return float(np.mean(results))
+
+
+def _level_descriptors(images: Sequence[np.ndarray], size: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [_descriptors(level, rng) for level in laplacian_pyramid(_batch(images, size))]
+
+
+def swd(
+    images_a: Sequence[np.ndarray],
+    images_b: Sequence[np.ndarray],
+    size: int = 256,
+    seed: int = 0,
+) -> float:
+    """Mean over pyramid levels of the SWD between the two sets' patches (x 1e3)."""
+    if not images_a or not images_b:
+        raise MetricsError("SWD needs at least one image in each set")
+    da = _level_descriptors(images_a, size, seed)
+    db = _level_descriptors(images_b, size, seed)  # same positions: swd(X, X) == 0
+    rng = np.random.default_rng(seed + 2)
+    per_level = []
+    for la, lb in zip(da, db, strict=True):
+        # Sorted matching needs equal counts: subsample the larger set.
+        n = min(len(la), len(lb))
+        la = la[rng.choice(len(la), n, replace=False)] if len(la) > n else la
+        lb = lb[rng.choice(len(lb), n, replace=False)] if len(lb) > n else lb
+        per_level.append(sliced_wasserstein(_normalise(la), _normalise(lb), rng))
+    return float(np.mean(per_level)) * 1e3
+
+
+def split_halves(
+    images: Sequence[np.ndarray], seed: int = 0
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A seeded shuffle of ``images`` cut into halves A and B."""
+    if len(images) < 2:
+        raise MetricsError("the style set needs at least 2 images to measure its own spread")
+    order = np.random.default_rng(seed).permutation(len(images))
+    half = len(images) // 2
+    return [images[i] for i in order[:half]], [images[i] for i in order[half:]]
+
+
+def style_score(
+    outputs: Sequence[np.ndarray],
+    style: Sequence[np.ndarray],
+    photos: Sequence[np.ndarray],
+    size: int = 256,
+    seed: int = 0,
+) -> dict[str, float]:
+    """S and the three SWDs it is made of (see the module doc).
+
+    All three distances are taken to the same half B of the style set, so they share
+    its sampling noise; half A is the floor ("style vs itself").
+    """
+    half_a, half_b = split_halves(style, seed)
+    floor = swd(half_a, half_b, size, seed)
+    to_outputs = swd(outputs, half_b, size, seed)
+    to_photos = swd(photos, half_b, size, seed)
+    span = to_photos - floor
+    score = 1.0 - (to_outputs - floor) / span if abs(span) > 1e-9 else float("nan")
+    return {
+        "style_score": float(score),
+        "swd_outputs_style": to_outputs,
+        "swd_photos_style": to_photos,
+        "swd_style_floor": floor,
+    }
+
+
+# -- edge SSIM ------------------------------------------------------------------------------
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """Rec. 709 luma of an sRGB uint8 image, in [0, 1]."""
+    rgb = np.asarray(image, dtype=np.float32) / 255.0
+    return rgb @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+def sobel_edges(grey: np.ndarray) -> np.ndarray:
+    """Gradient magnitude (Sobel), scaled so a black-to-white step gives 1."""
+    x = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32))[None, None]
+    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    k = torch.stack([kx, kx.t()])[:, None]
+    g = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k)
+    return (torch.sqrt(g[0, 0] ** 2 + g[0, 1] ** 2) / 4.0).numpy()
+
+
+def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
+    """Mean SSIM (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5, K1 .01, K2 .03)."""
+    if a.shape != b.shape:
+        raise MetricsError(f"SSIM needs equal shapes, got {a.shape} and {b.shape}")
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    g = torch.exp(-((torch.arange(11, dtype=torch.float64) - 5) ** 2) / (2 * 1.5**2))
+    g = (g / g.sum()).float()
+    window = (g[:, None] * g[None, :])[None, None]
+    x = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None, None]
+    y = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32))[None, None]
+
+    def filt(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(t, window)  # valid region only, as in the reference code
+
+    mx, my = filt(x), filt(y)
+    sxx = filt(x * x) - mx * mx
+    syy = filt(y * y) - my * my
+    sxy = filt(x * y) - mx * my
+    num = (2 * mx * my + c1) * (2 * sxy + c2)
+    den = (mx * mx + my * my + c1) * (sxx + syy + c2)
+    return float((num / den).mean())
+
+
+def edge_ssim(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> float:
+    """Mean SSIM between Sobel edge maps of paired inputs and outputs' luminance."""
+    if len(inputs) != len(outputs) or not inputs:
+        raise MetricsError("edge SSIM needs the same, non-zero number of inputs and outputs")
+    scores = []
+    for src, out in zip(inputs, outputs, strict=True):
+        if out.shape != src.shape:
+            out = np.asarray(
+                Image.fromarray(out).resize(src.shape[1::-1], Image.Resampling.LANCZOS)
+            )
+        scores.append(ssim(sobel_edges(luminance(src)), sobel_edges(luminance(out))))
+    return float(np.mean(scores))
+
+
+# -- palette --------------------------------------------------------------------------------
+
+_SRGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+_D65 = np.array([0.95047, 1.0, 1.08883])
+
+
+def srgb_to_lab(image: np.ndarray) -> np.ndarray:
+    """CIE L*a*b* (D65) of sRGB uint8 pixels (any leading shape, last axis RGB)."""
+    c = np.asarray(image, dtype=np.float64) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    t = (linear @ _SRGB_TO_XYZ.T) / _D65
+    delta = 6.0 / 29.0
+    f = np.where(t > delta**3, np.cbrt(t), t / (3 * delta**2) + 4.0 / 29.0)
+    lab = np.empty_like(f)
+    lab[..., 0] = 116.0 * f[..., 1] - 16.0
+    lab[..., 1] = 500.0 * (f[..., 0] - f[..., 1])
+    lab[..., 2] = 200.0 * (f[..., 1] - f[..., 2])
+    return lab
+
+
+def _lab_samples(images: Sequence[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
+    # Equal weight per image: the same number of pixels from each.
+    per_image = 4096
+    chunks = []
+    for im in images:
+        pixels = square(im, size).reshape(-1, 3)
+        chunks.append(srgb_to_lab(pixels[rng.choice(len(pixels), per_image, replace=True)]))
+    return np.concatenate(chunks)
+
+
+def wasserstein_1d(a: np.ndarray, b: np.ndarray, n_quantiles: int = 1000) -> float:
+    """W1 between two empirical 1-D distributions (mean gap of their quantile functions)."""
+    q = (np.arange(n_quantiles) + 0.5) / n_quantiles
+    return float(np.abs(np.quantile(a, q) - np.quantile(b, q)).mean())
+
+
+def palette_distance(
+    images_a: Sequence[np.ndarray], images_b: Sequence[np.ndarray], size: int = 256, seed: int = 0
+) -> dict[str, float]:
+    """W1 distance of each L*, a*, b* channel between two sets, and their mean."""
+    if not images_a or not images_b:
+        raise MetricsError("palette distance needs at least one image in each set")
+    rng = np.random.default_rng(seed)
+    la, lb = _lab_samples(images_a, size, rng), _lab_samples(images_b, size, rng)
+    per = {name: wasserstein_1d(la[:, i], lb[:, i]) for i, name in enumerate("Lab")}
+    return {
+        "palette_distance": float(np.mean(list(per.values()))),
+        "palette_L": per["L"],
+        "palette_a": per["a"],
+        "palette_b": per["b"],
+    }
+
+
+# -- random-feature KID ---------------------------------------------------------------------
+
+
+class RandomFeatures(nn.Module):
+    """A small CNN with fixed random weights; features are per-layer channel means and
+    standard deviations (first- and second-order texture statistics at four scales)."""
+
+    def __init__(self, seed: int, widths: tuple[int, ...] = (32, 64, 128, 256)) -> None:
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        layers = []
+        ch = 3
+        for w in widths:
+            conv = nn.Conv2d(ch, w, 3, stride=2, padding=1)
+            with torch.no_grad():
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen))
+                conv.weight.mul_(math.sqrt(2.0 / (ch * 9)))  # He init keeps scales steady
+                conv.bias.zero_()
+            layers.append(conv)
+            ch = w
+        self.convs = nn.ModuleList(layers)
+        self.eval()
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = []
+        h = x * 2.0 - 1.0
+        for conv in self.convs:
+            h = F.leaky_relu(conv(h), 0.2)
+            feats += [h.mean(dim=(2, 3)), h.std(dim=(2, 3))]
+        return torch.cat(feats, dim=1)
+
+
+def mmd2_unbiased_cubic(x: np.ndarray, y: np.ndarray) -> float:
+    """Unbiased MMD^2 with k(u, v) = (u.v / d + 1)^3 (Binkowski et al. 2018)."""
+    m, n = len(x), len(y)
+    if m < 2 or n < 2:
+        raise MetricsError("KID needs at least 2 images in each set")
+    d = x.shape[1]
+    kxx = (x @ x.T / d + 1.0) ** 3
+    kyy = (y @ y.T / d + 1.0) ** 3
+    kxy = (x @ y.T / d + 1.0) ** 3
+    return float(
+        (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+        + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+        - 2.0 * kxy.mean()
+    )
+
+
+def random_feature_kid(
+    images_a: Sequence[np.ndarray],
+    images_b: Sequence[np.ndarray],
+    size: int = 256,
+    seeds: Sequence[int] = KID_SEEDS,
+) -> float:
+    """KID on random-CNN features, averaged over network seeds.
+
+    Features are standardised with the mean and standard deviation of both sets pooled,
+    so that the kernel's ``u.v / d`` is on the scale the cubic kernel expects.
+    """
+    xa, xb = _batch(images_a, size), _batch(images_b, size)
+    values = []
+    for seed in seeds:
+        net = RandomFeatures(seed)
+        fa, fb = net(xa).double().numpy(), net(xb).double().numpy()
+        pooled = np.concatenate([fa, fb])
+        mean, std = pooled.mean(axis=0), pooled.std(axis=0) + 1e-8
+        values.append(mmd2_unbiased_cubic((fa - mean) / std, (fb - mean) / std))
+    return float(np.mean(values))
+
+
+# -- everything for a model -----------------------------------------------------------------
+
+
+def load_images(files: Sequence[Path | str], size: int) -> tuple[list[np.ndarray], list[str]]:
+    """Square ``size`` crops of the readable files, and "<file>: <reason>" for the rest."""
+    from .imageio import ImageLoadError, load_rgb
+
+    images, skipped = [], []
+    for path in files:
+        try:
+            images.append(square(np.asarray(load_rgb(path)), size))
+        except ImageLoadError as exc:
+            log.warning("%s", exc)
+            skipped.append(str(exc))
+    return images, skipped
+
+
+def evaluate_model(
+    model: object,
+    style_files: Sequence[Path | str],
+    content_files: Sequence[Path | str],
+    size: int = 256,
+    *,
+    blend: dict[str, float] | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Stylize the content photos at ``size`` and measure the results against the style
+    set: style score S, edge SSIM, palette distance and KID (plus the photos' own palette
+    and KID as a reference point)."""
+    from .stylize import stylize_array
+
+    style, skipped_style = load_images(style_files, size)
+    photos, skipped_photos = load_images(content_files, size)
+    if len(style) < 2:
+        raise MetricsError(f"need at least 2 readable style images, found {len(style)}")
+    if len(photos) < 2:
+        raise MetricsError(f"need at least 2 readable content photos, found {len(photos)}")
+    outputs = []
+    for i, photo in enumerate(photos):
+        outputs.append(stylize_array(model, photo, blend=blend, device=device, tiling="whole"))
+        if progress is not None:
+            progress(i + 1, len(photos))
+    result: dict = {"size": size, "n_style": len(style), "n_content": len(photos)}
+    result.update(style_score(outputs, style, photos, size, seed))
+    result["edge_ssim"] = edge_ssim(photos, outputs)
+    result.update(palette_distance(outputs, style, size, seed))
+    result["palette_distance_photos"] = palette_distance(photos, style, size, seed)[
+        "palette_distance"
+    ]
+    result["kid"] = random_feature_kid(outputs, style, size)
+    result["kid_photos"] = random_feature_kid(photos, style, size)
+    result["skipped"] = skipped_style + skipped_photos
+    return result

@@ -1,0 +1,348 @@
+"""The training loop: a generator of typed events, steerable from another thread.
+
+``Trainer(config).run()`` loads the data, builds the method, and yields
+:mod:`.events` objects step by step; the UI worker re-emits them as signals, the CLI
+prints them, tests inspect them. Pause and cancel (:class:`.control.JobControl`) are
+honoured between steps. On the CPU a run is a pure function of its config and seed: every
+random draw comes from a dedicated ``torch.Generator`` whose state is checkpointed, so a
+resumed run (even after SIGKILL) continues exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from .atomic import write_with_atomic
+from .checkpoints import (
+    find_checkpoints,
+    load_latest_checkpoint,
+    remove_stale_temp_folders,
+    save_checkpoint,
+)
+from .config import ConfigError, TrainConfig
+from .control import JobControl
+from .data import StyleSampler, TrainingImages, preview_batch
+from .devices import DevicePlan, plan_for
+from .events import (
+    CheckpointSaved,
+    LogMessage,
+    MetricsComputed,
+    Paused,
+    PreviewReady,
+    Resumed,
+    StepCompleted,
+    TrainingEvent,
+    TrainingFinished,
+    TrainingStarted,
+)
+from .imageio import collect_image_files
+from .methods import method_class
+from .methods.base import TrainingMethod
+from .modelfile import ModelCard, save_model
+from .nets import ResnetGenerator
+from .optim import load_rng_state, rng_state_tensor, seeded_generator
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.safetensors"
+REVERSE_MODEL_FILE = "model_reverse.safetensors"
+PREVIEWS = "previews"
+BEST_METRIC = "style_score"  # higher is better
+_TRAINER_PREFIX = "trainer."
+
+Evaluator = Callable[[nn.Module, int], dict[str, float]]
+
+__all__ = ["Trainer", "find_checkpoints", "to_uint8_images"]
+
+
+class Trainer:
+    """Runs one training job in ``config.out_dir``.
+
+    ``resume=True`` continues the run saved there: its ``config.json`` (only the device
+    choice is taken from ``config``, as the run may continue on another machine) and its
+    newest complete checkpoint.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        control: JobControl | None = None,
+        *,
+        resume: bool = False,
+        evaluator: Evaluator | None = None,
+    ) -> None:
+        run_dir = Path(config.out_dir)
+        if resume:
+            saved_path = run_dir / CONFIG_FILE
+            if not saved_path.is_file():
+                raise ConfigError(
+                    f"Nothing to resume in {run_dir}: it has no {CONFIG_FILE}. "
+                    "Start a new run instead."
+                )
+            saved = TrainConfig.load(saved_path)
+            saved.out_dir = str(run_dir)  # the folder may have been moved
+            saved.device = config.device
+            config = saved
+        config.validate()
+        self.config = config
+        self.run_dir = run_dir
+        self.control = control or JobControl()
+        self.resume = resume
+        self.evaluator = evaluator
+        self.plan: DevicePlan = plan_for(config.device, mixed_precision=config.mixed_precision)
+        self.method: TrainingMethod | None = None
+        self._best: dict | None = None  # {"step": int, "metrics": {...}}
+        self._metrics: dict | None = None  # the latest {"step": int, "metrics": {...}}
+        self._wall_before = 0.0  # training seconds of earlier sessions of this run
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> Iterator[TrainingEvent]:
+        cfg, control, plan = self.config, self.control, self.plan
+        t_session = time.monotonic()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_folders(self.run_dir)
+        if not self.resume and find_checkpoints(self.run_dir):
+            raise ConfigError(
+                f"{self.run_dir} already holds a training run; resume it or choose an empty folder."
+            )
+
+        skipped: list[str] = []
+        content = TrainingImages(
+            collect_image_files(cfg.content_paths),
+            cfg.size,
+            cfg.content_pipeline,
+            log=skipped.append,
+        )
+        styles = StyleSampler(
+            [
+                TrainingImages(
+                    collect_image_files(s.paths), cfg.size, cfg.style_pipeline, log=skipped.append
+                )
+                for s in cfg.styles
+            ]
+        )
+        method = method_class(cfg.method)(cfg, plan)
+        self.method = method
+        data_rng = seeded_generator(cfg.seed, 1)
+
+        step = 0
+        resumed_from: Path | None = None
+        if self.resume:
+            ckpt = load_latest_checkpoint(self.run_dir)
+            if ckpt is not None:
+                method_tensors = {
+                    k: v for k, v in ckpt.tensors.items() if not k.startswith(_TRAINER_PREFIX)
+                }
+                method.load_state(method_tensors, ckpt.meta["method_state"])
+                load_rng_state(data_rng, ckpt.tensors[_TRAINER_PREFIX + "rng.data"])
+                step = ckpt.step
+                self._best = ckpt.meta.get("best")
+                self._wall_before = float(ckpt.meta.get("wall_seconds", 0.0))
+                resumed_from = ckpt.path
+        else:
+            cfg.save(self.run_dir / CONFIG_FILE)
+
+        previews = preview_batch(content.files, cfg.size, cfg.n_previews)
+        yield TrainingStarted(cfg.steps, step, plan.label, cfg.method, cfg.preset, self.run_dir)
+        if resumed_from is not None:
+            yield LogMessage("info", f"Resumed from {resumed_from.name} (step {step}).")
+        elif self.resume:
+            yield LogMessage("info", "No complete checkpoint found; starting from step 0.")
+        for message in skipped:
+            yield LogMessage("warning", f"Skipped {message}")
+
+        seconds_per_step = 0.0
+        while step < cfg.steps:
+            if control.paused and not control.cancelled:
+                yield Paused(step)
+                while not control.wait_while_paused(0.5):
+                    pass
+                if not control.cancelled:
+                    yield Resumed(step)
+            if control.cancelled:
+                yield from self._finish(step, data_rng, t_session, cancelled=True)
+                return
+
+            t0 = time.perf_counter()
+            content_batch = content.sample(cfg.batch_size, data_rng)
+            style_batch, style_ids = styles.sample(cfg.batch_size, data_rng)
+            lr = method.learning_rate()
+            losses = method.train_step(
+                plan.prepare_batch(content_batch),
+                plan.prepare_batch(style_batch),
+                style_ids.to(plan.device),
+            )
+            step += 1
+            dt = time.perf_counter() - t0
+            # Smoothed, so the ETA does not jump with every step.
+            seconds_per_step = dt if seconds_per_step == 0.0 else 0.9 * seconds_per_step + 0.1 * dt
+            yield StepCompleted(
+                step=step,
+                total_steps=cfg.steps,
+                losses=losses,
+                images_per_second=cfg.batch_size / max(seconds_per_step, 1e-9),
+                seconds_per_step=seconds_per_step,
+                eta_seconds=seconds_per_step * (cfg.steps - step),
+                learning_rate=lr,
+            )
+
+            last = step == cfg.steps
+            if (cfg.preview_every and step % cfg.preview_every == 0) or last:
+                if len(previews):
+                    yield self._preview(step, previews)
+            new_best = False
+            if self.evaluator is not None and cfg.metrics_every and step % cfg.metrics_every == 0:
+                metrics = self.evaluator(method.export_generator(), step)
+                yield MetricsComputed(step, dict(metrics))
+                self._metrics = {"step": step, "metrics": {k: float(v) for k, v in metrics.items()}}
+                score = metrics.get(BEST_METRIC)
+                if score is not None and (
+                    self._best is None or score > self._best["metrics"].get(BEST_METRIC, -np.inf)
+                ):
+                    self._best = {
+                        "step": step,
+                        "metrics": {k: float(v) for k, v in metrics.items()},
+                    }
+                    new_best = True
+            if (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or new_best or last:
+                yield self._checkpoint(step, data_rng, t_session, is_best=new_best)
+
+        yield from self._finish(step, data_rng, t_session, cancelled=False)
+
+    # -- pieces -----------------------------------------------------------------------------
+    def _wall(self, t_session: float) -> float:
+        return self._wall_before + (time.monotonic() - t_session)
+
+    def _finish(
+        self, step: int, data_rng: torch.Generator, t_session: float, *, cancelled: bool
+    ) -> Iterator[TrainingEvent]:
+        model_path = None
+        if step > 0:
+            if cancelled:
+                yield self._checkpoint(step, data_rng, t_session, is_best=False)
+            model_path = self._export(self.run_dir, step, self._wall(t_session))
+        yield TrainingFinished(
+            step, model_path, cancelled=cancelled, wall_seconds=self._wall(t_session)
+        )
+
+    def _checkpoint(
+        self, step: int, data_rng: torch.Generator, t_session: float, *, is_best: bool
+    ) -> CheckpointSaved:
+        assert self.method is not None
+        tensors = dict(self.method.state_tensors())
+        tensors[_TRAINER_PREFIX + "rng.data"] = rng_state_tensor(data_rng)
+        cfg = self.config
+        wall = self._wall(t_session)
+        meta = {
+            "method": cfg.method,
+            "preset": cfg.preset,
+            "seed": cfg.seed,
+            "wall_seconds": wall,
+            "scheduler": {
+                "kind": "constant_then_linear",
+                "base_lr": cfg.lr,
+                "decay_start": cfg.decay_start,
+                "total_steps": cfg.steps,
+            },
+            "optimizer": {"kind": "adam", "betas": [0.5, 0.999]},
+            "best": self._best,
+            "method_state": self.method.state_meta(),
+        }
+        metrics = self._best["metrics"] if is_best and self._best else None
+        folder = save_checkpoint(
+            self.run_dir,
+            step,
+            tensors,
+            meta,
+            keep_last=cfg.keep_last,
+            write_models=lambda tmp: self._export(tmp, step, wall),
+            is_best=is_best,
+            metrics=metrics,
+        )
+        return CheckpointSaved(step, folder, folder / MODEL_FILE, is_best=is_best)
+
+    def _export(self, folder: Path, step: int, wall_seconds: float) -> Path:
+        assert self.method is not None
+        path = save_model(
+            folder / MODEL_FILE,
+            self.method.export_generator(),
+            self.model_card(step, "photo_to_style", wall_seconds),
+        )
+        reverse = self.method.reverse_generator()
+        if reverse is not None:
+            save_model(
+                folder / REVERSE_MODEL_FILE,
+                reverse,
+                self.model_card(step, "style_to_photo", wall_seconds, generator=reverse),
+            )
+        return path
+
+    def model_card(
+        self, step: int, direction: str, wall_seconds: float, generator: nn.Module | None = None
+    ) -> ModelCard:
+        assert self.method is not None
+        cfg = self.config
+        generator = generator if generator is not None else self.method.export_generator()
+        traditions = [
+            {"slug": s.name, "name": s.display_name or s.name, **dict(s.tags)} for s in cfg.styles
+        ]
+        provenance = [dict(row) for s in cfg.styles for row in s.provenance]
+        names = " + ".join(t["name"] for t in traditions)
+        fields: dict = {
+            "name": f"{names} ({cfg.method}, {cfg.preset})",
+            "kind": "single",
+            "method": cfg.method,
+            "preset": cfg.preset,
+            "direction": direction,
+            "training_size": cfg.size,
+            "traditions": traditions,
+            "steps": step,
+            "data_provenance": provenance,
+            # Only metrics measured on exactly these weights.
+            "metrics": dict(self._metrics["metrics"])
+            if self._metrics and self._metrics["step"] == step
+            else {},
+            "training": {
+                "wall_seconds": round(wall_seconds, 1),
+                "hardware": self.plan.label,
+                "seed": cfg.seed,
+                "batch_size": cfg.batch_size,
+                "gan_loss": cfg.gan_loss,
+                "diffaugment": cfg.diffaugment,
+            },
+        }
+        if isinstance(generator, ResnetGenerator):
+            fields["architecture"] = {"generator": "resnet", "spec": generator.spec.to_dict()}
+        # Methods with other generators (multistyle) describe themselves.
+        card_fields = getattr(self.method, "card_fields", None)
+        if callable(card_fields):
+            fields.update(card_fields())
+        return ModelCard(**fields)
+
+    def _preview(self, step: int, inputs: torch.Tensor) -> PreviewReady:
+        assert self.method is not None
+        generator = self.method.export_generator()
+        with torch.no_grad(), self.plan.autocast():
+            outputs = generator(self.plan.prepare_batch(inputs))
+        ins, outs = to_uint8_images(inputs), to_uint8_images(outputs)
+        grid = np.concatenate([np.concatenate(ins, axis=1), np.concatenate(outs, axis=1)], axis=0)
+        target = self.run_dir / PREVIEWS / f"step_{step:07d}.png"
+        write_with_atomic(
+            target, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"), suffix=".png"
+        )
+        return PreviewReady(step, ins, outs)
+
+
+def to_uint8_images(batch: torch.Tensor) -> list[np.ndarray]:
+    """[-1, 1] NCHW -> list of HxWx3 uint8 numpy copies."""
+    x = ((batch.detach().float().cpu().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+    return [img.permute(1, 2, 0).numpy().copy() for img in x]

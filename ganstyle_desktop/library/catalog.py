@@ -1,0 +1,557 @@
+"""The workspace catalog: SQLite (WAL, foreign keys, migrations) plus the object store.
+
+Workspace layout::
+
+    catalog.sqlite     datasets, images, tags
+    objects/ab/cdef..  original files by SHA-256 (never modified)
+    thumbs/            cached thumbnails, <sha>_<size>.jpg, made on demand
+    tmp/               scratch space for archive imports
+
+Writes follow one rule for crash safety: an object is in the store (atomically) before the
+row that refers to it is committed. A crash therefore leaves at worst an orphan object,
+which ``check(repair=True)`` removes. Edits return what they replaced so the UI can undo.
+
+One ``Catalog`` per thread: open another one on the same workspace in a worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ganstyle_desktop.engine.config import PipelineConfig
+from ganstyle_desktop.engine.imageio import DEFAULT_MAX_PIXELS, load_rgb
+
+from .records import (
+    DATASET_FIELDS,
+    DATASET_KINDS,
+    IMAGE_FIELDS,
+    CheckReport,
+    Dataset,
+    ImageRecord,
+    pipeline_from_json,
+    pipeline_to_json,
+)
+from .schema import migrate
+from .store import ObjectStore
+
+log = logging.getLogger(__name__)
+
+CATALOG_FILENAME = "catalog.sqlite"
+
+
+class CatalogError(Exception):
+    """A catalog operation the user asked for cannot be done; the message says why."""
+
+
+def _now_sql() -> str:
+    return "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+
+def _clean_tags(tags: Iterable[str] | str) -> list[str]:
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    seen: dict[str, None] = {}
+    for tag in tags:
+        tag = str(tag).strip()
+        if tag:
+            seen.setdefault(tag, None)
+    return list(seen)
+
+
+class Catalog:
+    """A workspace: its catalog database and object store."""
+
+    def __init__(self, workspace: Path | str, *, create: bool = True) -> None:
+        self.workspace = Path(workspace)
+        db_path = self.workspace / CATALOG_FILENAME
+        if not db_path.exists() and not create:
+            raise CatalogError(f"{self.workspace}: no catalog here (run `library create` first)")
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        self.store = ObjectStore(self.workspace / "objects")
+        self.thumbs_dir = self.workspace / "thumbs"
+        self.tmp_dir = self.workspace / "tmp"
+        try:
+            self._conn = sqlite3.connect(db_path, isolation_level=None, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise CatalogError(f"{db_path}: cannot open the catalog ({exc})") from exc
+        self._conn.row_factory = sqlite3.Row
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            migrate(self._conn)
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise CatalogError(f"{db_path}: not a readable catalog ({exc})") from exc
+
+    @classmethod
+    def open(cls, workspace: Path | str, *, create: bool = True) -> Catalog:
+        return cls(workspace, create=create)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("SELECT version FROM schema_version").fetchone()[0])
+
+    # -- datasets --------------------------------------------------------
+    def create_dataset(
+        self,
+        name: str,
+        kind: str = "style",
+        tradition: str = "",
+        region: str = "",
+        era: str = "",
+        description: str = "",
+        pipeline: PipelineConfig | None = None,
+    ) -> int:
+        name = name.strip()
+        if not name:
+            raise CatalogError("a dataset needs a name")
+        if kind not in DATASET_KINDS:
+            raise CatalogError(f"dataset kind {kind!r} is not one of {', '.join(DATASET_KINDS)}")
+        try:
+            with self._tx() as c:
+                cur = c.execute(
+                    "INSERT INTO datasets (name, kind, tradition, region, era, description, "
+                    "pipeline) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        name,
+                        kind,
+                        tradition,
+                        region,
+                        era,
+                        description,
+                        pipeline_to_json(pipeline or PipelineConfig()),
+                    ),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise CatalogError(f"a dataset named {name!r} already exists") from exc
+        return int(cur.lastrowid)
+
+    def _dataset_from_row(self, row: sqlite3.Row) -> Dataset:
+        return Dataset(
+            id=row["id"],
+            name=row["name"],
+            kind=row["kind"],
+            tradition=row["tradition"],
+            region=row["region"],
+            era=row["era"],
+            description=row["description"],
+            pipeline=pipeline_from_json(row["pipeline"]),
+            created=row["created"],
+            image_count=row["image_count"],
+            licenses=[x for x in (row["licenses"] or "").split("\x1f") if x],
+            deleted=row["deleted_at"] is not None,
+        )
+
+    _DATASET_QUERY = """
+        SELECT d.*,
+            (SELECT COUNT(*) FROM images i WHERE i.dataset_id = d.id AND i.deleted_at IS NULL)
+                AS image_count,
+            (SELECT GROUP_CONCAT(license, char(31)) FROM (SELECT DISTINCT license FROM images i
+                WHERE i.dataset_id = d.id AND i.deleted_at IS NULL AND license != ''
+                ORDER BY license)) AS licenses
+        FROM datasets d
+    """
+
+    def get_dataset(self, dataset_id: int) -> Dataset:
+        row = self._conn.execute(self._DATASET_QUERY + " WHERE d.id = ?", (dataset_id,)).fetchone()
+        if row is None:
+            raise CatalogError(f"no dataset with id {dataset_id}")
+        return self._dataset_from_row(row)
+
+    def find_dataset(self, name_or_id: str | int) -> Dataset:
+        """A dataset by exact name, or by id given as a number."""
+        row = self._conn.execute(
+            self._DATASET_QUERY + " WHERE d.name = ? AND d.deleted_at IS NULL", (str(name_or_id),)
+        ).fetchone()
+        if row is not None:
+            return self._dataset_from_row(row)
+        if str(name_or_id).isdigit():
+            return self.get_dataset(int(name_or_id))
+        raise CatalogError(f"no dataset named {name_or_id!r}; `library list` shows them")
+
+    def list_datasets(
+        self, tradition: str | None = None, *, include_deleted: bool = False
+    ) -> list[Dataset]:
+        where, args = [], []
+        if not include_deleted:
+            where.append("d.deleted_at IS NULL")
+        if tradition:
+            where.append("d.tradition = ?")
+            args.append(tradition)
+        sql = self._DATASET_QUERY
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._conn.execute(sql + " ORDER BY d.kind DESC, d.name", args).fetchall()
+        return [self._dataset_from_row(r) for r in rows]
+
+    def traditions(self) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT DISTINCT tradition FROM datasets WHERE deleted_at IS NULL "
+            "AND tradition != '' ORDER BY tradition"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def update_dataset(self, dataset_id: int, **fields: Any) -> dict[str, Any]:
+        """Change dataset fields (and ``pipeline``); returns the old values for undo."""
+        unknown = set(fields) - set(DATASET_FIELDS) - {"pipeline"}
+        if unknown:
+            raise CatalogError(f"unknown dataset field(s): {', '.join(sorted(unknown))}")
+        if "kind" in fields and fields["kind"] not in DATASET_KINDS:
+            raise CatalogError(f"dataset kind {fields['kind']!r} is not style or content")
+        if "name" in fields and not str(fields["name"]).strip():
+            raise CatalogError("a dataset needs a name")
+        current = self.get_dataset(dataset_id)
+        old = {k: getattr(current, k) for k in fields}
+        sets, args = [], []
+        for key, value in fields.items():
+            sets.append(f"{key} = ?")
+            args.append(pipeline_to_json(value) if key == "pipeline" else str(value))
+        if not sets:
+            return old
+        try:
+            with self._tx() as c:
+                c.execute(
+                    f"UPDATE datasets SET {', '.join(sets)} WHERE id = ?", (*args, dataset_id)
+                )
+        except sqlite3.IntegrityError as exc:
+            raise CatalogError(f"a dataset named {fields.get('name')!r} already exists") from exc
+        return old
+
+    def delete_dataset(self, dataset_id: int) -> None:
+        """Move a dataset to the trash (``restore_dataset`` brings it back)."""
+        with self._tx() as c:
+            c.execute(f"UPDATE datasets SET deleted_at = {_now_sql()} WHERE id = ?", (dataset_id,))
+
+    def restore_dataset(self, dataset_id: int) -> None:
+        with self._tx() as c:
+            c.execute("UPDATE datasets SET deleted_at = NULL WHERE id = ?", (dataset_id,))
+
+    # -- images ----------------------------------------------------------
+    def add_image(
+        self,
+        dataset_id: int,
+        sha256: str,
+        width: int,
+        height: int,
+        *,
+        title: str = "",
+        artist: str = "",
+        year: str = "",
+        source: str = "",
+        license: str = "",
+        tags: Iterable[str] | str = (),
+        original_name: str = "",
+        format: str = "",
+        orientation: int = 1,
+        phash: str | None = None,
+        near_duplicate_of: int | None = None,
+        notes: str = "",
+    ) -> int:
+        """Add a row for an object already in the store (crash safety depends on that order)."""
+        if not self.store.has(sha256):
+            raise CatalogError(f"object {sha256} is not in the store; store it before adding")
+        with self._tx() as c:
+            cur = c.execute(
+                "INSERT INTO images (dataset_id, sha256, width, height, title, artist, year, "
+                "source, license, original_name, format, orientation, phash, "
+                "near_duplicate_of, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    dataset_id,
+                    sha256,
+                    width,
+                    height,
+                    title,
+                    artist,
+                    str(year),
+                    source,
+                    license,
+                    original_name,
+                    format,
+                    orientation,
+                    phash,
+                    near_duplicate_of,
+                    notes,
+                ),
+            )
+            image_id = int(cur.lastrowid)
+            c.executemany(
+                "INSERT INTO image_tags (image_id, tag) VALUES (?, ?)",
+                [(image_id, t) for t in _clean_tags(tags)],
+            )
+        return image_id
+
+    _IMAGE_QUERY = """
+        SELECT i.*, (SELECT GROUP_CONCAT(tag, char(31)) FROM
+            (SELECT tag FROM image_tags t WHERE t.image_id = i.id ORDER BY tag)) AS tag_list
+        FROM images i
+    """
+
+    @staticmethod
+    def _image_from_row(row: sqlite3.Row) -> ImageRecord:
+        return ImageRecord(
+            id=row["id"],
+            dataset_id=row["dataset_id"],
+            sha256=row["sha256"],
+            width=row["width"],
+            height=row["height"],
+            title=row["title"],
+            artist=row["artist"],
+            year=row["year"],
+            source=row["source"],
+            license=row["license"],
+            tags=[t for t in (row["tag_list"] or "").split("\x1f") if t],
+            original_name=row["original_name"],
+            format=row["format"],
+            orientation=row["orientation"],
+            phash=row["phash"],
+            near_duplicate_of=row["near_duplicate_of"],
+            notes=row["notes"],
+            imported=row["imported"],
+            deleted=row["deleted_at"] is not None,
+        )
+
+    def get_image(self, image_id: int) -> ImageRecord:
+        row = self._conn.execute(self._IMAGE_QUERY + " WHERE i.id = ?", (image_id,)).fetchone()
+        if row is None:
+            raise CatalogError(f"no image with id {image_id}")
+        return self._image_from_row(row)
+
+    def list_images(
+        self,
+        dataset_id: int | None = None,
+        *,
+        search: str = "",
+        tag: str | None = None,
+        artist: str | None = None,
+        license: str | None = None,
+        tradition: str | None = None,
+        include_deleted: bool = False,
+    ) -> list[ImageRecord]:
+        """Images, filtered; ``search`` matches title, artist, license, source, file name, tags."""
+        where, args = [], []
+        if dataset_id is not None:
+            where.append("i.dataset_id = ?")
+            args.append(dataset_id)
+        if not include_deleted:
+            where.append("i.deleted_at IS NULL")
+        if tag:
+            where.append(
+                "EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.tag = ?)"
+            )
+            args.append(tag)
+        if artist:
+            where.append("i.artist = ?")
+            args.append(artist)
+        if license:
+            where.append("i.license = ?")
+            args.append(license)
+        if tradition:
+            where.append("i.dataset_id IN (SELECT id FROM datasets WHERE tradition = ?)")
+            args.append(tradition)
+        for word in search.split():
+            pattern = f"%{word}%"
+            where.append(
+                "(i.title LIKE ? OR i.artist LIKE ? OR i.license LIKE ? OR i.source LIKE ? "
+                "OR i.original_name LIKE ? OR i.year LIKE ? OR EXISTS (SELECT 1 FROM image_tags t "
+                "WHERE t.image_id = i.id AND t.tag LIKE ?))"
+            )
+            args.extend([pattern] * 7)
+        sql = self._IMAGE_QUERY
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = self._conn.execute(sql + " ORDER BY i.id", args).fetchall()
+        return [self._image_from_row(r) for r in rows]
+
+    def distinct_values(self, field: str, dataset_id: int | None = None) -> list[str]:
+        """Distinct non-empty ``tag``, ``artist`` or ``license`` values (for filter menus)."""
+        scope = "i.deleted_at IS NULL" + (" AND i.dataset_id = ?" if dataset_id else "")
+        args = (dataset_id,) if dataset_id else ()
+        if field == "tag":
+            sql = (
+                "SELECT DISTINCT t.tag FROM image_tags t JOIN images i ON i.id = t.image_id "
+                f"WHERE {scope} ORDER BY t.tag"
+            )
+        elif field in ("artist", "license"):
+            sql = (
+                f"SELECT DISTINCT i.{field} FROM images i WHERE {scope} AND i.{field} != '' "
+                f"ORDER BY i.{field}"
+            )
+        else:
+            raise CatalogError(f"cannot list values of {field!r}")
+        return [r[0] for r in self._conn.execute(sql, args).fetchall()]
+
+    def phashes(self, dataset_id: int) -> list[tuple[int, str]]:
+        rows = self._conn.execute(
+            "SELECT id, phash FROM images WHERE dataset_id = ? AND deleted_at IS NULL "
+            "AND phash IS NOT NULL",
+            (dataset_id,),
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def image_with_sha(self, dataset_id: int, sha256: str) -> int | None:
+        row = self._conn.execute(
+            "SELECT id FROM images WHERE dataset_id = ? AND sha256 = ? AND deleted_at IS NULL",
+            (dataset_id, sha256),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def update_image_fields(
+        self, image_ids: int | Iterable[int], fields: Mapping[str, Any]
+    ) -> dict[int, dict[str, Any]]:
+        """Set the same ``fields`` on every image; returns each image's old values for undo."""
+        ids = [image_ids] if isinstance(image_ids, int) else list(image_ids)
+        return self.set_image_fields({i: dict(fields) for i in ids})
+
+    def set_image_fields(self, per_image: Mapping[int, Mapping[str, Any]]) -> dict[int, dict]:
+        """Set per-image fields (what ``update_image_fields`` returned undoes it)."""
+        for values in per_image.values():
+            unknown = set(values) - set(IMAGE_FIELDS)
+            if unknown:
+                raise CatalogError(f"unknown image field(s): {', '.join(sorted(unknown))}")
+        old: dict[int, dict[str, Any]] = {}
+        with self._tx() as c:
+            for image_id, values in per_image.items():
+                row = c.execute(self._IMAGE_QUERY + " WHERE i.id = ?", (image_id,)).fetchone()
+                if row is None:
+                    raise CatalogError(f"no image with id {image_id}")
+                record = self._image_from_row(row)
+                old[image_id] = {k: getattr(record, k) for k in values}
+                columns = {k: v for k, v in values.items() if k != "tags"}
+                if columns:
+                    sets = ", ".join(f"{k} = ?" for k in columns)
+                    c.execute(
+                        f"UPDATE images SET {sets} WHERE id = ?",
+                        (*[str(v) for v in columns.values()], image_id),
+                    )
+                if "tags" in values:
+                    c.execute("DELETE FROM image_tags WHERE image_id = ?", (image_id,))
+                    c.executemany(
+                        "INSERT INTO image_tags (image_id, tag) VALUES (?, ?)",
+                        [(image_id, t) for t in _clean_tags(values["tags"])],
+                    )
+        return old
+
+    def delete_images(self, image_ids: Iterable[int]) -> list[int]:
+        """Move images to the trash; returns the ids that were live (pass to restore_images)."""
+        ids = list(image_ids)
+        moved: list[int] = []
+        with self._tx() as c:
+            for image_id in ids:
+                cur = c.execute(
+                    f"UPDATE images SET deleted_at = {_now_sql()} "
+                    "WHERE id = ? AND deleted_at IS NULL",
+                    (image_id,),
+                )
+                if cur.rowcount:
+                    moved.append(image_id)
+        return moved
+
+    def restore_images(self, image_ids: Iterable[int]) -> None:
+        with self._tx() as c:
+            c.executemany(
+                "UPDATE images SET deleted_at = NULL WHERE id = ?", [(i,) for i in image_ids]
+            )
+
+    def empty_trash(self) -> int:
+        """Delete trashed images and datasets for good, and objects nothing else uses."""
+        with self._tx() as c:
+            c.execute(
+                "DELETE FROM images WHERE deleted_at IS NOT NULL OR dataset_id IN "
+                "(SELECT id FROM datasets WHERE deleted_at IS NOT NULL)"
+            )
+            removed = c.execute("SELECT changes()").fetchone()[0]
+            c.execute("DELETE FROM datasets WHERE deleted_at IS NOT NULL")
+        self._remove_unreferenced_objects()
+        return int(removed)
+
+    def _referenced(self) -> set[str]:
+        return {r[0] for r in self._conn.execute("SELECT DISTINCT sha256 FROM images")}
+
+    def _remove_unreferenced_objects(self) -> list[str]:
+        referenced = self._referenced()
+        gone = [sha for sha in self.store.iter_objects() if sha not in referenced]
+        for sha in gone:
+            self.store.remove(sha)
+            for thumb in self.thumbs_dir.glob(f"{sha}_*.jpg"):
+                thumb.unlink(missing_ok=True)
+        return gone
+
+    def image_path(self, image: int | ImageRecord) -> Path:
+        record = image if isinstance(image, ImageRecord) else self.get_image(image)
+        return self.store.path_for(record.sha256)
+
+    def read_image(
+        self, image: int | ImageRecord, max_pixels: int | None = DEFAULT_MAX_PIXELS
+    ) -> Image.Image:
+        """The image upright (EXIF orientation applied) as 8-bit RGB; originals stay as stored."""
+        return load_rgb(self.image_path(image), max_pixels=max_pixels)
+
+    # -- health ----------------------------------------------------------
+    def check(self, repair: bool = False, *, verify_hashes: bool = True) -> CheckReport:
+        """Find orphans, missing objects, hash mismatches and leftovers; ``repair`` fixes them.
+
+        Repair removes orphan objects and temp files, moves objects whose bytes changed to
+        ``quarantine/`` and removes the rows (live or trashed) whose object is missing or bad.
+        """
+        report = CheckReport()
+        referenced = self._referenced()
+        stored = set(self.store.iter_objects())
+        report.orphans = sorted(stored - referenced)
+        report.missing = sorted(referenced - stored)
+        if verify_hashes:
+            report.mismatched = sorted(
+                sha for sha in referenced & stored if not self.store.verify(sha)
+            )
+        report.leftovers = sorted(str(p) for p in self.store.iter_leftovers())
+        if self.tmp_dir.exists():
+            report.leftovers += sorted(str(p) for p in self.tmp_dir.iterdir())
+        if repair and not report.ok:
+            for path in report.leftovers:
+                p = Path(path)
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+            quarantine = self.workspace / "quarantine"
+            for sha in report.mismatched:
+                quarantine.mkdir(exist_ok=True)
+                shutil.move(self.store.path_for(sha), quarantine / sha)
+            bad = report.missing + report.mismatched
+            with self._tx() as c:
+                for sha in bad:
+                    cur = c.execute("DELETE FROM images WHERE sha256 = ?", (sha,))
+                    report.removed_rows += cur.rowcount
+            for sha in report.orphans:
+                self.store.remove(sha)
+            report.repaired = True
+            log.info("catalog repair: %s", report.summary())
+        return report

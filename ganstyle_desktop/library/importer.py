@@ -1,0 +1,407 @@
+"""Importing images into the catalog: files, folders, zip archives, manifests.
+
+Every candidate is read, hashed, checked (``probe.inspect_image``) and only then stored and
+catalogued, one at a time, so a bad file costs one line in the report and the rest goes on.
+Exact duplicates (same SHA-256 in the same dataset) are skipped; near duplicates (a close
+perceptual hash) are imported and flagged for review.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from ganstyle_desktop.engine.control import JobCancelled, JobControl
+
+from .catalog import Catalog, CatalogError
+from .manifest import ManifestError, ManifestRow, normalise_key, parse_manifest, read_manifest
+from .phash import NEAR_DUPLICATE_BITS, from_hex, nearest
+from .probe import ImageRejected, inspect_image
+from .records import pipeline_from_json
+from .sources import ArchiveLimits, Candidate, SourceCollector
+from .store import sha256_bytes
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 100_000_000
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass
+class ImportOptions:
+    max_pixels: int = DEFAULT_MAX_PIXELS  # larger images are refused before decoding
+    near_duplicate_bits: int = NEAR_DUPLICATE_BITS
+    archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
+
+
+@dataclass
+class ImportedFile:
+    source: str
+    image_id: int
+    dataset_id: int
+    notes: list[str] = field(default_factory=list)
+    near_duplicate_of: int | None = None
+
+
+@dataclass
+class SkippedFile:
+    source: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    imported: list[ImportedFile] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    datasets_created: list[int] = field(default_factory=list)
+    cancelled: bool = False
+    total: int = 0
+
+    @property
+    def near_duplicates(self) -> list[ImportedFile]:
+        return [f for f in self.imported if f.near_duplicate_of is not None]
+
+    def skipped_reason(self, name: str) -> str | None:
+        """The reason a file whose display path ends with ``name`` was skipped."""
+        for s in self.skipped:
+            if s.source.endswith(name):
+                return s.reason
+        return None
+
+    def summary(self) -> str:
+        text = f"{len(self.imported)} imported, {len(self.skipped)} skipped"
+        if self.near_duplicates:
+            text += f", {len(self.near_duplicates)} flagged as near duplicates"
+        if self.cancelled:
+            text += " (cancelled before the end)"
+        return text
+
+    def to_text(self) -> str:
+        lines = [self.summary()]
+        if self.skipped:
+            lines.append("")
+            lines.append("Skipped:")
+            lines += [f"  {s.source}: {s.reason}" for s in self.skipped]
+        flagged = self.near_duplicates
+        if flagged:
+            lines.append("")
+            lines.append("Near duplicates (imported, flagged for review):")
+            lines += [f"  {f.source}: looks like image #{f.near_duplicate_of}" for f in flagged]
+        noted = [f for f in self.imported if f.notes]
+        if noted:
+            lines.append("")
+            lines.append("Imported with notes:")
+            lines += [f"  {f.source}: {'; '.join(f.notes)}" for f in noted]
+        return "\n".join(lines)
+
+
+@dataclass
+class _Job:
+    candidate: Candidate
+    dataset_id: int
+    row: ManifestRow | None = None
+
+
+class Importer:
+    """Runs one import against a catalog, reporting progress and honouring cancellation."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        options: ImportOptions | None = None,
+        progress: ProgressCallback | None = None,
+        control: JobControl | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.options = options or ImportOptions()
+        self.progress = progress
+        self.control = control
+        self._hashes: dict[int, tuple[list[int], list[int]]] = {}  # dataset -> (ids, hashes)
+        self._seen: dict[int, dict[str, int]] = defaultdict(dict)  # dataset -> sha -> image id
+
+    # -- entry points ----------------------------------------------------
+    def import_paths(
+        self,
+        dataset_id: int,
+        sources: Iterable[Path | str],
+        manifest: Path | str | None = None,
+    ) -> ImportReport:
+        """Import files, folders and zips into one dataset; ``manifest`` supplies metadata."""
+        self.catalog.get_dataset(dataset_id)  # fail early on a bad id
+        report = ImportReport()
+        rows: list[ManifestRow] = []
+        manifest_dir: Path | None = None
+        if manifest is not None:
+            rows = read_manifest(manifest)
+            manifest_dir = Path(manifest).resolve().parent
+        with SourceCollector(self.options.archive_limits) as collector:
+            candidates = collector.collect(sources, exclude=[manifest] if manifest else [])
+            for m in collector.archive_manifests:
+                try:
+                    rows += parse_manifest(m.text, m.name)
+                except ManifestError as exc:
+                    report.skipped.append(SkippedFile(f"{m.archive.name}:{m.name}", str(exc)))
+            lookup = _ManifestLookup(rows, manifest_dir)
+            jobs = [_Job(c, dataset_id, lookup.find(c)) for c in candidates]
+            self._run(jobs, report)
+        return report
+
+    def import_manifest(self, manifest: Path | str, default_kind: str = "style") -> ImportReport:
+        """Import the files a manifest lists, one dataset per value of its dataset column.
+
+        The project's ``MANIFEST.csv`` gives one dataset per style slug (and a content
+        dataset), each with its tradition; every image keeps its title, artist, source and
+        license. Datasets that already exist by that name are added to.
+        """
+        manifest = Path(manifest)
+        rows = read_manifest(manifest)
+        base = manifest.resolve().parent
+        report = ImportReport()
+        jobs: list[_Job] = []
+        datasets: dict[str, int] = {}
+        for row in rows:
+            slug = row.dataset or manifest.stem
+            if slug not in datasets:
+                datasets[slug] = self._dataset_for(slug, row, default_kind, report)
+            path = base / row.path
+            with SourceCollector(self.options.archive_limits) as collector:
+                found = collector.collect([path]) if path.is_file() else []
+            if not found:
+                cand = Candidate(
+                    str(path), row.path, None, reason="listed in the manifest but not found"
+                )
+            else:
+                cand = found[0]
+                cand.key = row.path
+            jobs.append(_Job(cand, datasets[slug], row))
+        self._run(jobs, report)
+        return report
+
+    def import_dataset_archive(self, archive: Path | str, name: str | None = None) -> ImportReport:
+        """Recreate a dataset from a zip made by ``export_dataset`` (metadata and bytes)."""
+        archive = Path(archive)
+        report = ImportReport()
+        with SourceCollector(self.options.archive_limits) as collector:
+            candidates = collector.collect([archive])
+            if not collector.archive_info:
+                raise CatalogError(
+                    f"{archive.name}: not a dataset archive (no dataset.json); import it into a "
+                    "dataset instead"
+                )
+            try:
+                info = json.loads(collector.archive_info[0].text)
+                meta = dict(info["dataset"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CatalogError(f"{archive.name}: dataset.json is damaged ({exc})") from exc
+            rows: list[ManifestRow] = []
+            for m in collector.archive_manifests:
+                rows += parse_manifest(m.text, m.name)
+            dataset_id = self.catalog.create_dataset(
+                _unique_name(self.catalog, name or str(meta.get("name") or archive.stem)),
+                kind=meta.get("kind", "style")
+                if meta.get("kind") in ("style", "content")
+                else "style",
+                tradition=str(meta.get("tradition", "")),
+                region=str(meta.get("region", "")),
+                era=str(meta.get("era", "")),
+                description=str(meta.get("description", "")),
+                pipeline=pipeline_from_json(meta.get("pipeline") or {}),
+            )
+            report.datasets_created.append(dataset_id)
+            lookup = _ManifestLookup(rows, None)
+            jobs = [_Job(c, dataset_id, lookup.find(c)) for c in candidates]
+            self._run(jobs, report)
+        return report
+
+    # -- the loop --------------------------------------------------------
+    def _dataset_for(
+        self, slug: str, row: ManifestRow, default_kind: str, report: ImportReport
+    ) -> int:
+        for d in self.catalog.list_datasets():
+            if d.name == slug:
+                return d.id
+        kind = row.kind if row.kind in ("style", "content") else default_kind
+        if slug.lower() in ("content", "photos", "photo") and not row.kind:
+            kind = "content"
+        dataset_id = self.catalog.create_dataset(
+            slug, kind=kind, tradition=row.tradition, region=row.region, era=row.era
+        )
+        report.datasets_created.append(dataset_id)
+        return dataset_id
+
+    def _run(self, jobs: list[_Job], report: ImportReport) -> None:
+        report.total = len(jobs)
+        self._report_progress(0, len(jobs), "")
+        try:
+            for done, job in enumerate(jobs, start=1):
+                if self.control is not None:
+                    self.control.wait_while_paused()
+                    self.control.raise_if_cancelled()
+                self._one(job, report)
+                self._report_progress(done, len(jobs), job.candidate.display)
+        except JobCancelled:
+            report.cancelled = True
+            log.info("import cancelled: %s", report.summary())
+
+    def _report_progress(self, done: int, total: int, name: str) -> None:
+        if self.progress is not None:
+            self.progress(done, total, name)
+
+    def _one(self, job: _Job, report: ImportReport) -> None:
+        cand = job.candidate
+        try:
+            reason = self._import_candidate(job, report)
+        except (CatalogError, OSError) as exc:
+            reason = f"could not be stored ({exc})"
+        except Exception as exc:  # one odd file must never end the whole import
+            log.exception("unexpected error importing %s", cand.display)
+            reason = f"unexpected error ({type(exc).__name__}: {exc})"
+        if reason:
+            report.skipped.append(SkippedFile(cand.display, reason))
+            log.debug("skipped %s: %s", cand.display, reason)
+
+    def _import_candidate(self, job: _Job, report: ImportReport) -> str:
+        cand = job.candidate
+        if cand.read is None:
+            return cand.reason
+        if cand.size == 0:
+            return "the file is empty (0 bytes)"
+        try:
+            data = cand.read()
+        except MemoryError:
+            return "too large to read in the memory available"
+        except Exception as exc:  # OSError, zip CRC errors, encrypted entries, ...
+            return f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
+        sha = sha256_bytes(data)
+        if job.row is not None and job.row.sha256 and job.row.sha256 != sha:
+            return "the bytes do not match the checksum in the manifest (damaged in transit)"
+        dataset_id = job.dataset_id
+        existing = self._seen[dataset_id].get(sha) or self.catalog.image_with_sha(dataset_id, sha)
+        if existing is not None:
+            return f"exact duplicate of image #{existing} already in the dataset"
+        try:
+            facts = inspect_image(data, self.options.max_pixels)
+        except ImageRejected as exc:
+            return exc.reason
+        near_id = self._near_duplicate(dataset_id, facts.phash)
+        row = job.row
+        fields = row.image_fields() if row is not None else {}
+        if not fields.get("title"):
+            fields["title"] = PurePosixPath(cand.key.replace("\\", "/")).stem
+        # Crash safety: the object is in the store before its row is committed.
+        self.catalog.store.put_bytes(data, sha)
+        image_id = self.catalog.add_image(
+            dataset_id,
+            sha,
+            facts.width,
+            facts.height,
+            original_name=(row.original_name if row is not None and row.original_name else "")
+            or PurePosixPath(cand.key.replace("\\", "/")).name,
+            format=facts.format,
+            orientation=facts.orientation,
+            phash=facts.phash,
+            near_duplicate_of=near_id,
+            notes="; ".join(facts.notes),
+            **fields,
+        )
+        self._seen[dataset_id][sha] = image_id
+        ids, hashes = self._hash_index(dataset_id)
+        ids.append(image_id)
+        hashes.append(from_hex(facts.phash))
+        report.imported.append(
+            ImportedFile(cand.display, image_id, dataset_id, facts.notes, near_id)
+        )
+        return ""
+
+    def _hash_index(self, dataset_id: int) -> tuple[list[int], list[int]]:
+        if dataset_id not in self._hashes:
+            pairs = self.catalog.phashes(dataset_id)
+            self._hashes[dataset_id] = ([p[0] for p in pairs], [from_hex(p[1]) for p in pairs])
+        return self._hashes[dataset_id]
+
+    def _near_duplicate(self, dataset_id: int, phash: str) -> int | None:
+        ids, hashes = self._hash_index(dataset_id)
+        index, distance = nearest(from_hex(phash), np.array(hashes, dtype=np.uint64))
+        if index >= 0 and distance <= self.options.near_duplicate_bits:
+            return ids[index]
+        return None
+
+
+class _ManifestLookup:
+    """Finds a candidate's manifest row by relative path, then by unique file name."""
+
+    def __init__(self, rows: list[ManifestRow], base: Path | None) -> None:
+        self.base = base
+        self.by_path = {normalise_key(r.path): r for r in rows}
+        names: dict[str, list[ManifestRow]] = defaultdict(list)
+        for r in rows:
+            names[PurePosixPath(r.path).name].append(r)
+        self.by_name = {n: rs[0] for n, rs in names.items() if len(rs) == 1}
+
+    def find(self, cand: Candidate) -> ManifestRow | None:
+        if not self.by_path:
+            return None
+        if self.base is not None and cand.origin is not None:
+            try:
+                rel = os.path.relpath(cand.origin.resolve(), self.base)
+                row = self.by_path.get(normalise_key(rel))
+                if row is not None:
+                    return row
+            except (OSError, ValueError):
+                pass
+        key = normalise_key(cand.key)
+        return self.by_path.get(key) or self.by_name.get(PurePosixPath(key).name)
+
+
+def _unique_name(catalog: Catalog, name: str) -> str:
+    taken = {d.name for d in catalog.list_datasets(include_deleted=True)}
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name} ({n})" in taken:
+        n += 1
+    return f"{name} ({n})"
+
+
+# Function forms, for callers that run one import and are done.
+def import_paths(
+    catalog: Catalog,
+    dataset_id: int,
+    sources: Iterable[Path | str],
+    *,
+    manifest: Path | str | None = None,
+    options: ImportOptions | None = None,
+    progress: ProgressCallback | None = None,
+    control: JobControl | None = None,
+) -> ImportReport:
+    return Importer(catalog, options, progress, control).import_paths(dataset_id, sources, manifest)
+
+
+def import_manifest(
+    catalog: Catalog,
+    manifest: Path | str,
+    *,
+    options: ImportOptions | None = None,
+    progress: ProgressCallback | None = None,
+    control: JobControl | None = None,
+) -> ImportReport:
+    return Importer(catalog, options, progress, control).import_manifest(manifest)
+
+
+def import_dataset_archive(
+    catalog: Catalog,
+    archive: Path | str,
+    *,
+    name: str | None = None,
+    options: ImportOptions | None = None,
+    progress: ProgressCallback | None = None,
+    control: JobControl | None = None,
+) -> ImportReport:
+    return Importer(catalog, options, progress, control).import_dataset_archive(archive, name)

@@ -1,0 +1,142 @@
+"""The catalog's SQLite schema and its migrations.
+
+A new catalog is made by creating the version-1 tables and running every migration, so
+the path an old catalog takes is the path every catalog takes (and is tested).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+# Version 1 as it shipped: tags were a comma-separated text column.
+V1_SQL = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version (version) VALUES (1);
+CREATE TABLE datasets (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL DEFAULT 'style' CHECK (kind IN ('style', 'content')),
+    tradition TEXT NOT NULL DEFAULT '',
+    region TEXT NOT NULL DEFAULT '',
+    era TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    artist TEXT NOT NULL DEFAULT '',
+    year TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    license TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '',
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    original_name TEXT NOT NULL DEFAULT '',
+    imported TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX images_dataset ON images(dataset_id);
+CREATE INDEX images_sha ON images(sha256);
+"""
+
+
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
+    """Version 2: a tag table, perceptual hashes, orientation, trash, per-dataset pipeline."""
+    _execute_script(
+        conn,
+        """
+        ALTER TABLE datasets ADD COLUMN pipeline TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE datasets ADD COLUMN deleted_at TEXT;
+        ALTER TABLE images ADD COLUMN phash TEXT;
+        ALTER TABLE images ADD COLUMN orientation INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE images ADD COLUMN format TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+        ALTER TABLE images ADD COLUMN near_duplicate_of INTEGER
+            REFERENCES images(id) ON DELETE SET NULL;
+        ALTER TABLE images ADD COLUMN deleted_at TEXT;
+        CREATE TABLE image_tags (
+            image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (image_id, tag)
+        );
+        CREATE INDEX image_tags_tag ON image_tags(tag);
+        """,
+    )
+    rows = conn.execute("SELECT id, tags FROM images WHERE tags != ''").fetchall()
+    for image_id, text in rows:
+        for tag in {t.strip() for t in text.split(",") if t.strip()}:
+            conn.execute("INSERT INTO image_tags (image_id, tag) VALUES (?, ?)", (image_id, tag))
+    conn.execute("UPDATE images SET tags = ''")  # kept empty; image_tags is the truth now
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT the surrounding transaction; run statement by statement
+    # so that a migration is all or nothing.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _run_in_transaction(
+    conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], None]
+) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        body(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+
+
+class NewerCatalogError(RuntimeError):
+    """The catalog was written by a newer version of the app."""
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version'"
+    ).fetchone()
+    if not has_table:
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Bring ``conn`` (autocommit mode) up to SCHEMA_VERSION; returns versions reached."""
+    reached: list[int] = []
+    version = current_version(conn)
+    fresh = version == 0
+    if version > SCHEMA_VERSION:
+        raise NewerCatalogError(
+            f"the catalog has schema version {version}, this app understands up to "
+            f"{SCHEMA_VERSION}; update the app to open it"
+        )
+    if version == 0:
+        _run_in_transaction(conn, lambda c: _execute_script(c, V1_SQL))
+        version = 1
+        reached.append(1)
+    while version < SCHEMA_VERSION:
+        step, target = MIGRATIONS[version], version + 1
+
+        def run(c: sqlite3.Connection, step=step, target=target) -> None:
+            step(c)
+            c.execute("UPDATE schema_version SET version = ?", (target,))
+
+        _run_in_transaction(conn, run)
+        version += 1
+        reached.append(version)
+        if not fresh:
+            log.info("catalog migrated to schema version %d", version)
+    return reached

@@ -1,0 +1,116 @@
+"""The content-addressed image store: ``objects/ab/cdef...`` named by SHA-256.
+
+Originals are stored byte for byte and never modified. Every write goes through a temp
+file and an atomic rename, so a crash leaves either nothing or a complete object (at worst
+an orphan that ``Catalog.check(repair=True)`` removes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from ganstyle_desktop.engine.atomic import atomic_path, write_bytes_atomic
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _valid_sha(sha: str) -> bool:
+    return len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)
+
+
+class ObjectStore:
+    """Files addressed by the SHA-256 of their bytes under ``root``."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha: str) -> Path:
+        if not _valid_sha(sha):
+            raise ValueError(f"not a SHA-256 hex digest: {sha!r}")
+        return self.root / sha[:2] / sha[2:]
+
+    def has(self, sha: str) -> bool:
+        return self.path_for(sha).is_file()
+
+    def put_bytes(self, data: bytes, sha: str | None = None) -> str:
+        """Store ``data`` (atomically, once) and return its SHA-256."""
+        sha = sha or sha256_bytes(data)
+        target = self.path_for(sha)
+        if not target.is_file():
+            write_bytes_atomic(target, data)
+        return sha
+
+    def put_file(self, src: Path | str) -> str:
+        """Copy ``src`` into the store, hashing while copying; returns the SHA-256."""
+        digest = hashlib.sha256()
+        staging = self.root / "_staging"
+        staging.mkdir(exist_ok=True)
+        tmp_target = staging / f"{os.getpid()}-{Path(src).name[:40]}.part"
+        with atomic_path(tmp_target) as tmp, open(src, "rb") as fin, open(tmp, "wb") as fout:
+            while chunk := fin.read(_CHUNK):
+                digest.update(chunk)
+                fout.write(chunk)
+        sha = digest.hexdigest()
+        target = self.path_for(sha)
+        if target.is_file():
+            tmp_target.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp_target, target)
+        return sha
+
+    def read_bytes(self, sha: str) -> bytes:
+        return self.path_for(sha).read_bytes()
+
+    def verify(self, sha: str) -> bool:
+        """True when the object exists and its bytes still hash to ``sha``."""
+        path = self.path_for(sha)
+        return path.is_file() and sha256_file(path) == sha
+
+    def remove(self, sha: str) -> None:
+        path = self.path_for(sha)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        try:
+            path.parent.rmdir()  # only succeeds when the fan-out folder is now empty
+        except OSError:
+            pass
+
+    def iter_objects(self) -> Iterator[str]:
+        """SHA-256 of every complete object in the store."""
+        for sub in sorted(self.root.iterdir()):
+            if not sub.is_dir() or len(sub.name) != 2:
+                continue
+            for f in sorted(sub.iterdir()):
+                sha = sub.name + f.name
+                if f.is_file() and _valid_sha(sha):
+                    yield sha
+
+    def iter_leftovers(self) -> Iterator[Path]:
+        """Temp files a crash left behind (never referenced by the catalog)."""
+        for sub in self.root.iterdir():
+            if sub.is_dir():
+                for f in sub.iterdir():
+                    if f.is_file() and not _valid_sha(sub.name + f.name):
+                        yield f

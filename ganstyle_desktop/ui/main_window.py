@@ -1,0 +1,563 @@
+"""The main window: menus, toolbar, dock panels (Datasets, Training, Models), the canvas
+and a status bar with the compute device, the job state and the memory in use.
+
+Nothing here imports torch: device detection, model cards, thumbnails, training and
+stylizing all run in workers (ui/jobs.py), so the window shows at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QIcon,
+    QKeySequence,
+    QUndoGroup,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStyle,
+    QToolBar,
+    QWidget,
+)
+
+from .. import paths
+from .about import AboutDialog
+from .canvas import EXPORT_FILTER, Canvas
+from .errors import log_dir, show_error
+from .jobs import BackgroundTask
+from .panels.models_panel import ModelsPanel
+from .panels.training_panel import TrainingPanel
+from .preferences import PreferencesDialog
+from .sample import app_icon_path, sample_photo_path
+from .settings import app_settings, last_folder, remember_folder, setting_bool
+from .theme import THEMES, apply_theme
+
+log = logging.getLogger(__name__)
+
+PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp);;All files (*)"
+
+
+def probe_device(preference: str = "auto") -> str:
+    """Worker function: the label of the compute device training would use."""
+    from ..engine.devices import DeviceUnavailable, plan_for
+
+    try:
+        return plan_for(preference).label
+    except DeviceUnavailable as exc:
+        return f"{plan_for('cpu').label} ({exc})"
+
+
+def process_memory_mb() -> float | None:
+    """Resident memory of this process in MB, where the platform tells us cheaply."""
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/self/statm", encoding="ascii") as fh:
+                resident_pages = int(fh.read().split()[1])
+            return resident_pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+        except (OSError, ValueError, IndexError):
+            return None
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e6 if sys.platform == "darwin" else peak / 1e3  # bytes on macOS, KB elsewhere
+
+
+def _make_datasets_panel() -> tuple[QWidget, bool]:
+    """The library's DatasetsPanel when it is installed, else a label saying so."""
+    try:
+        from .panels.datasets_panel import DatasetsPanel
+    except ImportError as exc:
+        log.info("dataset library panel not available: %s", exc)
+        label = QLabel("The dataset library is not available in this build.")
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        return label, False
+    return DatasetsPanel(), True
+
+
+class MainWindow(QMainWindow):
+    """``startup_finished`` fires once the sample photo, model list and device are ready."""
+
+    startup_finished = Signal()
+
+    def __init__(self, workspace: Path | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("GANStyle Desktop")
+        icon = app_icon_path()
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self.workspace = Path(workspace) if workspace else None
+        self._startup_pending = {"photo", "models", "device"}
+        self._startup_done = False
+        self._closing = False
+
+        self.canvas = Canvas(self)
+        self.setCentralWidget(self.canvas)
+        self.training_panel = TrainingPanel(self)
+        self.models_panel = ModelsPanel(self)
+        self.datasets_panel, self.has_library = _make_datasets_panel()
+        self.training_job = self.training_panel.job
+
+        self.datasets_dock = self._dock("Datasets", self.datasets_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.models_dock = self._dock("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.datasets_dock, self.models_dock)
+        self.models_dock.raise_()
+
+        self.undo_group = QUndoGroup(self)
+        self.undo_group.addStack(self.models_panel.undo_stack)
+        self.datasets_undo = getattr(self.datasets_panel, "undo_stack", None)
+        if self.datasets_undo is not None:
+            self.undo_group.addStack(self.datasets_undo)
+        self.undo_group.setActiveStack(self.models_panel.undo_stack)
+        QApplication.instance().focusChanged.connect(self._on_focus_changed)
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect()
+        self._restore_layout()
+        theme = str(app_settings().value("view/theme", "system"))
+        self.set_theme(theme if theme in THEMES else "system")
+        hints = QGuiApplication.styleHints()
+        if hasattr(hints, "colorSchemeChanged"):
+            hints.colorSchemeChanged.connect(lambda _s: self._follow_system_theme())
+        self._device_task = BackgroundTask(self, "device-probe")
+        self._device_task.finished.connect(self._on_device)
+        self._device_task.failed.connect(lambda m: self._on_device(f"unknown ({m})"))
+        QTimer.singleShot(0, self._startup)
+
+    # -- construction -----------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot: Any = None, shortcut: Any = None, icon: Any = None,
+                checkable: bool = False, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        action.setCheckable(checkable)
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        if slot is not None:
+            action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        ks = QKeySequence.StandardKey
+        self.open_action = self._action("&Open Photo…", self.choose_photo, ks.Open, sp.SP_DialogOpenButton,
+                                        tip="Open a photo to stylize")
+        self.export_action = self._action("&Export Result…", self.choose_export, "Ctrl+E", sp.SP_DialogSaveButton,
+                                          tip="Save the stylized photo at full resolution")
+        self.import_model_action = self._action("&Import Model…", self.models_panel.choose_import, "Ctrl+I",
+                                                tip="Add a .safetensors model file")
+        self.quit_action = self._action("&Quit", self.close, ks.Quit)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence(ks.Undo))
+        self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcut(QKeySequence(ks.Redo))
+        self.preferences_action = self._action("&Preferences…", self.show_preferences, ks.Preferences)
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.split_action = self._action("&Before/After Split", None, "Ctrl+B", checkable=True,
+                                         tip="Compare the photo and the result with a divider")
+        self.split_action.toggled.connect(self.canvas.set_split_mode)
+        self.zoom_in_action = self._action("Zoom &In", self.canvas.zoom_in, ks.ZoomIn)
+        self.zoom_out_action = self._action("Zoom &Out", self.canvas.zoom_out, ks.ZoomOut)
+        self.zoom_fit_action = self._action("Zoom to &Fit", self.canvas.zoom_fit, "Ctrl+0", tip="Fit the photo")
+        self.zoom_actual_action = self._action("&Actual Size (100%)", self.canvas.zoom_actual, "Ctrl+1")
+        self.stylize_action = self._action("&Stylize", self.stylize, "Ctrl+Return", sp.SP_MediaSeekForward,
+                                           tip="Paint the photo with the selected model")
+        self.cancel_stylize_action = self._action("Cancel Stylize", self.canvas.cancel_stylize, "Esc")
+        self.train_start_action = self._action("&Start Training", self.training_panel.start, "F5", sp.SP_MediaPlay,
+                                               tip="Start training with the Training panel's settings")
+        self.train_pause_action = self._action("&Pause Training", self.toggle_pause, "F6", sp.SP_MediaPause,
+                                               tip="Pause or resume training")
+        self.train_stop_action = self._action("S&top Training", self.training_panel.stop, "Shift+F5",
+                                              sp.SP_MediaStop, tip="Stop training, keeping the last checkpoint")
+        self.about_action = self._action("&About GANStyle Desktop", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.log_folder_action = self._action("Open &Log Folder", self.open_log_folder)
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in THEMES:
+            act = self._action(name.capitalize(), checkable=True)
+            act.triggered.connect(lambda _c=False, n=name: self.set_theme(n))
+            self.theme_group.addAction(act)
+            self.theme_actions[name] = act
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        for a in (self.open_action, self.export_action, None, self.import_model_action, None, self.quit_action):
+            file_menu.addSeparator() if a is None else file_menu.addAction(a)
+        edit = bar.addMenu("&Edit")
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        edit.addSeparator()
+        edit.addAction(self.preferences_action)
+        view = bar.addMenu("&View")
+        panels = view.addMenu("&Panels")
+        for dock in (self.datasets_dock, self.training_dock, self.models_dock):
+            panels.addAction(dock.toggleViewAction())
+        view.addAction(self.split_action)
+        view.addSeparator()
+        for a in (self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, self.zoom_actual_action):
+            view.addAction(a)
+        view.addSeparator()
+        theme = view.addMenu("&Theme")
+        for a in self.theme_actions.values():
+            theme.addAction(a)
+        train = bar.addMenu("&Train")
+        train.addAction(self.stylize_action)
+        train.addAction(self.cancel_stylize_action)
+        train.addSeparator()
+        for a in (self.train_start_action, self.train_pause_action, self.train_stop_action):
+            train.addAction(a)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        help_menu.addAction(self.log_folder_action)
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main", self)
+        bar.setObjectName("toolbar-main")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for a in (self.open_action, self.stylize_action, self.export_action, None, self.split_action,
+                  self.zoom_fit_action, None, self.train_start_action, self.train_pause_action,
+                  self.train_stop_action):
+            bar.addSeparator() if a is None else bar.addAction(a)
+        self.addToolBar(bar)
+        self.toolbar = bar
+
+    def _build_status_bar(self) -> None:
+        self.device_label = QLabel("Device: detecting…")
+        self.job_label = QLabel("Idle")
+        self.memory_label = QLabel("")
+        status = self.statusBar()
+        status.addWidget(self.job_label, 1)
+        status.addPermanentWidget(self.device_label)
+        status.addPermanentWidget(self.memory_label)
+        self._memory_timer = QTimer(self)
+        self._memory_timer.timeout.connect(self._update_memory)
+        self._memory_timer.start(2000)
+        self._update_memory()
+
+    def _connect(self) -> None:
+        tp, mp, cv = self.training_panel, self.models_panel, self.canvas
+        job = self.training_job
+        job.failed_details.connect(
+            lambda message, details: self.report_error(
+                "Training failed", message, "Check the setting or file it names, then start again.", details
+            )
+        )
+        job.state_changed.connect(self._update_actions)
+        tp.status_changed.connect(self.set_job_state)
+        tp.model_chosen.connect(self.stylize_with)
+        tp.style_folder_changed.connect(lambda files: cv.set_style_references(files, "training style"))
+        mp.model_selected.connect(self._on_model_selected)
+        mp.models_listed.connect(self._on_models_listed)
+        mp.error_raised.connect(lambda title, m: self.report_error(title, m, "Choose a GANStyle .safetensors model file."))
+        mp.imported.connect(lambda p: self.set_job_state(f"Imported {Path(p).name}"))
+        cv.photo_opened.connect(self._on_photo_opened)
+        cv.result_ready.connect(self._on_result)
+        cv.busy_changed.connect(lambda busy: self.set_job_state("Stylizing…" if busy else "Ready"))
+        cv.stylize_failed.connect(lambda m: self.report_error(
+            "Could not stylize the photo", m, "Try a smaller photo, another model, or the CPU device."))
+        cv.export_failed.connect(lambda m: self.report_error(
+            "Could not export the result", m, "Choose another folder or format and try again."))
+        cv.export_finished.connect(lambda p: self.set_job_state(f"Exported {Path(p).name}"))
+        cv.message_shown.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        if self.has_library:
+            panel = self.datasets_panel
+            if hasattr(panel, "datasets_changed"):
+                panel.datasets_changed.connect(self._refresh_dataset_sources)
+            if hasattr(panel, "dataset_selected"):
+                panel.dataset_selected.connect(self._on_dataset_selected)
+        self._update_actions()
+
+    # -- start-up ------------------------------------------------------------------------
+    def _startup(self) -> None:
+        self._device_task.run(probe_device, str(app_settings().value("stylize/device", "auto")))
+        self.models_panel.refresh()
+        if self.has_library:
+            ws = self.workspace or Path(str(app_settings().value("workspace/last", "") or paths.default_workspace_dir()))
+            self.open_workspace(ws)
+        last = str(app_settings().value("photo/last", ""))
+        photo = Path(last) if last and Path(last).is_file() else sample_photo_path()
+        if photo.is_file():
+            self.canvas.open_photo(photo)
+        self._startup_step("photo")
+
+    def open_workspace(self, workspace: Path) -> None:
+        try:
+            self.datasets_panel.open_workspace(workspace)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - a broken workspace must not stop the app
+            log.exception("workspace %s could not be opened", workspace)
+            self.report_error("Could not open the dataset workspace", f"{workspace}: {exc}",
+                              "Choose another workspace folder, or repair it with 'ganstyle-cli library check'.")
+            return
+        self.workspace = Path(workspace)
+        app_settings().setValue("workspace/last", str(workspace))
+        self._refresh_dataset_sources()
+
+    def _startup_step(self, name: str) -> None:
+        self._startup_pending.discard(name)
+        if not self._startup_pending and not self._startup_done:
+            self._startup_done = True
+            self.startup_finished.emit()
+
+    def is_started(self) -> bool:
+        return self._startup_done
+
+    def _on_device(self, label: str) -> None:
+        self.device_label.setText(f"Device: {label}")
+        self._startup_step("device")
+
+    def _on_models_listed(self, count: int) -> None:
+        if count and not self.canvas.model_path:
+            saved = str(app_settings().value("model/last", ""))
+            if not (saved and self.models_panel.select_path(saved)):
+                self.models_panel.list.setCurrentRow(0)
+        if not count:
+            self.canvas.set_model(None)
+        self._update_actions()
+        self._startup_step("models")
+
+    # -- library hook ------------------------------------------------------------------------
+    def _refresh_dataset_sources(self, *_: Any) -> None:
+        """Offer the workspace's datasets as training sources (when the library exists)."""
+        if not self.has_library or self.workspace is None:
+            return
+        try:
+            from ..library.catalog import Catalog
+            from ..library.training import training_source
+        except ImportError:
+            return
+        workspace = self.workspace
+        try:
+            with Catalog.open(workspace, create=False) as catalog:
+                datasets = catalog.list_datasets()
+        except Exception as exc:  # noqa: BLE001
+            log.info("no datasets offered for training: %s", exc)
+            return
+
+        def builder(dataset_id: int):
+            def build():
+                with Catalog.open(workspace, create=False) as catalog:
+                    return training_source(catalog, dataset_id)
+            return build
+
+        sources = {f"Dataset: {d.name}": builder(d.id) for d in datasets}
+        self.training_panel.set_dataset_sources(sources)
+
+    def _on_dataset_selected(self, dataset: Any = None, *_: Any) -> None:
+        dataset_id = getattr(dataset, "id", dataset)
+        if not isinstance(dataset_id, int) or self.workspace is None:
+            return
+        try:
+            from ..library.catalog import Catalog
+
+            with Catalog.open(self.workspace, create=False) as catalog:
+                name = catalog.get_dataset(dataset_id).name
+                images = catalog.list_images(dataset_id)[:4]
+                files = [catalog.image_path(i) for i in images]
+        except Exception as exc:  # noqa: BLE001
+            log.info("dataset %s preview failed: %s", dataset_id, exc)
+            return
+        self.canvas.set_style_references(files, name)
+
+    # -- actions -------------------------------------------------------------------------------
+    def choose_photo(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open a photo", last_folder("photos"), PHOTO_FILTER)
+        if name:
+            remember_folder("photos", name)
+            self.canvas.open_photo(name)
+
+    def choose_export(self) -> None:
+        if self.canvas.result is None:
+            self.canvas.show_message("Nothing to export yet: stylize a photo first.")
+            return
+        stem = self.canvas.photo_path.stem if self.canvas.photo_path else "result"
+        model = self.canvas.model_path.stem if self.canvas.model_path else "styled"
+        start = str(Path(last_folder("export")) / f"{stem}-{model}.png")
+        name, _ = QFileDialog.getSaveFileName(self, "Export result", start, EXPORT_FILTER)
+        if name:
+            remember_folder("export", name)
+            self.canvas.export_result(name)
+
+    def stylize(self) -> None:
+        self.canvas.stylize()
+
+    def stylize_with(self, model_path: str) -> None:
+        self.canvas.set_model(model_path)
+        self.canvas.stylize()
+
+    def toggle_pause(self) -> None:
+        job = self.training_job
+        if job.state == "paused":
+            job.resume()
+        else:
+            job.pause()
+
+    def set_theme(self, name: str) -> None:
+        app_settings().setValue("view/theme", name)
+        if name in self.theme_actions:
+            self.theme_actions[name].setChecked(True)
+        apply_theme(QApplication.instance(), name)
+
+    def _follow_system_theme(self) -> None:
+        if str(app_settings().value("view/theme", "system")) == "system":
+            apply_theme(QApplication.instance(), "system")
+
+    def show_preferences(self) -> None:
+        dialog = PreferencesDialog(self)
+        if dialog.exec():
+            dialog.save()
+            self.set_theme(dialog.theme.currentText())
+            self.canvas.device = dialog.device.currentText()
+
+    def show_about(self) -> None:
+        AboutDialog(self).exec()
+
+    def open_log_folder(self) -> None:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def report_error(self, title: str, what: str, todo: str = "", details: str = "") -> None:
+        show_error(self, title, what, todo, details)
+
+    def set_job_state(self, text: str) -> None:
+        self.job_label.setText(text)
+
+    # -- reactions ------------------------------------------------------------------------------
+    def _on_model_selected(self, path: str) -> None:
+        entry = self.models_panel.entries.get(path)
+        self.canvas.set_model(path or None)
+        if path:
+            app_settings().setValue("model/last", path)
+        if entry is not None:
+            self.canvas.set_style_references(entry.style_files, entry.name)
+        self._update_actions()
+
+    def _on_photo_opened(self, path: str) -> None:
+        if Path(path) != sample_photo_path():
+            app_settings().setValue("photo/last", path)
+        self.setWindowTitle(f"{Path(path).name} — GANStyle Desktop")
+        self._update_actions()
+
+    def _on_result(self) -> None:
+        self.set_job_state("Stylized in %.1f s" % self.canvas.result.seconds if self.canvas.result else "Ready")
+        self._update_actions()
+
+    def _update_actions(self, *_: Any) -> None:
+        state = self.training_job.state
+        self.train_start_action.setEnabled(state == "idle")
+        self.train_pause_action.setEnabled(state in ("running", "paused"))
+        self.train_pause_action.setText("&Resume Training" if state == "paused" else "&Pause Training")
+        self.train_stop_action.setEnabled(state in ("running", "paused"))
+        self.export_action.setEnabled(self.canvas.result is not None)
+        self.stylize_action.setEnabled(self.canvas.photo_path is not None)
+
+    def _update_memory(self) -> None:
+        mb = process_memory_mb()
+        self.memory_label.setText(f"Memory: {mb:,.0f} MB" if mb is not None else "")
+
+    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """Undo/Redo act on the panel the person is working in."""
+        widget = new
+        while widget is not None:
+            if widget is self.models_panel:
+                self.undo_group.setActiveStack(self.models_panel.undo_stack)
+                return
+            if widget is self.datasets_panel and self.datasets_undo is not None:
+                self.undo_group.setActiveStack(self.datasets_undo)
+                return
+            widget = widget.parentWidget()
+
+    # -- layout and closing ------------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        s = app_settings()
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        else:  # first run: keep the canvas the widest part of the window
+            self.resizeDocks([self.models_dock, self.training_dock], [270, 390], Qt.Orientation.Horizontal)
+        self.split_action.setChecked(setting_bool("view/split", False))
+        self.canvas.set_split_mode(self.split_action.isChecked())
+
+    def save_layout(self) -> None:
+        s = app_settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("view/split", self.split_action.isChecked())
+        s.sync()
+
+    def confirm_stop_training(self) -> bool:
+        """Ask before quitting mid-training (tests turn the question off in settings)."""
+        if not setting_bool("confirm_quit_while_training", True):
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Training is running",
+            "Stop training and quit? The last checkpoint is kept, and you can resume the run "
+            "later from the Training panel.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.training_job.is_running() and not self.confirm_stop_training():
+            event.ignore()
+            return
+        self._closing = True
+        self.save_layout()
+        self.set_job_state("Stopping…")
+        self.training_job.cancel()
+        self.canvas.cancel_stylize()
+        # The trainer saves a checkpoint when it notices the cancel; give it time to.
+        if not self.training_job.wait(60_000):
+            log.error("training did not stop within a minute; quitting anyway")
+        self.canvas.shutdown()
+        self.models_panel.shutdown()
+        self._device_task.wait(5000)
+        self._memory_timer.stop()
+        event.accept()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        if event.type() == QEvent.Type.PaletteChange:
+            self.canvas.update()
+        super().changeEvent(event)

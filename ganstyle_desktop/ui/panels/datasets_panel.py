@@ -1,0 +1,728 @@
+"""The datasets panel: style and content datasets of a workspace, their images and
+metadata, imports, and each dataset's preprocessing pipeline with a preview grid.
+
+Every edit is a QUndoCommand on ``undo_stack`` (the main window adds it to its undo group).
+Imports and augmentation previews run in worker threads (``ui/dataset_workers.py``);
+thumbnails are made lazily in a thread pool (``ui/dataset_models.py``). The panel never
+imports torch: the preview worker imports the engine inside its ``run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QUndoStack
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ganstyle_desktop.engine.config import PipelineConfig
+from ganstyle_desktop.library.catalog import Catalog, CatalogError
+from ganstyle_desktop.library.importer import ImportOptions, ImportReport
+from ganstyle_desktop.library.records import Dataset, ImageRecord
+from ganstyle_desktop.ui.dataset_commands import (
+    CreateDatasetCommand,
+    DeleteDatasetCommand,
+    DeleteImagesCommand,
+    EditDatasetCommand,
+    EditImageFieldsCommand,
+)
+from ganstyle_desktop.ui.dataset_models import DatasetListModel, DatasetRole, ImageGridModel
+from ganstyle_desktop.ui.dataset_workers import AugmentPreviewThread, ImportThread, PreviewRequest
+from ganstyle_desktop.ui.errors import show_error
+from ganstyle_desktop.ui.qimage import qimage_from_array
+from ganstyle_desktop.ui.widgets.dataset_pipeline_editor import DatasetPipelineEditor
+from ganstyle_desktop.ui.widgets.image_metadata_editor import ImageMetadataEditor
+from ganstyle_desktop.ui.widgets.import_report_dialog import ImportReportDialog
+from ganstyle_desktop.ui.widgets.thumbnail_grid import ThumbnailGrid
+
+log = logging.getLogger(__name__)
+
+_ANY = ""  # item data of the "any" entry in the filter menus
+_TABS = ("Image", "Dataset", "Pipeline")
+
+
+class DatasetsPanel(QWidget):
+    """``open_workspace(path)``, then browse, import, edit (undoable), filter, preview."""
+
+    datasets_changed = Signal()
+    dataset_selected = Signal(int)
+    import_started = Signal()
+    import_progress = Signal(int, int, str)
+    import_finished = Signal(object)  # ImportReport, after the worker thread has ended
+    import_failed = Signal(str)
+    images_shown = Signal(int)  # the grid was refilled with this many images
+    preview_ready = Signal(list)  # list[QImage]
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        workspace: Path | str | None = None,
+        thumb_size: int = 128,
+        show_report_dialog: bool = True,
+    ) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.catalog: Catalog | None = None
+        self.import_options = ImportOptions()
+        self.show_report_dialog = show_report_dialog
+        self.report_dialog: ImportReportDialog | None = None
+        self.last_report: ImportReport | None = None
+        self._dataset_id: int | None = None
+        self._import_thread: ImportThread | None = None
+        self._import_report: ImportReport | None = None
+        self._import_error: str | None = None
+        self._preview_thread: AugmentPreviewThread | None = None
+        self._pending_preview: PreviewRequest | None = None
+        self._preview_seed = 0
+
+        self.dataset_model = DatasetListModel(self)
+        self.image_model = ImageGridModel(self, thumb_size=thumb_size)
+        self._build_ui(thumb_size)
+        self.setAcceptDrops(True)
+        self._search_timer = QTimer(self, singleShot=True, interval=200)
+        self._search_timer.timeout.connect(self.refresh_images)
+        self._preview_timer = QTimer(self, singleShot=True, interval=300)
+        self._preview_timer.timeout.connect(self.request_preview)
+        self._set_enabled(False)
+        if workspace is not None:
+            self.open_workspace(workspace)
+
+    # -- layout ----------------------------------------------------------
+    def _build_ui(self, thumb_size: int) -> None:
+        self.tradition_combo = QComboBox()
+        self.tradition_combo.setToolTip("Show the datasets of one tradition")
+        self.tradition_combo.currentIndexChanged.connect(lambda _: self.refresh_datasets())
+        self.dataset_view = QListView()
+        self.dataset_view.setModel(self.dataset_model)
+        self.dataset_view.setWordWrap(True)
+        self.dataset_view.selectionModel().currentChanged.connect(self._on_dataset_changed)
+        self.new_dataset_button = QPushButton("New…")
+        self.new_dataset_button.clicked.connect(self._ask_new_dataset)
+        self.delete_dataset_button = QPushButton("Delete")
+        self.delete_dataset_button.clicked.connect(self.delete_current_dataset)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.tradition_combo)
+        left_layout.addWidget(self.dataset_view, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.new_dataset_button)
+        row.addWidget(self.delete_dataset_button)
+        left_layout.addLayout(row)
+
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Search title, artist, tags, license…")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.textChanged.connect(lambda _: self._search_timer.start())
+        self.tag_combo, self.artist_combo, self.license_combo = (
+            QComboBox(),
+            QComboBox(),
+            QComboBox(),
+        )
+        for combo in (self.tag_combo, self.artist_combo, self.license_combo):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(8)
+            combo.currentIndexChanged.connect(lambda _: self.refresh_images())
+        self.flagged_box = QCheckBox("Near duplicates")
+        self.flagged_box.setToolTip("Show only images flagged as near duplicates, to review")
+        self.flagged_box.toggled.connect(lambda _: self.refresh_images())
+        filters = QHBoxLayout()
+        filters.addWidget(self.search_edit, 2)
+        filters.addWidget(self.tag_combo, 1)
+        filters.addWidget(self.artist_combo, 1)
+        filters.addWidget(self.license_combo, 1)
+        filters.addWidget(self.flagged_box)
+
+        self.grid = ThumbnailGrid(thumb_size=thumb_size)
+        self.grid.setModel(self.image_model)
+        self.grid.selectionModel().selectionChanged.connect(self._on_image_selection)
+
+        self.import_files_button = QPushButton("Import files…")
+        self.import_files_button.clicked.connect(self._ask_import_files)
+        self.import_folder_button = QPushButton("Import folder…")
+        self.import_folder_button.clicked.connect(self._ask_import_folder)
+        self.import_zip_button = QPushButton("Import zip…")
+        self.import_zip_button.clicked.connect(self._ask_import_zip)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setVisible(False)
+        self.progress_label = QLabel()
+        self.progress_label.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel_import)
+        imports = QHBoxLayout()
+        imports.addWidget(self.import_files_button)
+        imports.addWidget(self.import_folder_button)
+        imports.addWidget(self.import_zip_button)
+        imports.addWidget(self.progress_bar, 1)
+        imports.addWidget(self.progress_label)
+        imports.addWidget(self.cancel_button)
+        self.drop_hint = QLabel("Drop images, folders or zip files here to import them.")
+        self.drop_hint.setEnabled(False)
+        center = QWidget()
+        center_layout = QVBoxLayout(center)
+        center_layout.setContentsMargins(0, 0, 0, 0)
+        center_layout.addLayout(filters)
+        center_layout.addWidget(self.grid, 1)
+        center_layout.addWidget(self.drop_hint)
+        center_layout.addLayout(imports)
+
+        self.metadata_editor = ImageMetadataEditor()
+        self.metadata_editor.fields_edited.connect(self.edit_selected_images)
+        self.metadata_editor.delete_requested.connect(self.delete_selected_images)
+        self.dataset_editor = self._build_dataset_editor()
+        self.pipeline_editor = DatasetPipelineEditor()
+        self.pipeline_editor.pipeline_changed.connect(lambda _: self._preview_timer.start())
+        self.pipeline_editor.pipeline_applied.connect(self.set_pipeline)
+        self.pipeline_editor.preview_button.clicked.connect(self._new_preview_samples)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.metadata_editor, _TABS[0])
+        self.tabs.addTab(self.dataset_editor, _TABS[1])
+        self.tabs.addTab(self.pipeline_editor, _TABS[2])
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(center)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+
+    def _build_dataset_editor(self) -> QWidget:
+        widget = QWidget()
+        self.dataset_fields: dict[str, QLineEdit] = {}
+        form = QFormLayout()
+        for name, label in (
+            ("name", "Name"),
+            ("tradition", "Tradition / culture"),
+            ("region", "Region"),
+            ("era", "Era"),
+        ):
+            edit = QLineEdit()
+            self.dataset_fields[name] = edit
+            form.addRow(label, edit)
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItems(["style", "content"])
+        form.addRow("Kind", self.kind_combo)
+        self.description_edit = QPlainTextEdit()
+        self.description_edit.setMaximumHeight(90)
+        form.addRow("Description", self.description_edit)
+        self.licenses_label = QLabel()
+        self.licenses_label.setWordWrap(True)
+        form.addRow("Licenses", self.licenses_label)
+        self.apply_dataset_button = QPushButton("Apply")
+        self.apply_dataset_button.clicked.connect(self.apply_dataset_fields)
+        layout = QVBoxLayout(widget)
+        layout.addLayout(form)
+        layout.addWidget(self.apply_dataset_button, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addStretch(1)
+        return widget
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for w in (
+            self.import_files_button,
+            self.import_folder_button,
+            self.import_zip_button,
+            self.new_dataset_button,
+            self.delete_dataset_button,
+            self.tabs,
+        ):
+            w.setEnabled(enabled)
+
+    # -- workspace -------------------------------------------------------
+    @property
+    def workspace(self) -> Path | None:
+        return self.catalog.workspace if self.catalog is not None else None
+
+    def open_workspace(self, path: Path | str) -> None:
+        """Open (or create) the workspace; raises CatalogError if it cannot be opened."""
+        catalog = Catalog.open(path)
+        self.shutdown()
+        if self.catalog is not None:
+            self.catalog.close()
+        self.catalog = catalog
+        self.undo_stack.clear()
+        self._dataset_id = None
+        self.image_model.set_workspace(catalog.workspace)
+        self._set_enabled(True)
+        self.refresh_datasets()
+
+    def refresh_datasets(self) -> None:
+        """Reload the dataset list (and tradition menu), keeping the selection."""
+        if self.catalog is None:
+            return
+        wanted = self.tradition_combo.currentData() or None
+        self.tradition_combo.blockSignals(True)
+        self.tradition_combo.clear()
+        self.tradition_combo.addItem("All traditions", _ANY)
+        for t in self.catalog.traditions():
+            self.tradition_combo.addItem(t, t)
+        index = self.tradition_combo.findData(wanted) if wanted else 0
+        self.tradition_combo.setCurrentIndex(max(index, 0))
+        self.tradition_combo.blockSignals(False)
+        tradition = self.tradition_combo.currentData() or None
+        previous = self._dataset_id
+        self.dataset_model.set_datasets(self.catalog.list_datasets(tradition=tradition))
+        row = self.dataset_model.row_of(previous) if previous is not None else -1
+        if row < 0 and self.dataset_model.rowCount() > 0:
+            row = 0
+        if row >= 0:
+            self.dataset_view.setCurrentIndex(self.dataset_model.index(row))
+            if self._dataset_id == previous:
+                self._load_dataset(self.current_dataset())  # same one: counts may have moved
+        else:
+            self._select_dataset_id(None)
+        self.datasets_changed.emit()
+
+    def current_dataset_id(self) -> int | None:
+        return self._dataset_id
+
+    def current_dataset(self) -> Dataset | None:
+        if self.catalog is None or self._dataset_id is None:
+            return None
+        try:
+            return self.catalog.get_dataset(self._dataset_id)
+        except CatalogError:
+            return None
+
+    def select_dataset(self, dataset_id: int) -> bool:
+        row = self.dataset_model.row_of(dataset_id)
+        if row < 0:
+            return False
+        self.dataset_view.setCurrentIndex(self.dataset_model.index(row))
+        return True
+
+    def _on_dataset_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        dataset = current.data(DatasetRole) if current.isValid() else None
+        self._select_dataset_id(dataset.id if dataset is not None else None)
+
+    def _select_dataset_id(self, dataset_id: int | None) -> None:
+        changed = dataset_id != self._dataset_id
+        self._dataset_id = dataset_id
+        self._load_dataset(self.current_dataset())
+        if changed and dataset_id is not None:
+            self.dataset_selected.emit(dataset_id)
+
+    def _load_dataset(self, dataset: Dataset | None) -> None:
+        for name, edit in self.dataset_fields.items():
+            edit.setText(getattr(dataset, name) if dataset else "")
+        self.kind_combo.setCurrentText(dataset.kind if dataset else "style")
+        self.description_edit.setPlainText(dataset.description if dataset else "")
+        self.licenses_label.setText("; ".join(dataset.licenses) if dataset else "")
+        self.pipeline_editor.set_pipeline(dataset.pipeline if dataset else PipelineConfig())
+        self.dataset_editor.setEnabled(dataset is not None)
+        self.pipeline_editor.setEnabled(dataset is not None)
+        self._refresh_filter_menus()
+        self.refresh_images()
+        if self.tabs.currentIndex() == _TABS.index("Pipeline"):
+            self._preview_timer.start()
+
+    # -- images and filters ------------------------------------------------
+    def _refresh_filter_menus(self) -> None:
+        for combo, field, label in (
+            (self.tag_combo, "tag", "Any tag"),
+            (self.artist_combo, "artist", "Any artist"),
+            (self.license_combo, "license", "Any license"),
+        ):
+            wanted = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(label, _ANY)
+            if self.catalog is not None and self._dataset_id is not None:
+                for value in self.catalog.distinct_values(field, self._dataset_id):
+                    combo.addItem(value[:60], value)
+            combo.setCurrentIndex(max(combo.findData(wanted), 0) if wanted else 0)
+            combo.blockSignals(False)
+
+    def set_filters(
+        self,
+        *,
+        search: str | None = None,
+        tag: str | None = None,
+        artist: str | None = None,
+        license: str | None = None,
+    ) -> None:
+        """Set filters programmatically (an unknown tag/artist/license selects nothing)."""
+        for combo, value in (
+            (self.tag_combo, tag),
+            (self.artist_combo, artist),
+            (self.license_combo, license),
+        ):
+            if value is not None:
+                combo.blockSignals(True)
+                index = combo.findData(value) if value else 0
+                if index < 0:
+                    combo.addItem(value, value)
+                    index = combo.count() - 1
+                combo.setCurrentIndex(index)
+                combo.blockSignals(False)
+        if search is not None:
+            self.search_edit.blockSignals(True)
+            self.search_edit.setText(search)
+            self.search_edit.blockSignals(False)
+        self.refresh_images()
+
+    def refresh_images(self) -> None:
+        """Refill the grid from the catalog with the current filters, keeping the selection."""
+        self._search_timer.stop()
+        keep = set(self.selected_image_ids())
+        images: list[ImageRecord] = []
+        if self.catalog is not None and self._dataset_id is not None:
+            images = self.catalog.list_images(
+                self._dataset_id,
+                search=self.search_edit.text(),
+                tag=self.tag_combo.currentData() or None,
+                artist=self.artist_combo.currentData() or None,
+                license=self.license_combo.currentData() or None,
+            )
+            if self.flagged_box.isChecked():
+                images = [i for i in images if i.near_duplicate_of is not None]
+        self.image_model.set_images(images)
+        self.select_images([i.id for i in images if i.id in keep])
+        self._on_image_selection()
+        self.images_shown.emit(len(images))
+
+    def selected_image_ids(self) -> list[int]:
+        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
+        return [img.id for r in rows if (img := self.image_model.image_at(r)) is not None]
+
+    def select_images(self, image_ids: list[int]) -> None:
+        selection = self.grid.selectionModel()
+        selection.clearSelection()
+        for image_id in image_ids:
+            row = self.image_model.row_of(image_id)
+            if row >= 0:
+                selection.select(
+                    self.image_model.index(row), QItemSelectionModel.SelectionFlag.Select
+                )
+
+    def _on_image_selection(self, *_: object) -> None:
+        if self.catalog is None:
+            self.metadata_editor.set_images([])
+            return
+        ids = set(self.selected_image_ids())
+        self.metadata_editor.set_images([i for i in self.image_model.images() if i.id in ids])
+
+    # -- undoable edits --------------------------------------------------
+    def _changed(self, kind: str) -> None:
+        """Called by undo commands after they touch the catalog."""
+        if kind == "images" and self.catalog is not None:
+            records = [self.catalog.get_image(i.id) for i in self.image_model.images()]
+            self.image_model.refresh_rows(records)
+            self._refresh_filter_menus()
+            self._on_image_selection()
+        else:
+            self.refresh_datasets()
+
+    def _push(self, command) -> bool:
+        try:
+            self.undo_stack.push(command)
+        except CatalogError as exc:
+            show_error(
+                self, "Could not change the dataset", str(exc), "Correct the value and try again."
+            )
+            return False
+        return True
+
+    def edit_selected_images(self, fields: dict) -> bool:
+        ids = self.selected_image_ids()
+        if self.catalog is None or not ids or not fields:
+            return False
+        return self._push(EditImageFieldsCommand(self.catalog, ids, fields, self._changed))
+
+    def delete_selected_images(self) -> bool:
+        ids = self.selected_image_ids()
+        if self.catalog is None or not ids:
+            return False
+        return self._push(DeleteImagesCommand(self.catalog, ids, self._changed))
+
+    def apply_dataset_fields(self) -> bool:
+        dataset = self.current_dataset()
+        if dataset is None or self.catalog is None:
+            return False
+        values = {name: edit.text().strip() for name, edit in self.dataset_fields.items()}
+        values["kind"] = self.kind_combo.currentText()
+        values["description"] = self.description_edit.toPlainText().strip()
+        changed = {k: v for k, v in values.items() if getattr(dataset, k) != v}
+        if not changed:
+            return False
+        return self._push(EditDatasetCommand(self.catalog, dataset.id, changed, self._changed))
+
+    def set_pipeline(self, pipeline: PipelineConfig) -> bool:
+        dataset = self.current_dataset()
+        if dataset is None or self.catalog is None or dataset.pipeline == pipeline:
+            return False
+        return self._push(
+            EditDatasetCommand(self.catalog, dataset.id, {"pipeline": pipeline}, self._changed)
+        )
+
+    def create_dataset(
+        self, name: str, kind: str = "style", tradition: str = "", **fields
+    ) -> int | None:
+        if self.catalog is None:
+            return None
+        command = CreateDatasetCommand(
+            self.catalog,
+            {"name": name, "kind": kind, "tradition": tradition, **fields},
+            self._changed,
+        )
+        if not self._push(command) or command.dataset_id is None:
+            return None
+        self.select_dataset(command.dataset_id)
+        return command.dataset_id
+
+    def delete_current_dataset(self) -> bool:
+        if self.catalog is None or self._dataset_id is None:
+            return False
+        return self._push(DeleteDatasetCommand(self.catalog, self._dataset_id, self._changed))
+
+    def _ask_new_dataset(self) -> None:
+        name, ok = QInputDialog.getText(self, "New dataset", "Name of the new dataset:")
+        if ok and name.strip():
+            self.create_dataset(name.strip())
+
+    # -- imports ---------------------------------------------------------
+    def is_busy(self) -> bool:
+        return any(
+            t is not None and t.isRunning() for t in (self._import_thread, self._preview_thread)
+        )
+
+    def import_paths(self, paths: list[Path | str]) -> bool:
+        """Import files, folders and zips into the current dataset in a worker thread.
+
+        A single zip made by ``library export`` becomes a new dataset. Returns False (and
+        says why) when an import is already running or there is nowhere to import to.
+        """
+        paths = [Path(p) for p in paths]
+        if self.catalog is None or not paths:
+            return False
+        if self._import_thread is not None:
+            show_error(self, "An import is running", "Wait for it to finish or cancel it.")
+            return False
+        dataset_id = self._dataset_id
+        if len(paths) == 1 and _is_dataset_archive(paths[0]):
+            dataset_id = None
+        elif dataset_id is None:
+            show_error(
+                self,
+                "No dataset selected",
+                "There is no dataset to import into.",
+                "Create a dataset with New…, then import again.",
+            )
+            return False
+        thread = ImportThread(self.catalog.workspace, dataset_id, paths, self.import_options, self)
+        thread.progress_changed.connect(self._on_import_progress)
+        thread.report_ready.connect(self._on_import_report)
+        thread.import_failed.connect(self._on_import_error)
+        thread.finished.connect(self._on_import_thread_finished)
+        self._import_thread = thread
+        self._import_report, self._import_error = None, None
+        self.progress_bar.setRange(0, 0)
+        for w in (self.progress_bar, self.progress_label, self.cancel_button):
+            w.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.progress_label.setText("Preparing…")
+        thread.start()
+        self.import_started.emit()
+        return True
+
+    def cancel_import(self) -> None:
+        if self._import_thread is not None:
+            self._import_thread.cancel()
+            self.cancel_button.setEnabled(False)
+            self.progress_label.setText("Cancelling…")
+
+    def _on_import_progress(self, done: int, total: int, name: str) -> None:
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(done)
+        self.progress_label.setText(f"{done}/{total} {name[:30]}")
+        self.import_progress.emit(done, total, name)
+
+    def _on_import_report(self, report: ImportReport) -> None:
+        self._import_report = report
+
+    def _on_import_error(self, message: str) -> None:
+        self._import_error = message
+
+    def _on_import_thread_finished(self) -> None:
+        thread = self._import_thread
+        if thread is None:
+            return
+        thread.wait()  # finished is emitted just before the thread ends: let it end
+        self._import_thread = None
+        thread.deleteLater()
+        for w in (self.progress_bar, self.progress_label, self.cancel_button):
+            w.setVisible(False)
+        report, error = self._import_report, self._import_error
+        if error is not None or report is None:
+            message = error or "the import stopped without a report"
+            show_error(
+                self, "Import failed", message, "Check the files and the workspace, then try again."
+            )
+            self.import_failed.emit(message)
+            return
+        self.last_report = report
+        if report.datasets_created:
+            self._dataset_id = report.datasets_created[-1]
+        self.refresh_datasets()
+        if self.show_report_dialog and (
+            report.skipped or report.near_duplicates or report.cancelled
+        ):
+            if self.report_dialog is not None:
+                self.report_dialog.close()
+            self.report_dialog = ImportReportDialog(report, self)
+            self.report_dialog.show()
+        self.import_finished.emit(report)
+
+    def _ask_import_files(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(
+            self, "Import images", "", "Images (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp *.gif)"
+        )
+        if names:
+            self.import_paths(names)
+
+    def _ask_import_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder of images")
+        if folder:
+            self.import_paths([folder])
+
+    def _ask_import_zip(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Import a zip archive", "", "Zip archives (*.zip)"
+        )
+        if name:
+            self.import_paths([name])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if self.catalog is not None and _local_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = _local_paths(event.mimeData())
+        if paths and self.import_paths(paths):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    # -- pipeline preview --------------------------------------------------
+    def _on_tab_changed(self, index: int) -> None:
+        if index == _TABS.index("Pipeline"):
+            self.request_preview()
+
+    def _new_preview_samples(self) -> None:
+        self._preview_seed += 1
+        self.request_preview()
+
+    def request_preview(self) -> bool:
+        """Render augmented samples of the selected (or first) image with the edited pipeline.
+
+        The newest request wins: while one runs, only the latest request waits for it.
+        """
+        self._preview_timer.stop()
+        images = self.image_model.images()
+        if self.catalog is None or not images:
+            self.pipeline_editor.show_previews([])
+            self.pipeline_editor.status.setText("No image to preview.")
+            return False
+        ids = self.selected_image_ids()
+        image = next((i for i in images if ids and i.id == ids[0]), images[0])
+        request = PreviewRequest(
+            self.catalog.image_path(image),
+            self.pipeline_editor.pipeline(),
+            n=8,
+            size=96,
+            seed=self._preview_seed,
+        )
+        if self._preview_thread is not None:
+            self._pending_preview = request
+            return True
+        self._start_preview(request)
+        return True
+
+    def _start_preview(self, request: PreviewRequest) -> None:
+        thread = AugmentPreviewThread(request, self)
+        thread.previews_ready.connect(self._on_previews)
+        thread.preview_failed.connect(
+            lambda message: self.pipeline_editor.status.setText(f"Preview failed: {message}")
+        )
+        thread.finished.connect(self._on_preview_thread_finished)
+        self._preview_thread = thread
+        self.pipeline_editor.status.setText("Rendering samples…")
+        thread.start()
+
+    def _on_previews(self, request: PreviewRequest, arrays: list) -> None:
+        if self._pending_preview is not None:
+            return  # stale: a newer request is waiting
+        images: list[QImage] = [qimage_from_array(a) for a in arrays]
+        self.pipeline_editor.show_previews(images)
+        self.pipeline_editor.status.setText(
+            f"{len(images)} samples as training would see them ({request.size} px)."
+        )
+        self.preview_ready.emit(images)
+
+    def _on_preview_thread_finished(self) -> None:
+        thread = self._preview_thread
+        if thread is not None:
+            thread.wait()
+            thread.deleteLater()
+        self._preview_thread = None
+        pending, self._pending_preview = self._pending_preview, None
+        if pending is not None:
+            self._start_preview(pending)
+
+    # -- lifetime --------------------------------------------------------
+    def shutdown(self, timeout_ms: int = 15_000) -> None:
+        """Cancel the import, wait for workers and thumbnail tasks (call before closing)."""
+        self._pending_preview = None
+        self._preview_timer.stop()
+        self._search_timer.stop()
+        if self._import_thread is not None:
+            self._import_thread.cancel()
+            self._import_thread.wait(timeout_ms)
+        if self._preview_thread is not None:
+            self._preview_thread.wait(timeout_ms)
+        self.image_model.shutdown(timeout_ms)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def _local_paths(mime) -> list[Path]:
+    if not mime.hasUrls():
+        return []
+    return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()]
+
+
+def _is_dataset_archive(path: Path) -> bool:
+    if path.suffix.lower() != ".zip":
+        return False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "dataset.json" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False

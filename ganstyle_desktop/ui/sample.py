@@ -1,0 +1,16 @@
+"""The sample workspace a new user starts in: a photo the project renders itself
+(resources/make_sample_photo.py) and the app icon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import paths
+
+
+def sample_photo_path() -> Path:
+    return paths.resources_dir() / "samples" / "sample_landscape.jpg"
+
+
+def app_icon_path() -> Path:
+    return paths.resources_dir() / "icons" / "ganstyle.png"

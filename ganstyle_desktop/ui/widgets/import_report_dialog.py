@@ -1,0 +1,36 @@
+"""The end-of-import report: what was imported, every skipped file and why, near duplicates
+flagged for review. Non-modal, so the panel (and tests) never block on it."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ganstyle_desktop.library.importer import ImportReport
+
+
+class ImportReportDialog(QDialog):
+    def __init__(self, report: ImportReport, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import report")
+        self.report = report
+        self.summary = QLabel(report.summary())
+        font = QFont(self.summary.font())
+        font.setBold(True)
+        self.summary.setFont(font)
+        self.text = QPlainTextEdit(report.to_text())
+        self.text.setReadOnly(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.text)
+        layout.addWidget(buttons)
+        self.resize(640, 420)

@@ -1,0 +1,198 @@
+"""Whole-image and tiled stylizing: exactness of tiles, bounded memory, strength, cancel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from ganstyle_desktop.engine.control import JobCancelled, JobControl
+from ganstyle_desktop.engine.events import StylizeFinished, StylizeProgress
+from ganstyle_desktop.engine.modelfile import ModelCard, StyleModel
+from ganstyle_desktop.engine.nets import (
+    FreezableInstanceNorm2d,
+    GeneratorSpec,
+    ResnetGenerator,
+    receptive_field,
+)
+from ganstyle_desktop.engine.stylize import (
+    StylizeError,
+    plan_tiles,
+    stylize_array,
+    stylize_steps,
+)
+
+SPEC = GeneratorSpec(width=6, n_blocks=1, n_down=2, separable=True)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # Tiny tensors: a second thread only spins, and on a shared CPU it spins for ages.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def tiny_model(seed: int = 0, training_size: int = 256) -> StyleModel:
+    torch.manual_seed(seed)
+    gen = ResnetGenerator(SPEC).eval()
+    card = ModelCard(
+        name="tiny",
+        architecture={"generator": "resnet", "spec": SPEC.to_dict()},
+        training_size=training_size,
+    )
+    return StyleModel(card, gen)
+
+
+def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """Smooth colour fields plus noise: structure at several scales, like a photo."""
+    rng = np.random.default_rng(seed)
+    coarse = (rng.random((h // 8 + 2, w // 8 + 2, 3)) * 255).astype(np.uint8)
+    base = np.asarray(Image.fromarray(coarse).resize((w, h), Image.Resampling.BICUBIC))
+    noisy = base.astype(np.float32) + rng.normal(0, 12, base.shape)
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def run_steps(*args, **kwargs) -> tuple[StylizeFinished, list[StylizeProgress]]:
+    progress: list[StylizeProgress] = []
+    finished = None
+    for event in stylize_steps(*args, **kwargs):
+        if isinstance(event, StylizeFinished):
+            finished = event
+        else:
+            progress.append(event)
+    assert finished is not None
+    return finished, progress
+
+
+def max_diff(a: np.ndarray, b: np.ndarray) -> int:
+    return int(np.abs(a.astype(np.int32) - b.astype(np.int32)).max())
+
+
+@pytest.mark.parametrize("shape", [(128, 176), (131, 169)])
+def test_tiles_match_whole_image_with_the_same_frozen_statistics(shape) -> None:
+    model, image = tiny_model(), photo(*shape)
+    tiled, progress = run_steps(model, image, tile_size=16, thumbnail_size=48)
+    assert tiled.tiled and tiled.extra["tiles"] >= 4
+    whole, _ = run_steps(model, image, tiling="whole", statistics="thumbnail", thumbnail_size=48)
+    assert not whole.tiled
+    assert tiled.output.shape == image.shape and tiled.output.dtype == np.uint8
+    assert max_diff(tiled.output, whole.output) <= 1  # within 1/255
+    # Progress counts the thumbnail pass and each tile, ending at the total.
+    done = [p.done for p in progress]
+    assert done == sorted(done) and done[-1] == progress[-1].total == tiled.extra["tiles"] + 1
+
+
+def test_tiles_equal_plain_inference_when_the_thumbnail_is_the_image() -> None:
+    model, image = tiny_model(), photo(128, 160)
+    tiled = stylize_array(model, image, tile_size=16, thumbnail_size=4096)
+    plain = stylize_array(model, image, tiling="whole")
+    assert max_diff(tiled, plain) <= 1
+
+
+def test_per_tile_statistics_would_differ() -> None:
+    """Guards the test above: tiles with too little context are visibly wrong."""
+    model, image = tiny_model(), photo(128, 176)
+    careless = stylize_array(model, image, tile_size=64, context=4, thumbnail_size=48)
+    whole = stylize_array(model, image, tiling="whole", statistics="thumbnail", thumbnail_size=48)
+    assert max_diff(careless, whole) > 4
+
+
+class RecordingGenerator(nn.Module):
+    """Wraps a generator and records the size of every input it is given."""
+
+    def __init__(self, generator: ResnetGenerator) -> None:
+        super().__init__()
+        self.generator = generator
+        self.spec = generator.spec
+        self.size_multiple = generator.size_multiple
+        self.seen: list[tuple[int, int]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append((x.shape[2], x.shape[3]))
+        return self.generator(x)
+
+
+def test_memory_stays_bounded_by_the_tile_not_the_image() -> None:
+    torch.manual_seed(0)
+    recorder = RecordingGenerator(ResnetGenerator(SPEC).eval())
+    image = photo(700, 900)
+    budget_mb = 4.0
+    plan = plan_tiles(700, 900, recorder, memory_budget_mb=budget_mb)
+    assert plan.tiled and plan.n_tiles > 4
+    out = stylize_array(recorder, image, memory_budget_mb=budget_mb, thumbnail_size=64)
+    assert out.shape == image.shape
+    thumb, *tiles = recorder.seen
+    assert max(thumb) <= 96  # the normalisation pass ran on a thumbnail
+    assert len(tiles) == plan.n_tiles
+    largest = max(h * w for h, w in recorder.seen)
+    # No pass ever saw a full-size image: every input fits the budget's tile.
+    assert largest <= plan.tile_height * plan.tile_width < image.shape[0] * image.shape[1] / 10
+    # The estimated activations of the largest pass fit the budget.
+    from ganstyle_desktop.engine.stylize import activation_bytes_per_pixel
+
+    assert largest * activation_bytes_per_pixel(recorder) <= budget_mb * 1024 * 1024
+
+
+def test_small_images_run_whole_and_large_ones_tile() -> None:
+    gen = ResnetGenerator(SPEC)
+    assert not plan_tiles(64, 64, gen).tiled
+    assert plan_tiles(4000, 3000, gen, memory_budget_mb=64).tiled
+    # Tiles overlap by at least half the receptive field.
+    plan = plan_tiles(4000, 3000, gen, memory_budget_mb=64)
+    overlap = plan.tile_height - (plan.y_starts[1] - plan.y_starts[0])
+    assert overlap >= receptive_field(gen) / 2
+    assert all(s % gen.size_multiple == 0 for s in plan.y_starts + plan.x_starts)
+    assert plan.y_starts[-1] + plan.tile_height == plan.padded_height
+
+
+def test_strength_zero_returns_the_input_and_half_blends() -> None:
+    model, image = tiny_model(), photo(40, 56)
+    assert np.array_equal(stylize_array(model, image, strength=0.0), image)
+    full = stylize_array(model, image, strength=1.0).astype(np.float32)
+    half = stylize_array(model, image, strength=0.5).astype(np.float32)
+    expected = 0.5 * full + 0.5 * image.astype(np.float32)
+    assert np.abs(half - expected).max() <= 1.0
+    assert np.abs(full - image).mean() > 5  # the style did change the picture
+    with pytest.raises(StylizeError):
+        stylize_array(model, image, strength=1.5)
+
+
+def test_sixteen_bit_input_gives_sixteen_bit_output() -> None:
+    model, image = tiny_model(), photo(48, 64)
+    deep = image.astype(np.uint16) * 257
+    out16 = stylize_array(model, deep, tile_size=16)
+    out8 = stylize_array(model, image, tile_size=16)
+    assert out16.dtype == np.uint16 and out16.shape == image.shape
+    assert np.abs(out16 / 257.0 - out8).max() <= 1.0
+
+
+def test_cancel_between_tiles_raises_and_leaves_the_model_clean() -> None:
+    model, image = tiny_model(), photo(200, 240)
+    control = JobControl()
+    seen: list[int] = []
+
+    def on_progress(event: StylizeProgress) -> None:
+        seen.append(event.done)
+        if event.stage == "stylizing" and event.done >= 3:
+            control.cancel()
+
+    with pytest.raises(JobCancelled):
+        stylize_array(model, image, tile_size=16, control=control, progress=on_progress)
+    assert max(seen) == 3  # no tile ran after the cancel
+    for layer in model.generator.modules():
+        if isinstance(layer, FreezableInstanceNorm2d):
+            assert layer.mode == "normal" and layer.frozen_mean is None
+    # The model still works afterwards, on the same thread.
+    assert stylize_array(model, photo(32, 32)).shape == (32, 32, 3)
+
+
+def test_bad_arrays_are_refused() -> None:
+    model = tiny_model()
+    with pytest.raises(StylizeError):
+        stylize_array(model, np.zeros((8, 8), np.uint8))
+    with pytest.raises(StylizeError):
+        stylize_array(model, np.zeros((8, 8, 3), np.float32))

@@ -1,0 +1,88 @@
+"""``ganstyle-cli library``: create, import, list, export, check, with clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ganstyle_desktop.cli import main
+
+
+def test_library_commands_end_to_end(tmp_path: Path, make_image, capsys) -> None:
+    ws = str(tmp_path / "ws")
+    make_image("a.jpg", 1)
+    make_image("b.png", 2)
+    (tmp_path / "in" / "empty.jpg").write_bytes(b"")
+    assert main(["library", "--workspace", ws, "create", "ink", "--tradition", "China"]) == 0
+    assert (
+        main(
+            [
+                "library",
+                "import",
+                "--workspace",
+                ws,
+                str(tmp_path / "in"),
+                "--dataset",
+                "ink",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert report["imported"] == 2
+    assert report["skipped"] == [
+        {"file": str(tmp_path / "in" / "empty.jpg"), "reason": "the file is empty (0 bytes)"}
+    ]
+    assert main(["library", "list", "--workspace", ws, "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["name"], row["tradition"], row["images"]) == ("ink", "China", 2)
+    out = tmp_path / "ink.zip"
+    assert main(["library", "export", "--workspace", ws, "ink", str(out)]) == 0
+    ws2 = str(tmp_path / "ws2")
+    assert main(["library", "import", "--workspace", ws2, str(out)]) == 0
+    assert main(["library", "list", "--workspace", ws2, "ink"]) == 0
+    assert "ink (style, China): 2 images" in capsys.readouterr().out
+    assert main(["library", "check", "--workspace", ws2]) == 0
+
+    # damage: an orphan object, then check finds it (exit 1) and --repair fixes it
+    orphan = Path(ws2) / "objects" / "ab" / ("c" * 62)
+    orphan.parent.mkdir(exist_ok=True)
+    orphan.write_bytes(b"x")
+    capsys.readouterr()
+    assert main(["library", "check", "--workspace", ws2]) == 1
+    assert "1 orphan object" in capsys.readouterr().out
+    assert main(["library", "check", "--workspace", ws2, "--repair"]) == 0
+    assert not orphan.exists()
+
+
+def test_clear_errors(tmp_path: Path, make_image, capsys) -> None:
+    ws = str(tmp_path / "ws")
+    make_image("a.jpg", 1)
+    assert main(["library", "list", "--workspace", ws]) == 2
+    assert "no catalog here" in capsys.readouterr().err
+    assert main(["library", "import", "--workspace", ws, str(tmp_path / "in")]) == 2
+    assert "--dataset" in capsys.readouterr().err
+    assert (
+        main(["library", "import", "--workspace", ws, str(tmp_path / "in"), "--dataset", "nope"])
+        == 2
+    )
+    assert "--create" in capsys.readouterr().err
+    assert main(["library", "import", "--workspace", ws, str(tmp_path / "missing")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "library",
+                "import",
+                "--workspace",
+                ws,
+                str(tmp_path / "in"),
+                "--dataset",
+                "new",
+                "--create",
+            ]
+        )
+        == 0
+    )
+    assert main(["library", "export", "--workspace", ws, "absent", str(tmp_path / "x.zip")]) == 2

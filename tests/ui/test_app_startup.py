@@ -1,0 +1,109 @@
+"""Start-up: the window is built and shown without torch; --screenshot writes a PNG."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        GANSTYLE_DATA_DIR=str(tmp_path / "data"),
+        GANSTYLE_CONFIG_DIR=str(tmp_path / "config"),
+        PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+    )
+    return env
+
+
+def test_building_the_window_does_not_import_torch(tmp_path: Path) -> None:
+    script = (
+        "import sys, json\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "import ganstyle_desktop.ui.main_window as mw\n"
+        "w = mw.MainWindow()\n"
+        "w.show()\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'visible': w.isVisible()}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=_env(tmp_path), capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    state = json.loads(out.stdout.strip().splitlines()[-1])
+    assert state == {"torch": False, "visible": True}
+
+
+def test_screenshot_writes_a_png_of_the_started_window(tmp_path: Path) -> None:
+    target = tmp_path / "shot.png"
+    env = _env(tmp_path)
+    env["GANSTYLE_REPORT_STARTUP"] = "1"
+    out = subprocess.run(
+        [sys.executable, "-m", "ganstyle_desktop.app", "--screenshot", str(target), "--size", "1200x800"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "torch_loaded=False" in out.stdout  # the window was shown before torch loaded
+    print(out.stdout.strip())
+    with Image.open(target) as im:
+        assert im.format == "PNG"
+        assert im.size[0] >= 1200 and im.size[1] >= 800
+        # not a blank grey rectangle: the sample photo and the panels are drawn
+        extrema = im.convert("L").getextrema()
+        assert extrema[1] - extrema[0] > 100
+
+
+def test_version_flag_prints_the_package_version(tmp_path: Path) -> None:
+    from ganstyle_desktop import __version__
+
+    out = subprocess.run(
+        [sys.executable, "-m", "ganstyle_desktop.app", "--version"],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0
+    assert __version__ in out.stdout
+
+
+def test_window_opens_the_sample_photo_on_first_run(window) -> None:
+    from ganstyle_desktop.ui.sample import sample_photo_path
+
+    assert window.canvas.photo_path == sample_photo_path()
+    assert window.canvas.content_pane.full_size.width() > 0
+    assert window.device_label.text().startswith("Device: ")
+    assert "detecting" not in window.device_label.text()
+    # no models anywhere: the panel says how to get one instead of an empty list
+    assert window.models_panel.empty_label.isVisible()
+    assert "Import Model" in window.models_panel.empty_label.text()
+
+
+def test_layout_and_choices_survive_a_restart(qtbot, window) -> None:
+    from ganstyle_desktop.ui.main_window import MainWindow
+
+    window.training_dock.hide()
+    window.split_action.trigger()
+    assert window.canvas.split_mode()
+    window.theme_actions["dark"].trigger()
+    window.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    with qtbot.waitSignal(again.startup_finished, timeout=60_000):
+        pass
+    assert again.split_action.isChecked() and again.canvas.split_mode()
+    assert not again.training_dock.isVisible()
+    assert again.theme_actions["dark"].isChecked()
+    again.close()
