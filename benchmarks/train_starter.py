@@ -13,10 +13,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import sys
 import time
 from pathlib import Path
+
+import torch
 
 from ganstyle_desktop.engine.config import StyleSource, TrainConfig
 from ganstyle_desktop.engine.events import StepCompleted, TrainingFinished
@@ -115,18 +118,24 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads (0: torch's default)"
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     config, held = build_config(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     held["command"] = "python " + " ".join(sys.argv)
-    held["hardware"] = f"{platform.processor() or platform.machine()}, CPU threads: " + str(
-        __import__("torch").get_num_threads()
+    held["hardware"] = (
+        f"{platform.machine()} CPU, {os.cpu_count()} cores (shared), "
+        f"torch threads: {torch.get_num_threads()}"
     )
     (out / "split.json").write_text(json.dumps(held, indent=2))
     started = time.monotonic()
     for event in Trainer(config).run():
-        if isinstance(event, StepCompleted) and (event.step % 50 == 0 or event.step == 1):
+        if isinstance(event, StepCompleted) and (event.step % 50 == 0 or event.step in (1, 10, 25)):
             print(
                 json.dumps(
                     {

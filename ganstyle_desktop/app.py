@@ -24,11 +24,21 @@ STARTUP_TIMEOUT_MS = 120_000
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ganstyle", description="GANStyle Desktop")
     parser.add_argument("photo", nargs="?", type=Path, help="a photo to open")
-    parser.add_argument("--screenshot", type=Path, metavar="PATH",
-                        help="render the window offscreen after start-up, save it as PNG and exit")
-    parser.add_argument("--workspace", type=Path, metavar="DIR", help="dataset workspace folder to open")
-    parser.add_argument("--size", default="1440x900", metavar="WxH", help="window size for --screenshot")
-    parser.add_argument("--reset-settings", action="store_true", help="forget saved layout and choices")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PATH",
+        help="render the window offscreen after start-up, save it as PNG and exit",
+    )
+    parser.add_argument(
+        "--workspace", type=Path, metavar="DIR", help="dataset workspace folder to open"
+    )
+    parser.add_argument(
+        "--size", default="1440x900", metavar="WxH", help="window size for --screenshot"
+    )
+    parser.add_argument(
+        "--reset-settings", action="store_true", help="forget saved layout and choices"
+    )
     parser.add_argument("--version", action="version", version=f"GANStyle Desktop {__version__}")
     # Qt's own options (-style, -platform ...) pass through untouched.
     args, _qt_args = parser.parse_known_args(argv)
@@ -78,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         window.resize(w, h)
     window.show()
     shown_ms = (time.perf_counter() - _T0) * 1000
-    log.info("window shown %.0f ms after start (torch loaded: %s)", shown_ms, "torch" in sys.modules)
+    log.info(
+        "window shown %.0f ms after start (torch loaded: %s)", shown_ms, "torch" in sys.modules
+    )
     if os.environ.get("GANSTYLE_REPORT_STARTUP"):
         print(f"window_shown_ms={shown_ms:.0f} torch_loaded={'torch' in sys.modules}", flush=True)
 

@@ -18,7 +18,9 @@ HERE = Path(__file__).resolve().parent
 WIDTH, HEIGHT = 1280, 853
 
 
-def _ridge(rng: np.random.Generator, width: int, base: float, amp: float, octaves: int) -> np.ndarray:
+def _ridge(
+    rng: np.random.Generator, width: int, base: float, amp: float, octaves: int
+) -> np.ndarray:
     """A smooth 1-D height profile made of a few sine octaves with random phases."""
     x = np.linspace(0.0, 1.0, width)
     y = np.full(width, base)
@@ -47,12 +49,15 @@ def render_landscape(seed: int = 7) -> Image.Image:
 
     # Soft clouds: blurred noise, thresholded, only in the sky.
     noise = rng.random((h // 16, w // 16)).astype(np.float32)
-    cloud = np.asarray(
-        Image.fromarray((noise * 255).astype(np.uint8)).resize((w, h), Image.BICUBIC).filter(
-            ImageFilter.GaussianBlur(18)
-        ),
-        np.float32,
-    ) / 255.0
+    cloud = (
+        np.asarray(
+            Image.fromarray((noise * 255).astype(np.uint8))
+            .resize((w, h), Image.BICUBIC)
+            .filter(ImageFilter.GaussianBlur(18)),
+            np.float32,
+        )
+        / 255.0
+    )
     cloud = np.clip((cloud - 0.52) * 4.0, 0, 1) * (yy < horizon * 0.85)
     img = img * (1 - 0.45 * cloud[..., None]) + 250 * 0.45 * cloud[..., None]
 
@@ -114,10 +119,14 @@ def render_icon(size: int = 256) -> Image.Image:
     draw = ImageDraw.Draw(icon)
     draw.rounded_rectangle([0, 0, s - 1, s - 1], radius=s // 5, fill=(38, 50, 84, 255))
     draw.ellipse([s * 0.56, s * 0.18, s * 0.80, s * 0.42], fill=(244, 190, 96, 255))
-    draw.polygon([(0, s * 0.78), (s * 0.35, s * 0.40), (s * 0.62, s * 0.70), (s, s * 0.52),
-                  (s, s), (0, s)], fill=(76, 150, 122, 255))
-    draw.polygon([(0, s * 0.92), (s * 0.45, s * 0.66), (s, s * 0.86), (s, s), (0, s)],
-                 fill=(214, 92, 74, 255))
+    draw.polygon(
+        [(0, s * 0.78), (s * 0.35, s * 0.40), (s * 0.62, s * 0.70), (s, s * 0.52), (s, s), (0, s)],
+        fill=(76, 150, 122, 255),
+    )
+    draw.polygon(
+        [(0, s * 0.92), (s * 0.45, s * 0.66), (s, s * 0.86), (s, s), (0, s)],
+        fill=(214, 92, 74, 255),
+    )
     mask = Image.new("L", (s, s), 0)
     ImageDraw.Draw(mask).rounded_rectangle([0, 0, s - 1, s - 1], radius=s // 5, fill=255)
     icon.putalpha(mask)

@@ -8,10 +8,10 @@ import logging
 import sys
 from importlib import import_module
 
-from .. import __version__
+from ganstyle_desktop import __version__
 
 # Sub-command modules, in the order `--help` lists them.
-_COMMANDS = ("train", "stylize", "info", "evaluate", "library")
+_COMMANDS = ("train", "stylize", "info", "evaluate", "compare", "library")
 
 
 class CliError(Exception):

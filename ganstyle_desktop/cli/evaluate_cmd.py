@@ -71,14 +71,22 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     result["model"] = str(args.model)
     if args.json:
-        print(json.dumps(result, indent=2))
+        # NaN (an undefined style score) is not JSON: print null.
+        clean = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in result.items()
+        }
+        print(json.dumps(clean, indent=2))
         return 0
-    print(f"{args.model.name}: {result['n_content']} photos vs {result['n_style']} style images "
-          f"at {result['size']} px")
+    print(
+        f"{args.model.name}: {result['n_content']} photos vs {result['n_style']} style images "
+        f"at {result['size']} px"
+    )
     for key, label in _LABELS:
         value = result.get(key)
-        if isinstance(value, float) and math.isfinite(value):
-            print(f"  {label:<42} {value:.4f}")
+        if isinstance(value, float):
+            text = f"{value:.4f}" if math.isfinite(value) else "undefined (too few style images)"
+            print(f"  {label:<42} {text}")
     for line in result.get("skipped", []):
         print(f"  skipped {line}")
     return 0

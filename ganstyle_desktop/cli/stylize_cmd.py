@@ -36,7 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("model", type=Path, help="a .safetensors model file")
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files or folders")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
-    p.add_argument("--tile", type=int, metavar="N", help="tile side in pixels (default: from memory)")
+    p.add_argument(
+        "--tile", type=int, metavar="N", help="tile side in pixels (default: from memory)"
+    )
     p.add_argument(
         "--memory-mb",
         type=float,
@@ -191,7 +193,14 @@ def run(args: argparse.Namespace) -> int:
                     quality=args.quality,
                     overwrite=args.overwrite,
                 )
-            except (ImageLoadError, ExportError, StylizeError, MemoryError, OSError) as exc:
+            except (
+                ImageLoadError,
+                ExportError,
+                StylizeError,
+                MemoryError,
+                OSError,
+                ValueError,
+            ) as exc:
                 reason = str(exc) if not isinstance(exc, MemoryError) else "out of memory"
                 failures.append((job.src, reason))
                 bar.write(f"failed: {job.src}: {reason}")

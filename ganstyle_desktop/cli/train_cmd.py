@@ -86,6 +86,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--name", help="the model's name (default: tradition, method and preset)")
     p.add_argument(
+        "--init-model",
+        type=Path,
+        metavar="MODEL",
+        help="multistyle: add the --style traditions to this trained multi-style model "
+        "(only their style embeddings train; its traditions stay exactly as they are)",
+    )
+    p.add_argument(
         "--tradition-tags",
         action="append",
         default=[],
@@ -187,7 +194,9 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         raise CliError("Give a folder of photos with --content DIR.")
     if args.preset not in PRESETS:
         raise CliError(f"Unknown preset {args.preset!r}; choose one of {', '.join(PRESETS)}.")
-    method = args.method or ("multistyle" if len(args.style) > 1 else "fastcut")
+    init_model = getattr(args, "init_model", None)
+    multi = len(args.style) > 1 or init_model is not None
+    method = args.method or ("multistyle" if multi else "fastcut")
 
     styles: list[StyleSource] = []
     used: set[str] = set()
@@ -231,6 +240,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         seed=args.seed,
         preview_every=args.preview_every,
         checkpoint_every=args.checkpoint_every,
+        init_model=str(init_model.resolve()) if init_model else "",
     )
     try:
         config.validate()

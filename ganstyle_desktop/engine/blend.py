@@ -9,7 +9,6 @@ before the (only) expensive call.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,7 +22,6 @@ DEFAULT_PREVIEW_SIDE = 768
 
 _cache_lock = threading.Lock()
 _cache: dict[tuple[str, float], object] = {}
-_render_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def load_model_cached(path: Path | str) -> object:
@@ -92,25 +90,11 @@ def render_blend(
         control.raise_if_cancelled()
     if not blend or sum(float(v) for v in blend.values()) <= 0:
         return small
-    generator = getattr(model, "generator", model)
-    with _render_lock(generator):
-        # Weights summing below 1 are the style strength: the generator blends with the
-        # photo itself, so pass the blend unchanged and leave stylize's strength at 1.
-        return stylize_array(
-            model,
-            small,
-            blend=dict(blend),
-            device=device,
-            control=control,
-            tiling="whole",
-        )
-
-
-def _render_lock(generator: object) -> threading.Lock:
-    # Instance-norm modes live on the shared generator's layers, while each blend makes a
-    # new wrapper module: serialise renders per generator, not per wrapper.
-    with _cache_lock:
-        return _render_locks.setdefault(generator, threading.Lock())
+    # Weights summing below 1 are the style strength: the generator blends with the photo
+    # itself, so the blend goes unchanged and stylize's own strength stays at 1.
+    return stylize_array(
+        model, small, blend=dict(blend), device=device, control=control, tiling="whole"
+    )
 
 
 def tradition_labels(model: object) -> list[tuple[str, str]]:

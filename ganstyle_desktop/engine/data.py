@@ -19,7 +19,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from .config import PipelineConfig
-from .imageio import ImageLoadError, load_rgb
+from .imageio import ImageLoadError, load_rgb, to_rgb
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,7 @@ class TrainingImages:
         self.pipeline = pipeline or PipelineConfig()
         self.files, self.skipped = [], []
         self.images = [
-            _pil_to_tensor(_stored_image(im.convert("RGB"), self.size, self.pipeline))
-            for im in images
+            _pil_to_tensor(_stored_image(to_rgb(im), self.size, self.pipeline)) for im in images
         ]
         if not self.images:
             raise NoTrainingImages("No usable training images (no images given).")

@@ -117,3 +117,16 @@ def plan_for(
             label=f"CPU ({torch.get_num_threads()} threads)",
         )
     raise DeviceUnavailable(f"Unknown device {preference!r}; choose one of {DEVICE_CHOICES}.")
+
+
+def leave_cores_free(cores: int = 1) -> int:
+    """Cap torch's CPU threads so ``cores`` stay free (for a GUI thread); returns the cap.
+
+    Called by the desktop app's workers before training or stylizing, so the window keeps
+    a core while a job runs. Never raises the thread count, only lowers it.
+    """
+    wanted = max(1, (os.cpu_count() or 2) - cores)
+    if torch.get_num_threads() > wanted:
+        torch.set_num_threads(wanted)
+    return min(wanted, torch.get_num_threads())
+

@@ -165,7 +165,8 @@ def style_score(
     size: int = 256,
     seed: int = 0,
 ) -> dict[str, float]:
-    """S and the three SWDs it is made of (see the module doc).
+    """S and the three SWDs it is made of (see the module doc); S is NaN when the photos
+    are no farther from the style than the style set's halves are from each other.
 
     All three distances are taken to the same half B of the style set, so they share
     its sampling noise; half A is the floor ("style vs itself").
@@ -175,7 +176,18 @@ def style_score(
     to_outputs = swd(outputs, half_b, size, seed)
     to_photos = swd(photos, half_b, size, seed)
     span = to_photos - floor
-    score = 1.0 - (to_outputs - floor) / span if abs(span) > 1e-9 else float("nan")
+    if span > 1e-9:
+        score = 1.0 - (to_outputs - floor) / span
+    else:
+        # The photos are as close to half B as half A is: the style set is too small or
+        # too varied to tell style from photo, and S would be meaningless.
+        log.warning(
+            "style score undefined: photos are as close to the style as the style set's "
+            "halves are to each other (SWD %.1f vs %.1f); use more style images",
+            to_photos,
+            floor,
+        )
+        score = float("nan")
     return {
         "style_score": float(score),
         "swd_outputs_style": to_outputs,

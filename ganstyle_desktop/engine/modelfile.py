@@ -413,7 +413,8 @@ def read_tensor_shapes(path: Path | str) -> dict[str, tuple[int, ...]]:
 def load_model(path: Path | str, device: str | torch.device = "cpu") -> StyleModel:
     """Open a model file; the generator is on ``device`` and in eval mode.
 
-    Raises UnsafeModelFile for pickles and InvalidModelFile for anything else wrong.
+    Raises UnsafeModelFile for pickles, InvalidModelFile for anything else wrong with
+    the file, and devices.DeviceUnavailable for a device this machine lacks.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -441,10 +442,11 @@ def load_model(path: Path | str, device: str | torch.device = "cpu") -> StyleMod
         raise InvalidModelFile(path, f"{path.name}: weights cannot be read ({exc})") from exc
     _check_state(path, generator, state)
     generator.load_state_dict(state, strict=True)
-    if device == "auto":
+    if isinstance(device, str):
         from .devices import plan_for
 
-        device = plan_for("auto").device
+        # One place names devices: "auto", "cuda" on a CPU build etc. get its messages.
+        device = plan_for(device).device
     generator.to(device)
     generator.eval()
     return StyleModel(card, generator, path)

@@ -106,8 +106,11 @@ class PatchNCE(nn.Module):
         feat_q = generator.encode(target, self.layer_ids)
         if flip_target:
             feat_q = [torch.flip(f, dims=[3]) for f in feat_q]
-        feat_k = generator.encode(source, self.layer_ids)
-        pooled_k, ids = self.mlp(feat_k, self.num_patches, generator=rng)
+        # The keys are detached in the loss (as in CUT), so their graph would be dead
+        # weight: building it under no_grad gives the same numbers for less time and memory.
+        with torch.no_grad():
+            feat_k = generator.encode(source, self.layer_ids)
+            pooled_k, ids = self.mlp(feat_k, self.num_patches, generator=rng)
         pooled_q, _ = self.mlp(feat_q, self.num_patches, patch_ids=ids)
         total = sum(patch_nce_loss(q, k, self.tau) for q, k in zip(pooled_q, pooled_k, strict=True))
         return total / len(self.layer_ids)

@@ -44,6 +44,10 @@ class FreezableInstanceNorm2d(nn.Module):
         self.frozen_var: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "normal":
+            # The fused kernel: several times faster on the CPU than the explicit
+            # formula below, which matters at the lite preset's memory-bound widths.
+            return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
         if self.mode == "frozen":
             if self.frozen_mean is None or self.frozen_var is None:
                 raise RuntimeError("frozen instance norm used before statistics were captured")

@@ -36,7 +36,13 @@ from torch import nn
 from .control import JobControl
 from .devices import DevicePlan, plan_for
 from .events import StylizeFinished, StylizeProgress
-from .nets import GeneratorSpec, clear_frozen_statistics, norm_statistics, receptive_field
+from .nets import (
+    GeneratorSpec,
+    clear_frozen_statistics,
+    norm_layers,
+    norm_statistics,
+    receptive_field,
+)
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +138,13 @@ _LOCKS_GUARD = threading.Lock()
 
 
 def _lock_for(module: nn.Module) -> threading.Lock:
+    # Keyed on the first norm layer, not the module: a multi-style model hands out a new
+    # blend wrapper per call, but they all share (and freeze statistics in) its layers.
+    key = next(norm_layers(module), module)
     with _LOCKS_GUARD:
-        lock = _LOCKS.get(module)
+        lock = _LOCKS.get(key)
         if lock is None:
-            lock = _LOCKS[module] = threading.Lock()
+            lock = _LOCKS[key] = threading.Lock()
         return lock
 
 

@@ -27,9 +27,9 @@ from .checkpoints import (
     remove_stale_temp_folders,
     save_checkpoint,
 )
-from .config import ConfigError, TrainConfig
+from .config import ConfigError, PipelineConfig, TrainConfig
 from .control import JobControl
-from .data import StyleSampler, TrainingImages, preview_batch
+from .data import NoTrainingImages, StyleSampler, TrainingImages, preview_batch
 from .devices import DevicePlan, plan_for
 from .events import (
     CheckpointSaved,
@@ -116,16 +116,13 @@ class Trainer:
             )
 
         skipped: list[str] = []
-        content = TrainingImages(
-            collect_image_files(cfg.content_paths),
-            cfg.size,
-            cfg.content_pipeline,
-            log=skipped.append,
+        content = _load_images(
+            "Content photos", cfg.content_paths, cfg, cfg.content_pipeline, skipped
         )
         styles = StyleSampler(
             [
-                TrainingImages(
-                    collect_image_files(s.paths), cfg.size, cfg.style_pipeline, log=skipped.append
+                _load_images(
+                    f"Style {s.display_name or s.name!r}", s.paths, cfg, cfg.style_pipeline, skipped
                 )
                 for s in cfg.styles
             ]
@@ -340,6 +337,16 @@ class Trainer:
             target, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"), suffix=".png"
         )
         return PreviewReady(step, ins, outs)
+
+
+def _load_images(
+    label: str, sources: list[str], cfg: TrainConfig, pipeline: PipelineConfig, skipped: list[str]
+) -> TrainingImages:
+    try:
+        files = collect_image_files(sources)
+        return TrainingImages(files, cfg.size, pipeline, log=skipped.append)
+    except (NoTrainingImages, FileNotFoundError) as exc:
+        raise NoTrainingImages(f"{label}: {exc}") from exc
 
 
 def to_uint8_images(batch: torch.Tensor) -> list[np.ndarray]:

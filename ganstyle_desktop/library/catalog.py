@@ -88,10 +88,12 @@ class Catalog:
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=30000")
-            migrate(self._conn)
+            reached = migrate(self._conn)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise CatalogError(f"{db_path}: not a readable catalog ({exc})") from exc
+        if 2 in reached and reached[0] != 1:  # an old catalog: fill what version 1 lacked
+            self.backfill_image_facts()
 
     @classmethod
     def open(cls, workspace: Path | str, *, create: bool = True) -> Catalog:
@@ -277,37 +279,68 @@ class Catalog:
         notes: str = "",
     ) -> int:
         """Add a row for an object already in the store (crash safety depends on that order)."""
-        if not self.store.has(sha256):
-            raise CatalogError(f"object {sha256} is not in the store; store it before adding")
+        row = dict(
+            dataset_id=dataset_id,
+            sha256=sha256,
+            width=width,
+            height=height,
+            title=title,
+            artist=artist,
+            year=year,
+            source=source,
+            license=license,
+            tags=tags,
+            original_name=original_name,
+            format=format,
+            orientation=orientation,
+            phash=phash,
+            near_duplicate_of=near_duplicate_of,
+            notes=notes,
+        )
+        return self.add_images([row])[0]
+
+    def add_images(self, rows: list[Mapping[str, Any]]) -> list[int]:
+        """Add many rows in one transaction (keys as ``add_image`` takes them); their ids.
+
+        Every object must already be in the store: a crash then leaves at worst orphans.
+        """
+        for row in rows:
+            if not self.store.has(row["sha256"]):
+                raise CatalogError(
+                    f"object {row['sha256']} is not in the store; store it before adding"
+                )
+        ids: list[int] = []
         with self._tx() as c:
-            cur = c.execute(
-                "INSERT INTO images (dataset_id, sha256, width, height, title, artist, year, "
-                "source, license, original_name, format, orientation, phash, "
-                "near_duplicate_of, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    dataset_id,
-                    sha256,
-                    width,
-                    height,
-                    title,
-                    artist,
-                    str(year),
-                    source,
-                    license,
-                    original_name,
-                    format,
-                    orientation,
-                    phash,
-                    near_duplicate_of,
-                    notes,
-                ),
-            )
-            image_id = int(cur.lastrowid)
-            c.executemany(
-                "INSERT INTO image_tags (image_id, tag) VALUES (?, ?)",
-                [(image_id, t) for t in _clean_tags(tags)],
-            )
-        return image_id
+            for row in rows:
+                cur = c.execute(
+                    "INSERT INTO images (dataset_id, sha256, width, height, title, artist, "
+                    "year, source, license, original_name, format, orientation, phash, "
+                    "near_duplicate_of, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row["dataset_id"],
+                        row["sha256"],
+                        int(row["width"]),
+                        int(row["height"]),
+                        str(row.get("title", "")),
+                        str(row.get("artist", "")),
+                        str(row.get("year", "")),
+                        str(row.get("source", "")),
+                        str(row.get("license", "")),
+                        str(row.get("original_name", "")),
+                        str(row.get("format", "")),
+                        int(row.get("orientation", 1)),
+                        row.get("phash"),
+                        row.get("near_duplicate_of"),
+                        str(row.get("notes", "")),
+                    ),
+                )
+                image_id = int(cur.lastrowid)
+                c.executemany(
+                    "INSERT INTO image_tags (image_id, tag) VALUES (?, ?)",
+                    [(image_id, t) for t in _clean_tags(row.get("tags", ()))],
+                )
+                ids.append(image_id)
+        return ids
 
     _IMAGE_QUERY = """
         SELECT i.*, (SELECT GROUP_CONCAT(tag, char(31)) FROM
@@ -514,6 +547,38 @@ class Catalog:
     ) -> Image.Image:
         """The image upright (EXIF orientation applied) as 8-bit RGB; originals stay as stored."""
         return load_rgb(self.image_path(image), max_pixels=max_pixels)
+
+    def backfill_image_facts(self) -> int:
+        """Fill perceptual hash, orientation and format for rows that lack them (rows from
+        a version-1 catalog); returns how many were filled. Missing objects are left for
+        ``check``."""
+        from .probe import ImageRejected, inspect_image
+
+        rows = self._conn.execute(
+            "SELECT id, sha256 FROM images WHERE phash IS NULL OR format = ''"
+        ).fetchall()
+        filled = 0
+        for image_id, sha in rows:
+            try:
+                facts = inspect_image(self.store.read_bytes(sha), max_pixels=DEFAULT_MAX_PIXELS)
+            except (OSError, ValueError, ImageRejected) as exc:
+                log.info("image #%s: cannot fill its facts (%s)", image_id, exc)
+                continue
+            with self._tx() as c:
+                c.execute(
+                    "UPDATE images SET phash = ?, orientation = ?, format = ?, width = ?, "
+                    "height = ? WHERE id = ?",
+                    (
+                        facts.phash,
+                        facts.orientation,
+                        facts.format,
+                        facts.width,
+                        facts.height,
+                        image_id,
+                    ),
+                )
+            filled += 1
+        return filled
 
     # -- health ----------------------------------------------------------
     def check(self, repair: bool = False, *, verify_hashes: bool = True) -> CheckReport:

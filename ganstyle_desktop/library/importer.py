@@ -11,18 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import numpy as np
-
+from ganstyle_desktop.engine.config import PipelineConfig
 from ganstyle_desktop.engine.control import JobCancelled, JobControl
 
 from .catalog import Catalog, CatalogError
 from .manifest import ManifestError, ManifestRow, normalise_key, parse_manifest, read_manifest
-from .phash import NEAR_DUPLICATE_BITS, from_hex, nearest
+from .phash import NEAR_DUPLICATE_BITS, SignatureIndex
 from .probe import ImageRejected, inspect_image
 from .records import pipeline_from_json
 from .sources import ArchiveLimits, Candidate, SourceCollector
@@ -123,8 +123,10 @@ class Importer:
         self.options = options or ImportOptions()
         self.progress = progress
         self.control = control
-        self._hashes: dict[int, tuple[list[int], list[int]]] = {}  # dataset -> (ids, hashes)
+        self._hashes: dict[int, SignatureIndex] = {}  # dataset -> perceptual hashes
         self._seen: dict[int, dict[str, int]] = defaultdict(dict)  # dataset -> sha -> image id
+        self._batch: list[_Pending] = []
+        self._batch_started = 0.0
 
     # -- entry points ----------------------------------------------------
     def import_paths(
@@ -212,7 +214,7 @@ class Importer:
                 region=str(meta.get("region", "")),
                 era=str(meta.get("era", "")),
                 description=str(meta.get("description", "")),
-                pipeline=pipeline_from_json(meta.get("pipeline") or {}),
+                pipeline=_safe_pipeline(meta.get("pipeline"), archive.name),
             )
             report.datasets_created.append(dataset_id)
             lookup = _ManifestLookup(rows, None)
@@ -231,7 +233,11 @@ class Importer:
         if slug.lower() in ("content", "photos", "photo") and not row.kind:
             kind = "content"
         dataset_id = self.catalog.create_dataset(
-            slug, kind=kind, tradition=row.tradition, region=row.region, era=row.era
+            _unique_name(self.catalog, slug),  # a trashed dataset may still hold the name
+            kind=kind,
+            tradition=row.tradition,
+            region=row.region,
+            era=row.era,
         )
         report.datasets_created.append(dataset_id)
         return dataset_id
@@ -245,10 +251,16 @@ class Importer:
                     self.control.wait_while_paused()
                     self.control.raise_if_cancelled()
                 self._one(job, report)
+                if len(self._batch) >= BATCH_FILES or (
+                    self._batch and time.monotonic() - self._batch_started > BATCH_SECONDS
+                ):
+                    self._flush(report)
                 self._report_progress(done, len(jobs), job.candidate.display)
         except JobCancelled:
             report.cancelled = True
             log.info("import cancelled: %s", report.summary())
+        finally:
+            self._flush(report)
 
     def _report_progress(self, done: int, total: int, name: str) -> None:
         if self.progress is not None:
@@ -283,25 +295,32 @@ class Importer:
         if job.row is not None and job.row.sha256 and job.row.sha256 != sha:
             return "the bytes do not match the checksum in the manifest (damaged in transit)"
         dataset_id = job.dataset_id
-        existing = self._seen[dataset_id].get(sha) or self.catalog.image_with_sha(dataset_id, sha)
+        seen = self._seen[dataset_id].get(sha)
+        if seen == _PENDING:
+            return "exact duplicate of a file earlier in this import"
+        existing = seen or self.catalog.image_with_sha(dataset_id, sha)
         if existing is not None:
             return f"exact duplicate of image #{existing} already in the dataset"
         try:
             facts = inspect_image(data, self.options.max_pixels)
         except ImageRejected as exc:
             return exc.reason
-        near_id = self._near_duplicate(dataset_id, facts.phash)
+        index = self._hash_index(dataset_id)
+        near_id = index.near(facts.phash, self.options.near_duplicate_bits)
+        if near_id == _PENDING:  # it looks like a file in this batch: give that one its id
+            self._flush(report)
+            near_id = index.near(facts.phash, self.options.near_duplicate_bits)
         row = job.row
         fields = row.image_fields() if row is not None else {}
         if not fields.get("title"):
             fields["title"] = PurePosixPath(cand.key.replace("\\", "/")).stem
-        # Crash safety: the object is in the store before its row is committed.
-        self.catalog.store.put_bytes(data, sha)
-        image_id = self.catalog.add_image(
-            dataset_id,
-            sha,
-            facts.width,
-            facts.height,
+        # Crash safety: the object is in the store (flushed by _flush) before its row commits.
+        self.catalog.store.put_bytes(data, sha, durable=False)
+        values = dict(
+            dataset_id=dataset_id,
+            sha256=sha,
+            width=facts.width,
+            height=facts.height,
             original_name=(row.original_name if row is not None and row.original_name else "")
             or PurePosixPath(cand.key.replace("\\", "/")).name,
             format=facts.format,
@@ -311,27 +330,58 @@ class Importer:
             notes="; ".join(facts.notes),
             **fields,
         )
-        self._seen[dataset_id][sha] = image_id
-        ids, hashes = self._hash_index(dataset_id)
-        ids.append(image_id)
-        hashes.append(from_hex(facts.phash))
-        report.imported.append(
-            ImportedFile(cand.display, image_id, dataset_id, facts.notes, near_id)
-        )
+        if not self._batch:
+            self._batch_started = time.monotonic()
+        position = index.add(_PENDING, facts.phash)
+        self._seen[dataset_id][sha] = _PENDING
+        imported = ImportedFile(cand.display, _PENDING, dataset_id, facts.notes, near_id)
+        self._batch.append(_Pending(values, imported, position))
         return ""
 
-    def _hash_index(self, dataset_id: int) -> tuple[list[int], list[int]]:
+    def _flush(self, report: ImportReport) -> None:
+        """Make the batch's objects durable, then commit its rows in one transaction."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        try:
+            self.catalog.store.make_durable([p.values["sha256"] for p in batch])
+            ids = self.catalog.add_images([p.values for p in batch])
+        except Exception as exc:  # noqa: BLE001 - the files stay as orphans for check --repair
+            log.exception("could not catalogue a batch of %d files", len(batch))
+            for p in batch:
+                dataset_id = p.values["dataset_id"]
+                self._seen[dataset_id].pop(p.values["sha256"], None)
+                self._hash_index(dataset_id).ids[p.position] = None
+                report.skipped.append(
+                    SkippedFile(p.imported.source, f"could not be catalogued ({exc})")
+                )
+            return
+        for p, image_id in zip(batch, ids, strict=True):
+            dataset_id = p.values["dataset_id"]
+            self._seen[dataset_id][p.values["sha256"]] = image_id
+            self._hash_index(dataset_id).ids[p.position] = image_id
+            p.imported.image_id = image_id
+            report.imported.append(p.imported)
+
+    def _hash_index(self, dataset_id: int) -> SignatureIndex:
         if dataset_id not in self._hashes:
-            pairs = self.catalog.phashes(dataset_id)
-            self._hashes[dataset_id] = ([p[0] for p in pairs], [from_hex(p[1]) for p in pairs])
+            index = SignatureIndex()
+            for image_id, phash in self.catalog.phashes(dataset_id):
+                index.add(image_id, phash)
+            self._hashes[dataset_id] = index
         return self._hashes[dataset_id]
 
-    def _near_duplicate(self, dataset_id: int, phash: str) -> int | None:
-        ids, hashes = self._hash_index(dataset_id)
-        index, distance = nearest(from_hex(phash), np.array(hashes, dtype=np.uint64))
-        if index >= 0 and distance <= self.options.near_duplicate_bits:
-            return ids[index]
-        return None
+
+_PENDING = -1  # id of an image whose row is waiting in the current batch
+BATCH_FILES = 64
+BATCH_SECONDS = 0.5
+
+
+@dataclass
+class _Pending:
+    values: dict
+    imported: ImportedFile
+    position: int  # in the dataset's hash index
 
 
 class _ManifestLookup:
@@ -358,6 +408,14 @@ class _ManifestLookup:
                 pass
         key = normalise_key(cand.key)
         return self.by_path.get(key) or self.by_name.get(PurePosixPath(key).name)
+
+
+def _safe_pipeline(data: object, where: str) -> PipelineConfig:
+    try:
+        return pipeline_from_json(data if isinstance(data, dict) else {})
+    except (TypeError, ValueError) as exc:
+        log.warning("%s: ignoring a damaged pipeline (%s); using the default", where, exc)
+        return PipelineConfig()
 
 
 def _unique_name(catalog: Catalog, name: str) -> str:

@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ganstyle_desktop.engine.imageio import to_rgb
 
-from .phash import dhash, to_hex
+from .phash import signature
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF"})
 FORMAT_SUFFIX = {
@@ -57,7 +57,7 @@ class ImageFacts:
     mode: str
     orientation: int = 1
     frames: int = 1
-    phash: str = ""
+    phash: str = ""  # perceptual signature, see phash.signature
     notes: list[str] = field(default_factory=list)
 
 
@@ -128,7 +128,7 @@ def _inspect_open(data: bytes, max_pixels: int) -> ImageFacts:
         small = im.copy()
     small.thumbnail((256, 256))
     upright = small.transpose(_TRANSPOSE[orientation]) if orientation != 1 else small
-    phash = to_hex(dhash(to_rgb(upright)))
+    phash = signature(to_rgb(upright))
     if orientation in _ROTATING_ORIENTATIONS:
         width, height = height, width
     return ImageFacts(

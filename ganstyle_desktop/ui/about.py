@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from .. import __version__, paths
+from ganstyle_desktop import __version__, paths
+
 from .errors import log_file
 from .sample import app_icon_path
 
@@ -31,7 +32,14 @@ class AboutDialog(QDialog):
         icon = QLabel()
         pix = QPixmap(str(app_icon_path()))
         if not pix.isNull():
-            icon.setPixmap(pix.scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+            icon.setPixmap(
+                pix.scaled(
+                    96,
+                    96,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
         self.text = QLabel(about_text())
         self.text.setWordWrap(True)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

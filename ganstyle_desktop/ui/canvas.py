@@ -37,12 +37,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.imageio import IMAGE_EXTENSIONS
+from ganstyle_desktop.engine.imageio import IMAGE_EXTENSIONS
+
 from .jobs import BackgroundTask, StylizeJob, StylizeRequest, StylizeResult
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WebP", ".tif": "TIFF", ".tiff": "TIFF"}
+EXPORT_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WebP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
 EXPORT_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff)"
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
@@ -69,10 +77,14 @@ def load_preview(path: Path, max_side: int) -> tuple[QImage, QSize]:
     size = reader.size()
     if size.isValid() and max(size.width(), size.height()) > max_side:
         factor = max_side / max(size.width(), size.height())
-        reader.setScaledSize(QSize(max(1, round(size.width() * factor)), max(1, round(size.height() * factor))))
+        reader.setScaledSize(
+            QSize(max(1, round(size.width() * factor)), max(1, round(size.height() * factor)))
+        )
     image = reader.read()
     if image.isNull():
-        raise ValueError(f"{path.name}: the image data could not be decoded ({reader.errorString()})")
+        raise ValueError(
+            f"{path.name}: the image data could not be decoded ({reader.errorString()})"
+        )
     full = QSize(size) if size.isValid() else image.size()
     if (image.width() > image.height()) != (full.width() > full.height()):
         full.transpose()  # EXIF turned the picture a quarter turn; size() is pre-rotation
@@ -140,7 +152,9 @@ class ImagePane(QWidget):
             return 1.0
         if self.view.fit:
             area = self._area()
-            return min(area.width() / self.full_size.width(), area.height() / self.full_size.height())
+            return min(
+                area.width() / self.full_size.width(), area.height() / self.full_size.height()
+            )
         return self.view.zoom / self.devicePixelRatioF()  # 100% means one device pixel
 
     def image_rect(self) -> QRectF:
@@ -162,12 +176,17 @@ class ImagePane(QWidget):
     # -- painting -------------------------------------------------------------
     def _paint_frame(self, painter: QPainter) -> None:
         pal = self.palette()
-        painter.fillRect(self.rect(), pal.color(QPalette.ColorRole.Base))
+        # a neutral backdrop a shade off the window colour, so photos read as photos
+        window = pal.color(QPalette.ColorRole.Window)
+        backdrop = window.darker(112) if window.lightness() > 128 else window.darker(135)
+        painter.fillRect(self.rect(), backdrop)
         painter.setPen(pal.color(QPalette.ColorRole.WindowText))
         font = painter.font()
         font.setBold(True)
         painter.setFont(font)
-        painter.drawText(QRectF(8, 2, self.width() - 16, 20), Qt.AlignmentFlag.AlignVCenter, self.title)
+        painter.drawText(
+            QRectF(8, 2, self.width() - 16, 20), Qt.AlignmentFlag.AlignVCenter, self.title
+        )
         font.setBold(False)
         painter.setFont(font)
 
@@ -225,7 +244,11 @@ class ImagePane(QWidget):
         if self.view.fit:  # start panning from the fitted view
             self.view.set_zoom(self.effective_zoom() * self.devicePixelRatioF())
         c = self.view.center
-        self.view.pan_to(QPointF(c.x() - delta.x() / max(1.0, r.width()), c.y() - delta.y() / max(1.0, r.height())))
+        self.view.pan_to(
+            QPointF(
+                c.x() - delta.x() / max(1.0, r.width()), c.y() - delta.y() / max(1.0, r.height())
+            )
+        )
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self._drag_from = None
@@ -273,12 +296,16 @@ class SplitPane(ImagePane):
         r = self.image_rect()
         x = self.divider_x()
         painter.save()
-        painter.setClipRect(QRectF(area.left(), area.top(), x - area.left(), area.height()).intersected(area))
+        painter.setClipRect(
+            QRectF(area.left(), area.top(), x - area.left(), area.height()).intersected(area)
+        )
         painter.drawImage(r, self.image)
         painter.restore()
         if self.after is not None and not self.after.isNull():
             painter.save()
-            painter.setClipRect(QRectF(x, area.top(), area.right() - x, area.height()).intersected(area))
+            painter.setClipRect(
+                QRectF(x, area.top(), area.right() - x, area.height()).intersected(area)
+            )
             painter.drawImage(r, self.after)
             painter.restore()
         painter.setPen(QPen(QColor(255, 255, 255, 230), 2))
@@ -289,7 +316,10 @@ class SplitPane(ImagePane):
         painter.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.LeftButton and abs(event.position().x() - self.divider_x()) < 10:
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and abs(event.position().x() - self.divider_x()) < 10
+        ):
             self._dragging_divider = True
             return
         super().mousePressEvent(event)
@@ -322,6 +352,7 @@ class StyleStrip(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 4)
         self._title = QLabel("<b>Style references</b>")
+        self._title.setWordWrap(True)
         layout.addWidget(self._title)
         self._box = QVBoxLayout()
         layout.addLayout(self._box)
@@ -348,7 +379,10 @@ class StyleStrip(QWidget):
             label = QLabel()
             label.setPixmap(
                 QPixmap.fromImage(image).scaled(
-                    150, 112, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                    150,
+                    112,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
                 )
             )
             label.setToolTip(str(path))
@@ -358,7 +392,9 @@ class StyleStrip(QWidget):
         self._empty.setVisible(not self.paths)
         if not self.paths:
             self._box.addWidget(self._empty)
-        self._title.setText(f"<b>Style references</b><br>{caption}" if caption else "<b>Style references</b>")
+        self._title.setText(
+            f"<b>Style references</b><br>{caption}" if caption else "<b>Style references</b>"
+        )
 
 
 class Canvas(QWidget):
@@ -390,7 +426,9 @@ class Canvas(QWidget):
         self.stylize_job.cancelled.connect(self._on_cancelled)
         self.stylize_job.started.connect(lambda: self.busy_changed.emit(True))
 
-        self.content_pane = ImagePane("Content", self.view, "Drop a photo here, or use File > Open Photo…")
+        self.content_pane = ImagePane(
+            "Content", self.view, "Drop a photo here, or use File > Open Photo…"
+        )
         self.output_pane = ImagePane("Output", self.view, "Pick a model, then press Stylize.")
         self.style_strip = StyleStrip()
         self.split_pane = SplitPane(self.view)
@@ -495,7 +533,9 @@ class Canvas(QWidget):
                 "model with File > Import Model…"
             )
         else:
-            self.output_pane.set_placeholder(f"Press Stylize to paint this photo with “{self.model_path.stem}”.")
+            self.output_pane.set_placeholder(
+                f"Press Stylize to paint this photo with “{self.model_path.stem}”."
+            )
 
     def set_style_references(self, paths: list[Path], caption: str = "") -> None:
         self.style_strip.set_references(list(paths), caption)
@@ -608,7 +648,7 @@ def _export_worker(array: Any, source: Path, path: Path, quality: int) -> str:
     """Runs in a worker: keeps the source photo's colour profile and EXIF with the result."""
     from PIL import Image
 
-    from ..engine.export import save_image
+    from ganstyle_desktop.engine.export import save_image
 
     icc, exif = None, None
     try:

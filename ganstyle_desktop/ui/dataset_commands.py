@@ -14,7 +14,7 @@ from PySide6.QtGui import QUndoCommand
 
 from ganstyle_desktop.library.catalog import Catalog
 
-Changed = Callable[[str], None]
+Changed = Callable[..., None]  # changed(kind) or changed("images", image_ids)
 
 
 class EditImageFieldsCommand(QUndoCommand):
@@ -33,11 +33,11 @@ class EditImageFieldsCommand(QUndoCommand):
 
     def redo(self) -> None:
         self._old = self.catalog.update_image_fields(self.image_ids, self.fields)
-        self.changed("images")
+        self.changed("images", self.image_ids)
 
     def undo(self) -> None:
         self.catalog.set_image_fields(self._old)
-        self.changed("images")
+        self.changed("images", self.image_ids)
 
 
 class DeleteImagesCommand(QUndoCommand):

@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class ImportThread(QThread):
-    """Imports ``paths`` into a dataset, or a dataset archive as a new dataset."""
+    """Imports ``paths`` into a dataset; with no dataset, ``paths[0]`` is a dataset archive
+    (recreated as a new dataset) or a CSV/JSON manifest (one dataset per dataset column)."""
 
     progress_changed = Signal(int, int, str)
     report_ready = Signal(object)  # ImportReport
@@ -57,7 +58,9 @@ class ImportThread(QThread):
         try:
             with Catalog.open(self.workspace, create=False) as catalog:
                 importer = Importer(catalog, self.options, self._progress, self.control)
-                if self.dataset_id is None:
+                if self.dataset_id is None and self.paths[0].suffix.lower() in (".csv", ".json"):
+                    report = importer.import_manifest(self.paths[0])
+                elif self.dataset_id is None:
                     report = importer.import_dataset_archive(self.paths[0])
                 else:
                     report = importer.import_paths(self.dataset_id, self.paths)

@@ -19,7 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from .. import paths
+from ganstyle_desktop import paths
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,9 @@ _relay: _ExceptionRelay | None = None
 
 def _report(exc_type: type[BaseException], exc: BaseException, tb, where: str) -> None:
     details = "".join(traceback.format_exception(exc_type, exc, tb))
-    logging.getLogger("ganstyle_desktop.uncaught").error("Uncaught exception %s\n%s", where, details)
+    logging.getLogger("ganstyle_desktop.uncaught").error(
+        "Uncaught exception %s\n%s", where, details
+    )
     if _relay is not None:
         _relay.raised.emit(exc_type.__name__, str(exc), details)
 

@@ -15,7 +15,6 @@ thread, so the window shows before torch is loaded. Cancellation is cooperative 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import traceback
@@ -27,7 +26,8 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
-from ..engine.control import JobCancelled, JobControl
+from ganstyle_desktop.engine.control import JobCancelled, JobControl
+
 from .qimage import qimage_from_array
 
 log = logging.getLogger(__name__)
@@ -76,12 +76,9 @@ def describe_exception(exc: BaseException) -> str:
 
 def _limit_torch_threads() -> None:
     """Leave one core to the GUI thread so the window keeps breathing during training."""
-    import torch
+    from ganstyle_desktop.engine.devices import leave_cores_free
 
-    cores = os.cpu_count() or 2
-    wanted = max(1, cores - 1)
-    if torch.get_num_threads() > wanted:
-        torch.set_num_threads(wanted)
+    leave_cores_free(1)
 
 
 class _Worker(QObject):
@@ -266,8 +263,8 @@ class TrainingJob(_ThreadedJob):
 
         def work(control: JobControl, emit: Callable[[Any], None]) -> Any:
             _limit_torch_threads()
-            from ..engine import events as ev
-            from ..engine.trainer import Trainer
+            from ganstyle_desktop.engine import events as ev
+            from ganstyle_desktop.engine.trainer import Trainer
 
             trainer = Trainer(config, control, resume=resume)
             emit(("device", trainer.plan.label))
@@ -277,7 +274,10 @@ class TrainingJob(_ThreadedJob):
             for event in trainer.run():
                 if isinstance(event, ev.StepCompleted):
                     now = time.monotonic()
-                    if now - last_emit >= self.PROGRESS_INTERVAL_S or event.step == event.total_steps:
+                    if (
+                        now - last_emit >= self.PROGRESS_INTERVAL_S
+                        or event.step == event.total_steps
+                    ):
                         emit(event)
                         last_emit, pending = now, None
                     else:
@@ -322,7 +322,7 @@ class TrainingJob(_ThreadedJob):
             self.resumed.emit()
 
     def _handle_event(self, event: Any) -> None:
-        from ..engine import events as ev
+        from ganstyle_desktop.engine import events as ev
 
         if event == "preview":
             with self._slot.lock:
@@ -409,7 +409,7 @@ _model_cache: dict[tuple[str, float], Any] = {}
 
 def _load_model_cached(path: Path, device: str) -> Any:
     """Models are reused across stylize requests (worker threads only, one at a time)."""
-    from ..engine.modelfile import load_model
+    from ganstyle_desktop.engine.modelfile import load_model
 
     key = (str(path.resolve()), path.stat().st_mtime)
     with _model_cache_lock:
@@ -454,9 +454,9 @@ class StylizeJob(_ThreadedJob):
             _limit_torch_threads()
             import numpy as np
 
-            from ..engine import events as ev
-            from ..engine.imageio import load_rgb
-            from ..engine.stylize import stylize_steps
+            from ganstyle_desktop.engine import events as ev
+            from ganstyle_desktop.engine.imageio import load_rgb
+            from ganstyle_desktop.engine.stylize import stylize_steps
 
             started = time.monotonic()
             control.raise_if_cancelled()

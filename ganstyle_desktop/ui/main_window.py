@@ -22,21 +22,27 @@ from PySide6.QtGui import (
     QGuiApplication,
     QIcon,
     QKeySequence,
+    QPainter,
+    QPalette,
+    QPixmap,
     QUndoGroup,
 )
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QStyle,
     QToolBar,
     QWidget,
 )
 
-from .. import paths
+from ganstyle_desktop import paths
+
 from .about import AboutDialog
 from .canvas import EXPORT_FILTER, Canvas
 from .errors import log_dir, show_error
@@ -55,7 +61,7 @@ PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp);;All files
 
 def probe_device(preference: str = "auto") -> str:
     """Worker function: the label of the compute device training would use."""
-    from ..engine.devices import DeviceUnavailable, plan_for
+    from ganstyle_desktop.engine.devices import DeviceUnavailable, plan_for
 
     try:
         return plan_for(preference).label
@@ -80,7 +86,7 @@ def process_memory_mb() -> float | None:
     return peak / 1e6 if sys.platform == "darwin" else peak / 1e3  # bytes on macOS, KB elsewhere
 
 
-def _make_datasets_panel() -> tuple[QWidget, bool]:
+def _make_datasets_panel() -> tuple[QWidget, QWidget | None]:
     """The library's DatasetsPanel when it is installed, else a label saying so."""
     try:
         from .panels.datasets_panel import DatasetsPanel
@@ -89,8 +95,15 @@ def _make_datasets_panel() -> tuple[QWidget, bool]:
         label = QLabel("The dataset library is not available in this build.")
         label.setWordWrap(True)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        return label, False
-    return DatasetsPanel(), True
+        return label, None
+    panel = DatasetsPanel()
+    # The library panel is wide; scrolling keeps its dock from forcing a huge window.
+    scroll = QScrollArea()
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setMinimumSize(220, 160)  # overrides the panel's wide minimum size hint
+    return panel, scroll
 
 
 class MainWindow(QMainWindow):
@@ -113,12 +126,21 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.training_panel = TrainingPanel(self)
         self.models_panel = ModelsPanel(self)
-        self.datasets_panel, self.has_library = _make_datasets_panel()
+        self.datasets_panel, datasets_scroll = _make_datasets_panel()
+        self.has_library = datasets_scroll is not None
         self.training_job = self.training_panel.job
 
-        self.datasets_dock = self._dock("Datasets", self.datasets_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.models_dock = self._dock("Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.datasets_dock = self._dock(
+            "Datasets",
+            datasets_scroll if datasets_scroll is not None else self.datasets_panel,
+            Qt.DockWidgetArea.LeftDockWidgetArea,
+        )
+        self.models_dock = self._dock(
+            "Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.training_dock = self._dock(
+            "Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.tabifyDockWidget(self.datasets_dock, self.models_dock)
         self.models_dock.raise_()
 
@@ -154,8 +176,15 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, text: str, slot: Any = None, shortcut: Any = None, icon: Any = None,
-                checkable: bool = False, tip: str = "") -> QAction:
+    def _action(
+        self,
+        text: str,
+        slot: Any = None,
+        shortcut: Any = None,
+        icon: Any = None,
+        checkable: bool = False,
+        tip: str = "",
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
@@ -172,36 +201,83 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
         ks = QKeySequence.StandardKey
-        self.open_action = self._action("&Open Photo…", self.choose_photo, ks.Open, sp.SP_DialogOpenButton,
-                                        tip="Open a photo to stylize")
-        self.export_action = self._action("&Export Result…", self.choose_export, "Ctrl+E", sp.SP_DialogSaveButton,
-                                          tip="Save the stylized photo at full resolution")
-        self.import_model_action = self._action("&Import Model…", self.models_panel.choose_import, "Ctrl+I",
-                                                tip="Add a .safetensors model file")
+        self.open_action = self._action(
+            "&Open Photo…",
+            self.choose_photo,
+            ks.Open,
+            sp.SP_DialogOpenButton,
+            tip="Open a photo to stylize",
+        )
+        self.export_action = self._action(
+            "&Export Result…",
+            self.choose_export,
+            "Ctrl+E",
+            sp.SP_DialogSaveButton,
+            tip="Save the stylized photo at full resolution",
+        )
+        self.import_model_action = self._action(
+            "&Import Model…",
+            self.models_panel.choose_import,
+            "Ctrl+I",
+            tip="Add a .safetensors model file",
+        )
         self.quit_action = self._action("&Quit", self.close, ks.Quit)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
         self.undo_action.setShortcut(QKeySequence(ks.Undo))
         self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
         self.redo_action.setShortcut(QKeySequence(ks.Redo))
-        self.preferences_action = self._action("&Preferences…", self.show_preferences, ks.Preferences)
+        self.preferences_action = self._action(
+            "&Preferences…", self.show_preferences, ks.Preferences
+        )
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
-        self.split_action = self._action("&Before/After Split", None, "Ctrl+B", checkable=True,
-                                         tip="Compare the photo and the result with a divider")
+        self.split_action = self._action(
+            "&Before/After Split",
+            None,
+            "Ctrl+B",
+            checkable=True,
+            tip="Compare the photo and the result with a divider",
+        )
         self.split_action.toggled.connect(self.canvas.set_split_mode)
         self.zoom_in_action = self._action("Zoom &In", self.canvas.zoom_in, ks.ZoomIn)
         self.zoom_out_action = self._action("Zoom &Out", self.canvas.zoom_out, ks.ZoomOut)
-        self.zoom_fit_action = self._action("Zoom to &Fit", self.canvas.zoom_fit, "Ctrl+0", tip="Fit the photo")
-        self.zoom_actual_action = self._action("&Actual Size (100%)", self.canvas.zoom_actual, "Ctrl+1")
-        self.stylize_action = self._action("&Stylize", self.stylize, "Ctrl+Return", sp.SP_MediaSeekForward,
-                                           tip="Paint the photo with the selected model")
-        self.cancel_stylize_action = self._action("Cancel Stylize", self.canvas.cancel_stylize, "Esc")
-        self.train_start_action = self._action("&Start Training", self.training_panel.start, "F5", sp.SP_MediaPlay,
-                                               tip="Start training with the Training panel's settings")
-        self.train_pause_action = self._action("&Pause Training", self.toggle_pause, "F6", sp.SP_MediaPause,
-                                               tip="Pause or resume training")
-        self.train_stop_action = self._action("S&top Training", self.training_panel.stop, "Shift+F5",
-                                              sp.SP_MediaStop, tip="Stop training, keeping the last checkpoint")
+        self.zoom_fit_action = self._action(
+            "Zoom to &Fit", self.canvas.zoom_fit, "Ctrl+0", tip="Fit the photo"
+        )
+        self.zoom_actual_action = self._action(
+            "&Actual Size (100%)", self.canvas.zoom_actual, "Ctrl+1"
+        )
+        self.stylize_action = self._action(
+            "&Stylize",
+            self.stylize,
+            "Ctrl+Return",
+            sp.SP_MediaSeekForward,
+            tip="Paint the photo with the selected model",
+        )
+        self.cancel_stylize_action = self._action(
+            "Cancel Stylize", self.canvas.cancel_stylize, "Esc"
+        )
+        self.train_start_action = self._action(
+            "&Start Training",
+            self.training_panel.start,
+            "F5",
+            sp.SP_MediaPlay,
+            tip="Start training with the Training panel's settings",
+        )
+        self.train_pause_action = self._action(
+            "&Pause Training",
+            self.toggle_pause,
+            "F6",
+            sp.SP_MediaPause,
+            tip="Pause or resume training",
+        )
+        self.train_stop_action = self._action(
+            "S&top Training",
+            self.training_panel.stop,
+            "Shift+F5",
+            sp.SP_MediaStop,
+            tip="Stop training, keeping the last checkpoint",
+        )
         self.about_action = self._action("&About GANStyle Desktop", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.log_folder_action = self._action("Open &Log Folder", self.open_log_folder)
@@ -216,7 +292,14 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        for a in (self.open_action, self.export_action, None, self.import_model_action, None, self.quit_action):
+        for a in (
+            self.open_action,
+            self.export_action,
+            None,
+            self.import_model_action,
+            None,
+            self.quit_action,
+        ):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         edit = bar.addMenu("&Edit")
         edit.addAction(self.undo_action)
@@ -229,7 +312,12 @@ class MainWindow(QMainWindow):
             panels.addAction(dock.toggleViewAction())
         view.addAction(self.split_action)
         view.addSeparator()
-        for a in (self.zoom_in_action, self.zoom_out_action, self.zoom_fit_action, self.zoom_actual_action):
+        for a in (
+            self.zoom_in_action,
+            self.zoom_out_action,
+            self.zoom_fit_action,
+            self.zoom_actual_action,
+        ):
             view.addAction(a)
         view.addSeparator()
         theme = view.addMenu("&Theme")
@@ -249,9 +337,18 @@ class MainWindow(QMainWindow):
         bar = QToolBar("Main", self)
         bar.setObjectName("toolbar-main")
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for a in (self.open_action, self.stylize_action, self.export_action, None, self.split_action,
-                  self.zoom_fit_action, None, self.train_start_action, self.train_pause_action,
-                  self.train_stop_action):
+        for a in (
+            self.open_action,
+            self.stylize_action,
+            self.export_action,
+            None,
+            self.split_action,
+            self.zoom_fit_action,
+            None,
+            self.train_start_action,
+            self.train_pause_action,
+            self.train_stop_action,
+        ):
             bar.addSeparator() if a is None else bar.addAction(a)
         self.addToolBar(bar)
         self.toolbar = bar
@@ -274,24 +371,41 @@ class MainWindow(QMainWindow):
         job = self.training_job
         job.failed_details.connect(
             lambda message, details: self.report_error(
-                "Training failed", message, "Check the setting or file it names, then start again.", details
+                "Training failed",
+                message,
+                "Check the setting or file it names, then start again.",
+                details,
             )
         )
         job.state_changed.connect(self._update_actions)
         tp.status_changed.connect(self.set_job_state)
         tp.model_chosen.connect(self.stylize_with)
-        tp.style_folder_changed.connect(lambda files: cv.set_style_references(files, "training style"))
+        tp.style_folder_changed.connect(
+            lambda files: cv.set_style_references(files, "training style")
+        )
         mp.model_selected.connect(self._on_model_selected)
         mp.models_listed.connect(self._on_models_listed)
-        mp.error_raised.connect(lambda title, m: self.report_error(title, m, "Choose a GANStyle .safetensors model file."))
+        mp.error_raised.connect(
+            lambda title, m: self.report_error(
+                title, m, "Choose a GANStyle .safetensors model file."
+            )
+        )
         mp.imported.connect(lambda p: self.set_job_state(f"Imported {Path(p).name}"))
         cv.photo_opened.connect(self._on_photo_opened)
         cv.result_ready.connect(self._on_result)
         cv.busy_changed.connect(lambda busy: self.set_job_state("Stylizing…" if busy else "Ready"))
-        cv.stylize_failed.connect(lambda m: self.report_error(
-            "Could not stylize the photo", m, "Try a smaller photo, another model, or the CPU device."))
-        cv.export_failed.connect(lambda m: self.report_error(
-            "Could not export the result", m, "Choose another folder or format and try again."))
+        cv.stylize_failed.connect(
+            lambda m: self.report_error(
+                "Could not stylize the photo",
+                m,
+                "Try a smaller photo, another model, or the CPU device.",
+            )
+        )
+        cv.export_failed.connect(
+            lambda m: self.report_error(
+                "Could not export the result", m, "Choose another folder or format and try again."
+            )
+        )
         cv.export_finished.connect(lambda p: self.set_job_state(f"Exported {Path(p).name}"))
         cv.message_shown.connect(lambda text: self.statusBar().showMessage(text, 8000))
         if self.has_library:
@@ -307,7 +421,9 @@ class MainWindow(QMainWindow):
         self._device_task.run(probe_device, str(app_settings().value("stylize/device", "auto")))
         self.models_panel.refresh()
         if self.has_library:
-            ws = self.workspace or Path(str(app_settings().value("workspace/last", "") or paths.default_workspace_dir()))
+            ws = self.workspace or Path(
+                str(app_settings().value("workspace/last", "") or paths.default_workspace_dir())
+            )
             self.open_workspace(ws)
         last = str(app_settings().value("photo/last", ""))
         photo = Path(last) if last and Path(last).is_file() else sample_photo_path()
@@ -320,8 +436,11 @@ class MainWindow(QMainWindow):
             self.datasets_panel.open_workspace(workspace)  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - a broken workspace must not stop the app
             log.exception("workspace %s could not be opened", workspace)
-            self.report_error("Could not open the dataset workspace", f"{workspace}: {exc}",
-                              "Choose another workspace folder, or repair it with 'ganstyle-cli library check'.")
+            self.report_error(
+                "Could not open the dataset workspace",
+                f"{workspace}: {exc}",
+                "Choose another workspace folder, or repair it with 'ganstyle-cli library check'.",
+            )
             return
         self.workspace = Path(workspace)
         app_settings().setValue("workspace/last", str(workspace))
@@ -356,8 +475,8 @@ class MainWindow(QMainWindow):
         if not self.has_library or self.workspace is None:
             return
         try:
-            from ..library.catalog import Catalog
-            from ..library.training import training_source
+            from ganstyle_desktop.library.catalog import Catalog
+            from ganstyle_desktop.library.training import training_source
         except ImportError:
             return
         workspace = self.workspace
@@ -372,6 +491,7 @@ class MainWindow(QMainWindow):
             def build():
                 with Catalog.open(workspace, create=False) as catalog:
                     return training_source(catalog, dataset_id)
+
             return build
 
         sources = {f"Dataset: {d.name}": builder(d.id) for d in datasets}
@@ -382,7 +502,7 @@ class MainWindow(QMainWindow):
         if not isinstance(dataset_id, int) or self.workspace is None:
             return
         try:
-            from ..library.catalog import Catalog
+            from ganstyle_desktop.library.catalog import Catalog
 
             with Catalog.open(self.workspace, create=False) as catalog:
                 name = catalog.get_dataset(dataset_id).name
@@ -395,7 +515,9 @@ class MainWindow(QMainWindow):
 
     # -- actions -------------------------------------------------------------------------------
     def choose_photo(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Open a photo", last_folder("photos"), PHOTO_FILTER)
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Open a photo", last_folder("photos"), PHOTO_FILTER
+        )
         if name:
             remember_folder("photos", name)
             self.canvas.open_photo(name)
@@ -431,10 +553,33 @@ class MainWindow(QMainWindow):
         if name in self.theme_actions:
             self.theme_actions[name].setChecked(True)
         apply_theme(QApplication.instance(), name)
+        self._tint_icons()
+
+    def _tint_icons(self) -> None:
+        """The style's media icons are black: redraw them in the text colour of the theme
+        so they stay visible on a dark toolbar."""
+        colour = QApplication.instance().palette().color(QPalette.ColorRole.WindowText)
+        sp = QStyle.StandardPixmap
+        for action, pixmap in (
+            (self.stylize_action, sp.SP_MediaSeekForward),
+            (self.train_start_action, sp.SP_MediaPlay),
+            (self.train_pause_action, sp.SP_MediaPause),
+            (self.train_stop_action, sp.SP_MediaStop),
+        ):
+            base = self.style().standardIcon(pixmap).pixmap(32, 32)
+            tinted = QPixmap(base.size())
+            tinted.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(tinted)
+            painter.drawPixmap(0, 0, base)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+            painter.fillRect(tinted.rect(), colour)
+            painter.end()
+            action.setIcon(QIcon(tinted))
 
     def _follow_system_theme(self) -> None:
         if str(app_settings().value("view/theme", "system")) == "system":
             apply_theme(QApplication.instance(), "system")
+            self._tint_icons()
 
     def show_preferences(self) -> None:
         dialog = PreferencesDialog(self)
@@ -474,14 +619,17 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_result(self) -> None:
-        self.set_job_state("Stylized in %.1f s" % self.canvas.result.seconds if self.canvas.result else "Ready")
+        result = self.canvas.result
+        self.set_job_state(f"Stylized in {result.seconds:.1f} s" if result else "Ready")
         self._update_actions()
 
     def _update_actions(self, *_: Any) -> None:
         state = self.training_job.state
         self.train_start_action.setEnabled(state == "idle")
         self.train_pause_action.setEnabled(state in ("running", "paused"))
-        self.train_pause_action.setText("&Resume Training" if state == "paused" else "&Pause Training")
+        self.train_pause_action.setText(
+            "&Resume Training" if state == "paused" else "&Pause Training"
+        )
         self.train_stop_action.setEnabled(state in ("running", "paused"))
         self.export_action.setEnabled(self.canvas.result is not None)
         self.stylize_action.setEnabled(self.canvas.photo_path is not None)
@@ -514,9 +662,18 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
         else:  # first run: keep the canvas the widest part of the window
-            self.resizeDocks([self.models_dock, self.training_dock], [270, 390], Qt.Orientation.Horizontal)
+            self.resizeDocks(
+                [self.models_dock, self.training_dock], [270, 390], Qt.Orientation.Horizontal
+            )
         self.split_action.setChecked(setting_bool("view/split", False))
         self.canvas.set_split_mode(self.split_action.isChecked())
+
+    def _default_dock_sizes(self) -> None:
+        left = max(260, self.width() // 5)
+        right = max(360, self.width() // 4)
+        self.resizeDocks(
+            [self.models_dock, self.training_dock], [left, right], Qt.Orientation.Horizontal
+        )
 
     def save_layout(self) -> None:
         s = app_settings()
@@ -553,6 +710,9 @@ class MainWindow(QMainWindow):
             log.error("training did not stop within a minute; quitting anyway")
         self.canvas.shutdown()
         self.models_panel.shutdown()
+        shutdown_library = getattr(self.datasets_panel, "shutdown", None)
+        if callable(shutdown_library):
+            shutdown_library()
         self._device_task.wait(5000)
         self._memory_timer.stop()
         event.accept()

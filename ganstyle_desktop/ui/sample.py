@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import paths
+from ganstyle_desktop import paths
 
 
 def sample_photo_path() -> Path:

@@ -88,6 +88,12 @@ def test_style_score_is_near_one_for_the_style_and_zero_for_photos(sets) -> None
     assert s_photos < s_half < s_style
 
 
+def test_style_score_is_undefined_when_photos_look_like_the_style(sets) -> None:
+    style = sets["style"]
+    # "Photos" that are the style set itself sit closer to half B than half A does.
+    assert np.isnan(style_score(style, style, style, SIZE)["style_score"])
+
+
 def test_split_halves_needs_two_images(sets) -> None:
     a, b = split_halves(sets["style"])
     assert len(a) + len(b) == 12 and not any(x is y for x in a for y in b)

@@ -395,3 +395,14 @@ def test_rewrite_card_keeps_weights_bit_for_bit(tmp_path: Path) -> None:
     pickled.write_bytes(pickle.dumps([1]))
     with pytest.raises(UnsafeModelFile):
         rewrite_card(pickled, card)
+
+
+def test_load_on_a_missing_device_says_so(tmp_path: Path) -> None:
+    from ganstyle_desktop.engine.devices import DeviceUnavailable
+
+    path = save_model(tmp_path / "m.safetensors", _generator(), _card())
+    assert next(load_model(path, device="auto").generator.parameters()).device.type == "cpu"
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    with pytest.raises(DeviceUnavailable, match="CUDA"):
+        load_model(path, device="cuda")

@@ -13,6 +13,16 @@ from ganstyle_desktop.engine.multistyle_nets import (
 )
 from ganstyle_desktop.engine.nets import GeneratorSpec, norm_statistics
 
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # Tiny networks on a shared CPU: more intra-op threads only add spin-waiting.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 SPEC = GeneratorSpec(width=4, n_blocks=2, n_down=2, separable=True)
 TRADITIONS = ["ukiyo-e", "shan-shui", "impressionism"]
 
@@ -312,3 +322,93 @@ def test_extending_refuses_known_traditions_and_single_style_models(tmp_path) ->
     single = save_model(tmp_path / "s.safetensors", ResnetGenerator(SPEC), ModelCard(name="s"))
     with pytest.raises(ConfigError, match="single-style"):
         _method(_config(tmp_path, ["new"], init_model=str(single)))
+
+
+def test_cli_adds_a_tradition_to_a_trained_model(tmp_path) -> None:
+    """`ganstyle-cli train --init-model MODEL --style NEWDIR` extends a model in place of
+    training a new one; the old traditions render exactly as before."""
+    import numpy as np
+    from PIL import Image
+
+    from ganstyle_desktop.cli import main
+    from ganstyle_desktop.engine.modelfile import load_model, save_model
+
+    rng = np.random.default_rng(0)
+    for folder in ("new-style", "photos"):
+        (tmp_path / folder).mkdir()
+        for i in range(3):
+            pixels = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / folder / f"{i}.png")
+    gen = _generator()
+    base = save_model(tmp_path / "base.safetensors", gen, _card(gen))
+    x = _image()
+    code = main(
+        [
+            "train",
+            "--init-model", str(base),
+            "--style", str(tmp_path / "new-style"),
+            "--content", str(tmp_path / "photos"),
+            "--out", str(tmp_path / "run"),
+            "--preset", "tiny", "--size", "32", "--steps", "2", "--device", "cpu",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    extended = load_model(tmp_path / "run" / "model.safetensors")
+    assert extended.generator.traditions == [*TRADITIONS, "new-style"]
+    assert [t["slug"] for t in extended.card.traditions] == [*TRADITIONS, "new-style"]
+    with torch.no_grad():
+        for i, name in enumerate(TRADITIONS):
+            assert torch.equal(extended.module_for({name: 1.0})(x), gen(x, i))
+
+
+# -- blend previews and contact sheets -------------------------------------------------------
+
+
+def test_normalised_blend_turns_sliders_into_weights() -> None:
+    from ganstyle_desktop.engine.blend import normalised_blend
+
+    blend, strength = normalised_blend({"a": 1.0, "b": 3.0, "c": 0.0}, 0.8)
+    assert strength == 0.8
+    assert blend == pytest.approx({"a": 0.2, "b": 0.6})
+    assert normalised_blend({"a": 0.0}, 1.0) == (None, 0.0)
+    assert normalised_blend({"a": 1.0}, 0.0) == (None, 0.0)
+
+
+def test_render_blend_matches_the_generator(tmp_path) -> None:
+    import numpy as np
+
+    from ganstyle_desktop.engine.blend import render_blend
+    from ganstyle_desktop.engine.modelfile import load_model, save_model
+
+    gen = _generator()
+    model = load_model(save_model(tmp_path / "m.safetensors", gen, _card(gen)))
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (40, 56, 3), dtype=np.uint8)
+    full = render_blend(model, photo, {"ukiyo-e": 1.0}, max_side=64)
+    half = render_blend(model, photo, {"ukiyo-e": 0.5}, max_side=64)
+    assert full.shape == photo.shape and full.dtype == np.uint8
+    expected = (full.astype(float) + photo.astype(float)) / 2
+    assert np.abs(half.astype(float) - expected).max() <= 1.0  # rounding only
+    assert (render_blend(model, photo, None) == photo).all()
+    small = render_blend(model, photo, {"shan-shui": 1.0}, max_side=28)
+    assert max(small.shape[:2]) == 28
+
+
+def test_cli_compare_writes_a_sheet(tmp_path, capsys) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from ganstyle_desktop.cli import main
+    from ganstyle_desktop.engine.modelfile import save_model
+
+    gen = _generator()
+    model = save_model(tmp_path / "m.safetensors", gen, _card(gen))
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((50, 70, 3), 120, np.uint8)).save(photo)
+    sheet = tmp_path / "sheet.png"
+    assert main(["compare", str(photo), str(model), "--out", str(sheet), "--cell", "48"]) == 0
+    with Image.open(sheet) as im:
+        # original + 3 traditions in a 2x2 grid of 48 px cells (plus gaps and labels)
+        assert im.width >= 2 * 48 and im.height >= 2 * 48
+    assert main(["compare", str(photo), str(model), "--out", str(tmp_path / "s.jpg")]) == 2
+    assert "PNG" in capsys.readouterr().err

@@ -190,6 +190,23 @@ def test_cancel_between_tiles_raises_and_leaves_the_model_clean() -> None:
     assert stylize_array(model, photo(32, 32)).shape == (32, 32, 3)
 
 
+def test_multistyle_blends_tile_exactly_too() -> None:
+    from ganstyle_desktop.engine.multistyle_nets import MultiStyleGenerator
+
+    torch.manual_seed(0)
+    gen = MultiStyleGenerator(SPEC, ["ukiyo-e", "ink-wash"], style_dim=8, mlp_hidden=16).eval()
+    card = ModelCard(name="ms", kind="multistyle", architecture={"generator": "multistyle"})
+    model, image = StyleModel(card, gen), photo(120, 136)
+    blend = {"ukiyo-e": 0.3, "ink-wash": 0.7}
+    tiled, _ = run_steps(model, image, blend=blend, tile_size=16, thumbnail_size=48)
+    whole, _ = run_steps(
+        model, image, blend=blend, tiling="whole", statistics="thumbnail", thumbnail_size=48
+    )
+    assert tiled.tiled and max_diff(tiled.output, whole.output) <= 1
+    other = stylize_array(model, image, blend={"ukiyo-e": 1.0}, tiling="whole")
+    assert max_diff(other, whole.output) > 1  # the blend reaches the network
+
+
 def test_bad_arrays_are_refused() -> None:
     model = tiny_model()
     with pytest.raises(StylizeError):

@@ -176,3 +176,11 @@ def test_refuses_to_mix_runs_and_to_resume_nothing(tmp_path: Path) -> None:
     list(Trainer(config).run())
     with pytest.raises(ConfigError, match="already holds"):
         list(Trainer(config).run())
+
+
+def test_a_source_without_usable_images_is_named(tmp_path: Path) -> None:
+    config = tiny_config(tmp_path, "fastcut", steps=1)
+    for image in (tmp_path / "style").iterdir():
+        image.write_bytes(b"")
+    with pytest.raises(ValueError, match="Style 'Test style'.*empty"):
+        list(Trainer(config).run())

@@ -184,6 +184,36 @@ def test_migration_from_v1_keeps_data_and_moves_tags(tmp_path: Path) -> None:
         assert cat.check(verify_hashes=False).missing == ["ab" * 32]
 
 
+def test_migration_fills_hashes_and_orientation_of_old_rows(tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    ws = tmp_path / "old"
+    (ws / "objects").mkdir(parents=True)
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (30, 10), (1, 2, 3)).save(buf, "JPEG", exif=exif)
+    with Catalog.open(tmp_path / "scratch") as scratch:
+        sha = scratch.store.put_bytes(buf.getvalue())
+    (ws / "objects" / sha[:2]).mkdir()
+    (ws / "objects" / sha[:2] / sha[2:]).write_bytes(buf.getvalue())
+    conn = sqlite3.connect(ws / "catalog.sqlite")
+    conn.executescript(V1_SQL)
+    conn.execute("INSERT INTO datasets (name) VALUES ('d')")
+    conn.execute(
+        "INSERT INTO images (dataset_id, sha256, width, height) VALUES (1, ?, 30, 10)", (sha,)
+    )
+    conn.commit()
+    conn.close()
+    with Catalog.open(ws) as cat:
+        img = cat.get_image(1)
+        assert (img.orientation, img.format, img.width, img.height) == (6, "JPEG", 10, 30)
+        assert img.phash is not None and len(img.phash) == 23
+        assert cat.check().ok
+
+
 def test_newer_catalog_is_refused(tmp_path: Path) -> None:
     with Catalog.open(tmp_path / "ws") as cat:
         cat._conn.execute("UPDATE schema_version SET version = 99")
@@ -226,3 +256,22 @@ def test_store_is_content_addressed_and_idempotent(catalog: Catalog, tmp_path: P
     assert list(catalog.store.iter_objects()) == [sha]
     assert list(catalog.store.iter_leftovers()) == []
     assert catalog.store.verify(sha)
+
+
+def test_signatures_need_shape_and_colour_to_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from ganstyle_desktop.library.phash import SignatureIndex, _popcount, signature
+
+    red, blue = Image.new("RGB", (32, 32), (220, 20, 20)), Image.new("RGB", (32, 32), (20, 20, 220))
+    index = SignatureIndex()
+    index.add(1, signature(red))
+    assert index.near(signature(red.resize((20, 20)))) == 1
+    assert index.near(signature(blue)) is None  # same (flat) shape, another colour
+    index.add(2, signature(blue)[:16])  # a bare hash from before colours: shape alone
+    assert index.near(signature(blue)) in (1, 2)
+    values = np.array([0, 1, 2**64 - 1, 0b1011], dtype=np.uint64)
+    assert _popcount(values).tolist() == [0, 1, 64, 3]
+    monkeypatch.delattr(np, "bitwise_count", raising=False)  # the numpy 1.x path
+    assert _popcount(values).tolist() == [0, 1, 64, 3]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ganstyle_desktop.cli import main
+from ganstyle_desktop.library import Catalog
 
 
 def test_library_commands_end_to_end(tmp_path: Path, make_image, capsys) -> None:
@@ -86,3 +87,32 @@ def test_clear_errors(tmp_path: Path, make_image, capsys) -> None:
         == 0
     )
     assert main(["library", "export", "--workspace", ws, "absent", str(tmp_path / "x.zip")]) == 2
+
+
+def test_import_of_a_manifest_makes_one_dataset_per_value(tmp_path: Path, make_image) -> None:
+    make_image("styles/ink/a.jpg", 1, folder="data")
+    make_image("styles/wave/b.jpg", 2, folder="data")
+    make_image("content/c.jpg", 3, folder="data")
+    manifest = tmp_path / "data" / "MANIFEST.csv"
+    manifest.write_text(
+        "path,style_or_content,culture_or_region,title_if_known,artist_if_known,source_repo,"
+        "source_path,license_note\n"
+        "styles/ink/a.jpg,ink,China,Peaks,Fan Kuan,repo/x,a.jpg,PD\n"
+        "styles/wave/b.jpg,wave,Japan,Wave,Hokusai,repo/y,b.jpg,CC BY\n"
+        "content/c.jpg,content,photo,,,repo/z,c.jpg,CC0\n"
+        "styles/wave/missing.jpg,wave,Japan,,,,,\n",
+        encoding="utf-8",
+    )
+    ws = str(tmp_path / "ws")
+    assert main(["library", "import", "--workspace", ws, str(manifest)]) == 0
+    with Catalog.open(ws) as catalog:
+        datasets = {d.name: d for d in catalog.list_datasets()}
+        assert {
+            n: (d.kind, d.tradition, d.image_count, d.licenses) for n, d in datasets.items()
+        } == {
+            "ink": ("style", "China", 1, ["PD"]),
+            "wave": ("style", "Japan", 1, ["CC BY"]),
+            "content": ("content", "photo", 1, ["CC0"]),
+        }
+        (wave,) = catalog.list_images(datasets["wave"].id)
+        assert (wave.title, wave.artist, wave.source) == ("Wave", "Hokusai", "repo/y:b.jpg")

@@ -50,7 +50,7 @@ def test_sigkill_mid_import_leaves_a_consistent_catalog(tmp_path: Path, image_by
     )
     try:
         for line in proc.stdout:
-            if line.strip().isdigit() and int(line) >= 20:
+            if line.strip().isdigit() and int(line) >= 90:  # past the first committed batch
                 break
         os.kill(proc.pid, signal.SIGKILL)
     finally:
@@ -60,7 +60,7 @@ def test_sigkill_mid_import_leaves_a_consistent_catalog(tmp_path: Path, image_by
 
     with Catalog.open(ws, create=False) as catalog:
         images = catalog.list_images()
-        assert 20 <= len(images) < 150  # killed part way
+        assert 0 < len(images) < 150  # killed part way
         report = catalog.check()
         # never a row pointing at a missing or half-written object
         assert report.missing == [] and report.mismatched == []

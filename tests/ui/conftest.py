@@ -29,7 +29,9 @@ def no_thread_left(qapp):
     if leftover:
         jobs.wait_for_all(15_000)
     still = [t.objectName() for t in jobs.live_threads()]
-    assert not leftover, f"test left job threads running: {[t.objectName() for t in leftover]} ({still})"
+    assert not leftover, (
+        f"test left job threads running: {[t.objectName() for t in leftover]} ({still})"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -65,11 +67,11 @@ def image_folders(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def make_tiny_model(path: Path, name: str = "Test stripes") -> Path:
+    import torch
+
     from ganstyle_desktop.engine.modelfile import ModelCard, save_model
     from ganstyle_desktop.engine.nets import ResnetGenerator
     from ganstyle_desktop.engine.presets import get_preset
-
-    import torch
 
     torch.manual_seed(0)
     generator = ResnetGenerator(get_preset("tiny").generator).eval()

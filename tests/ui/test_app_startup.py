@@ -35,7 +35,11 @@ def test_building_the_window_does_not_import_torch(tmp_path: Path) -> None:
         "print(json.dumps({'torch': 'torch' in sys.modules, 'visible': w.isVisible()}))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", script], env=_env(tmp_path), capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     state = json.loads(out.stdout.strip().splitlines()[-1])
@@ -47,7 +51,15 @@ def test_screenshot_writes_a_png_of_the_started_window(tmp_path: Path) -> None:
     env = _env(tmp_path)
     env["GANSTYLE_REPORT_STARTUP"] = "1"
     out = subprocess.run(
-        [sys.executable, "-m", "ganstyle_desktop.app", "--screenshot", str(target), "--size", "1200x800"],
+        [
+            sys.executable,
+            "-m",
+            "ganstyle_desktop.app",
+            "--screenshot",
+            str(target),
+            "--size",
+            "1200x800",
+        ],
         env=env,
         capture_output=True,
         text=True,

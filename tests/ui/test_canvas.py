@@ -28,7 +28,12 @@ def _drop(widget, path: Path) -> None:
     """What a window system does for a drop: drag enter (which must be accepted), then drop."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    args = (Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    args = (
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     enter = QDragEnterEvent(QPointF(100, 100), *args)
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted()
@@ -48,8 +53,12 @@ def test_stylize_runs_in_a_worker_and_shows_the_result(qtbot, canvas, photo, tin
     assert not canvas._busy_row.isVisible()
 
 
-@pytest.mark.parametrize("suffix,fmt", [(".png", "PNG"), (".jpg", "JPEG"), (".webp", "WEBP"), (".tif", "TIFF")])
-def test_export_writes_the_full_resolution_result(qtbot, canvas, photo, tiny_model, tmp_path, suffix, fmt) -> None:
+@pytest.mark.parametrize(
+    "suffix,fmt", [(".png", "PNG"), (".jpg", "JPEG"), (".webp", "WEBP"), (".tif", "TIFF")]
+)
+def test_export_writes_the_full_resolution_result(
+    qtbot, canvas, photo, tiny_model, tmp_path, suffix, fmt
+) -> None:
     canvas.open_photo(photo)
     canvas.set_model(tiny_model)
     with qtbot.waitSignal(canvas.result_ready, timeout=60_000):
@@ -72,7 +81,10 @@ def test_export_without_a_result_says_so(canvas, tmp_path) -> None:
 def test_dropping_a_photo_opens_it(canvas, photo) -> None:
     _drop(canvas, photo)
     assert canvas.photo_path == photo
-    assert (canvas.content_pane.full_size.width(), canvas.content_pane.full_size.height()) == (101, 75)
+    assert (canvas.content_pane.full_size.width(), canvas.content_pane.full_size.height()) == (
+        101,
+        75,
+    )
 
 
 def test_dropping_a_non_image_explains_and_keeps_the_photo(canvas, photo, tmp_path) -> None:
@@ -134,7 +146,9 @@ def test_split_divider_drags(qtbot, canvas, photo) -> None:
     assert pane.divider == pytest.approx(0.25, abs=0.02)
 
 
-def test_a_new_stylize_request_replaces_the_running_one(qtbot, canvas, photo, tiny_model, tmp_path) -> None:
+def test_a_new_stylize_request_replaces_the_running_one(
+    qtbot, canvas, photo, tiny_model, tmp_path
+) -> None:
     other = tmp_path / "other.png"
     Image.new("RGB", (64, 48), (200, 40, 40)).save(other)
     job = canvas.stylize_job

@@ -59,7 +59,9 @@ def test_show_error_uses_the_message_box_by_default(qtbot, monkeypatch) -> None:
     shown = {}
 
     def fake_exec(box: QMessageBox) -> int:
-        shown.update(title=box.windowTitle(), info=box.informativeText(), details=box.detailedText())
+        shown.update(
+            title=box.windowTitle(), info=box.informativeText(), details=box.detailedText()
+        )
         return 0
 
     monkeypatch.setattr(QMessageBox, "exec", fake_exec)

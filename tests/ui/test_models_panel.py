@@ -70,7 +70,9 @@ def test_rename_and_delete_to_trash_with_undo(qtbot, panel, model_factory) -> No
     assert panel.list.count() == 1
 
 
-def test_import_accepts_safetensors_and_refuses_pickles(qtbot, panel, model_factory, tmp_path, recorded_errors) -> None:
+def test_import_accepts_safetensors_and_refuses_pickles(
+    qtbot, panel, model_factory, tmp_path, recorded_errors
+) -> None:
     source = model_factory(tmp_path / "incoming.safetensors")
     with qtbot.waitSignal(panel.models_listed, timeout=60_000):
         panel.import_model(source)
@@ -99,7 +101,9 @@ def test_export_copies_the_model(qtbot, panel, model_factory, tmp_path) -> None:
     assert target.with_suffix(".json").is_file()
 
 
-def test_starter_models_are_listed_read_only(qtbot, panel, model_factory, tmp_path, monkeypatch) -> None:
+def test_starter_models_are_listed_read_only(
+    qtbot, panel, model_factory, tmp_path, monkeypatch
+) -> None:
     starter_dir = tmp_path / "starter"
     model_factory(starter_dir / "starter.safetensors", name="Starter")
     monkeypatch.setattr(paths, "starter_models_dir", lambda: starter_dir)

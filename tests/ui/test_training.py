@@ -22,7 +22,9 @@ def _configure(panel, style: Path, content: Path, steps: int = 100_000) -> None:
     panel.batch.setValue(1)
 
 
-def test_train_pause_resume_stop_then_stylize_with_the_checkpoint(qtbot, window, image_folders) -> None:
+def test_train_pause_resume_stop_then_stylize_with_the_checkpoint(
+    qtbot, window, image_folders
+) -> None:
     panel = window.training_panel
     job = panel.job
     _configure(panel, *image_folders)
@@ -66,8 +68,10 @@ def test_train_pause_resume_stop_then_stylize_with_the_checkpoint(qtbot, window,
         qtbot.mouseClick(panel.use_button, Qt.MouseButton.LeftButton)
     assert window.canvas.model_path == checkpoint / "model.safetensors"
     result = window.canvas.result
-    assert result.array.shape[:2] == (window.canvas.content_pane.full_size.height(),
-                                      window.canvas.content_pane.full_size.width())
+    assert result.array.shape[:2] == (
+        window.canvas.content_pane.full_size.height(),
+        window.canvas.content_pane.full_size.width(),
+    )
 
 
 def test_a_stopped_run_resumes_from_its_checkpoint(qtbot, window, image_folders) -> None:
@@ -139,7 +143,11 @@ def test_a_failing_training_shows_its_error(qtbot, window, tmp_path, recorded_er
     assert not panel.job.is_running()
     assert recorded_errors and recorded_errors[-1].title == "Training failed"
     assert recorded_errors[-1].what == failed.args[0]
-    assert "empty-style" in failed.args[0] or "broken.jpg" in failed.args[0] or "image" in failed.args[0]
+    assert (
+        "empty-style" in failed.args[0]
+        or "broken.jpg" in failed.args[0]
+        or "image" in failed.args[0]
+    )
     assert panel.start_button.isEnabled()
 
 

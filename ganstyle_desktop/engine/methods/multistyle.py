@@ -70,9 +70,10 @@ class MultiStyle(AdversarialMethod):
         if base is None:
             generator = MultiStyleGenerator(self.preset.generator, slugs)
             self.base_traditions: list[dict] = []
+            self.base_provenance: list[dict] = []
             self.style_offset = 0
         else:
-            generator, self.base_traditions = base
+            generator, self.base_traditions, self.base_provenance = base
             known = [s for s in slugs if s in generator.traditions]
             if known:
                 raise ConfigError(
@@ -115,11 +116,15 @@ class MultiStyle(AdversarialMethod):
 
     def card_fields(self) -> dict:
         """What a model card of this method's export needs beyond the common fields."""
-        return {
+        fields = {
             "kind": "multistyle",
             "architecture": self.G.architecture(),
             "traditions": self.traditions(),
         }
+        if self.finetune:  # the extended model still owes its old traditions to their data
+            new = [dict(row) for s in self.config.styles for row in s.provenance]
+            fields["data_provenance"] = list(self.base_provenance) + new
+        return fields
 
     # -- training ---------------------------------------------------------------------------
     def train_step(
@@ -183,7 +188,7 @@ def _seed_embeddings(generator: MultiStyleGenerator, seed: int) -> None:
             row.copy_(torch.randn(row.shape, generator=rng).to(row.device, row.dtype))
 
 
-def _load_base(path: str) -> tuple[MultiStyleGenerator, list[dict]]:
+def _load_base(path: str) -> tuple[MultiStyleGenerator, list[dict], list[dict]]:
     from ganstyle_desktop.engine.modelfile import ModelFileError, load_model
 
     try:
@@ -201,4 +206,4 @@ def _load_base(path: str) -> tuple[MultiStyleGenerator, list[dict]]:
     generator = model.generator.train()
     for p in generator.parameters():
         p.requires_grad_(True)
-    return generator, traditions
+    return generator, traditions, list(model.card.data_provenance)

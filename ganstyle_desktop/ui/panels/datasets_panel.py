@@ -13,7 +13,7 @@ import logging
 import zipfile
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from ganstyle_desktop.engine.config import PipelineConfig
 from ganstyle_desktop.library.catalog import Catalog, CatalogError
-from ganstyle_desktop.library.importer import ImportOptions, ImportReport
+from ganstyle_desktop.library.importer import DEFAULT_MAX_PIXELS, ImportOptions, ImportReport
 from ganstyle_desktop.library.records import Dataset, ImageRecord
 from ganstyle_desktop.ui.dataset_commands import (
     CreateDatasetCommand,
@@ -49,6 +49,7 @@ from ganstyle_desktop.ui.dataset_models import DatasetListModel, DatasetRole, Im
 from ganstyle_desktop.ui.dataset_workers import AugmentPreviewThread, ImportThread, PreviewRequest
 from ganstyle_desktop.ui.errors import show_error
 from ganstyle_desktop.ui.qimage import qimage_from_array
+from ganstyle_desktop.ui.settings import app_settings
 from ganstyle_desktop.ui.widgets.dataset_pipeline_editor import DatasetPipelineEditor
 from ganstyle_desktop.ui.widgets.image_metadata_editor import ImageMetadataEditor
 from ganstyle_desktop.ui.widgets.import_report_dialog import ImportReportDialog
@@ -87,6 +88,7 @@ class DatasetsPanel(QWidget):
         self.report_dialog: ImportReportDialog | None = None
         self.last_report: ImportReport | None = None
         self._dataset_id: int | None = None
+        self._reloading = False
         self._import_thread: ImportThread | None = None
         self._import_report: ImportReport | None = None
         self._import_error: str | None = None
@@ -103,6 +105,14 @@ class DatasetsPanel(QWidget):
         self._preview_timer = QTimer(self, singleShot=True, interval=300)
         self._preview_timer.timeout.connect(self.request_preview)
         self._set_enabled(False)
+        limit = app_settings().value("library/max_pixels", DEFAULT_MAX_PIXELS)
+        try:
+            self.import_options.max_pixels = max(int(limit), 1)
+        except (TypeError, ValueError):
+            log.warning("ignoring the setting library/max_pixels=%r", limit)
+        app = QCoreApplication.instance()
+        if app is not None:  # a safety net: workers never outlive the application
+            app.aboutToQuit.connect(self.shutdown)
         if workspace is not None:
             self.open_workspace(workspace)
 
@@ -114,6 +124,7 @@ class DatasetsPanel(QWidget):
         self.dataset_view = QListView()
         self.dataset_view.setModel(self.dataset_model)
         self.dataset_view.setWordWrap(True)
+        self.dataset_view.setSpacing(3)
         self.dataset_view.selectionModel().currentChanged.connect(self._on_dataset_changed)
         self.new_dataset_button = QPushButton("New…")
         self.new_dataset_button.clicked.connect(self._ask_new_dataset)
@@ -269,8 +280,8 @@ class DatasetsPanel(QWidget):
         self._set_enabled(True)
         self.refresh_datasets()
 
-    def refresh_datasets(self) -> None:
-        """Reload the dataset list (and tradition menu), keeping the selection."""
+    def refresh_datasets(self, select: int | None = None) -> None:
+        """Reload the dataset list (and tradition menu), keeping (or moving) the selection."""
         if self.catalog is None:
             return
         wanted = self.tradition_combo.currentData() or None
@@ -283,17 +294,19 @@ class DatasetsPanel(QWidget):
         self.tradition_combo.setCurrentIndex(max(index, 0))
         self.tradition_combo.blockSignals(False)
         tradition = self.tradition_combo.currentData() or None
-        previous = self._dataset_id
-        self.dataset_model.set_datasets(self.catalog.list_datasets(tradition=tradition))
-        row = self.dataset_model.row_of(previous) if previous is not None else -1
-        if row < 0 and self.dataset_model.rowCount() > 0:
-            row = 0
-        if row >= 0:
-            self.dataset_view.setCurrentIndex(self.dataset_model.index(row))
-            if self._dataset_id == previous:
-                self._load_dataset(self.current_dataset())  # same one: counts may have moved
-        else:
-            self._select_dataset_id(None)
+        target = select if select is not None else self._dataset_id
+        self._reloading = True  # one load below, not one per selection signal
+        try:
+            self.dataset_model.set_datasets(self.catalog.list_datasets(tradition=tradition))
+            row = self.dataset_model.row_of(target) if target is not None else -1
+            if row < 0 and self.dataset_model.rowCount() > 0:
+                row = 0
+            if row >= 0:
+                self.dataset_view.setCurrentIndex(self.dataset_model.index(row))
+        finally:
+            self._reloading = False
+        dataset = self.dataset_model.datasets()[row] if row >= 0 else None
+        self._select_dataset_id(dataset.id if dataset else None, force_load=True)
         self.datasets_changed.emit()
 
     def current_dataset_id(self) -> int | None:
@@ -315,13 +328,16 @@ class DatasetsPanel(QWidget):
         return True
 
     def _on_dataset_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._reloading:
+            return
         dataset = current.data(DatasetRole) if current.isValid() else None
         self._select_dataset_id(dataset.id if dataset is not None else None)
 
-    def _select_dataset_id(self, dataset_id: int | None) -> None:
+    def _select_dataset_id(self, dataset_id: int | None, force_load: bool = False) -> None:
         changed = dataset_id != self._dataset_id
         self._dataset_id = dataset_id
-        self._load_dataset(self.current_dataset())
+        if changed or force_load:
+            self._load_dataset(self.current_dataset())
         if changed and dataset_id is not None:
             self.dataset_selected.emit(dataset_id)
 
@@ -426,11 +442,11 @@ class DatasetsPanel(QWidget):
         self.metadata_editor.set_images([i for i in self.image_model.images() if i.id in ids])
 
     # -- undoable edits --------------------------------------------------
-    def _changed(self, kind: str) -> None:
+    def _changed(self, kind: str, image_ids: list[int] | None = None) -> None:
         """Called by undo commands after they touch the catalog."""
         if kind == "images" and self.catalog is not None:
-            records = [self.catalog.get_image(i.id) for i in self.image_model.images()]
-            self.image_model.refresh_rows(records)
+            ids = image_ids if image_ids is not None else [i.id for i in self.image_model.images()]
+            self.image_model.refresh_rows([self.catalog.get_image(i) for i in ids])
             self._refresh_filter_menus()
             self._on_image_selection()
         else:
@@ -490,7 +506,7 @@ class DatasetsPanel(QWidget):
         )
         if not self._push(command) or command.dataset_id is None:
             return None
-        self.select_dataset(command.dataset_id)
+        self.refresh_datasets(select=command.dataset_id)
         return command.dataset_id
 
     def delete_current_dataset(self) -> bool:
@@ -512,7 +528,9 @@ class DatasetsPanel(QWidget):
     def import_paths(self, paths: list[Path | str]) -> bool:
         """Import files, folders and zips into the current dataset in a worker thread.
 
-        A single zip made by ``library export`` becomes a new dataset. Returns False (and
+        A single zip made by ``library export`` becomes a new dataset; a single CSV/JSON
+        manifest (like the sample data's MANIFEST.csv) makes one dataset per value of its
+        dataset column. Returns False (and
         says why) when an import is already running or there is nowhere to import to.
         """
         paths = [Path(p) for p in paths]
@@ -522,8 +540,10 @@ class DatasetsPanel(QWidget):
             show_error(self, "An import is running", "Wait for it to finish or cancel it.")
             return False
         dataset_id = self._dataset_id
-        if len(paths) == 1 and _is_dataset_archive(paths[0]):
-            dataset_id = None
+        if len(paths) == 1 and (
+            _is_dataset_archive(paths[0]) or paths[0].suffix.lower() in (".csv", ".json")
+        ):
+            dataset_id = None  # a new dataset from the archive, or datasets from the manifest
         elif dataset_id is None:
             show_error(
                 self,
@@ -584,9 +604,9 @@ class DatasetsPanel(QWidget):
             self.import_failed.emit(message)
             return
         self.last_report = report
-        if report.datasets_created:
-            self._dataset_id = report.datasets_created[-1]
-        self.refresh_datasets()
+        self.refresh_datasets(
+            select=report.datasets_created[-1] if report.datasets_created else None
+        )
         if self.show_report_dialog and (
             report.skipped or report.near_duplicates or report.cancelled
         ):

@@ -20,7 +20,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
+    QGridLayout,
     QInputDialog,
     QLabel,
     QListWidget,
@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ... import paths
-from ..jobs import BackgroundTask
-from ..sample import sample_photo_path
-from ..settings import last_folder, remember_folder
+from ganstyle_desktop import paths
+from ganstyle_desktop.ui.jobs import BackgroundTask
+from ganstyle_desktop.ui.sample import sample_photo_path
+from ganstyle_desktop.ui.settings import last_folder, remember_folder
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ MODEL_FILTER = "GANStyle models (*.safetensors);;All files (*)"
 THUMB_SIDE = 96
 EMPTY_TEXT = (
     "<b>No models yet.</b><br>Train one in the <i>Training</i> panel (a tiny run takes a "
-    "minute), or add a <i>.safetensors</i> model file with <i>File &gt; Import Model…</i>."
+    "minute), or add a <i>.safetensors</i> model file with <i>File &gt; Import Model…</i>"
 )
 
 
@@ -60,10 +60,16 @@ class ModelEntry:
             return f"Unreadable: {self.error}"
         c = self.card
         traditions = ", ".join(
-            str(t.get("name") or t.get("slug")) for t in c.get("traditions", []) if isinstance(t, dict)
+            str(t.get("name") or t.get("slug"))
+            for t in c.get("traditions", [])
+            if isinstance(t, dict)
         )
         date = str(c.get("created", ""))[:10]
-        bits = [traditions or "style not named", c.get("method") or "?", f"{c.get('steps', 0)} steps"]
+        bits = [
+            traditions or "style not named",
+            c.get("method") or "?",
+            f"{c.get('steps', 0)} steps",
+        ]
         if date:
             bits.append(date)
         return " · ".join(str(b) for b in bits)
@@ -84,7 +90,7 @@ def _move_with_sidecar(src: Path, dst: Path) -> None:
 
 
 def scan_models(folders: list[tuple[Path, bool]]) -> list[ModelEntry]:
-    from ...engine.modelfile import ModelFileError, model_display_name, read_card
+    from ganstyle_desktop.engine.modelfile import ModelFileError, model_display_name, read_card
 
     entries: list[ModelEntry] = []
     for folder, starter in folders:
@@ -103,7 +109,9 @@ def scan_models(folders: list[tuple[Path, bool]]) -> list[ModelEntry]:
                 p = row.get("path") or row.get("file") if isinstance(row, dict) else None
                 if p and Path(p).is_file() and row.get("role", "style") == "style":
                     styles.append(Path(p))
-            entries.append(ModelEntry(path, card.to_dict(), model_display_name(card), starter, "", styles[:4]))
+            entries.append(
+                ModelEntry(path, card.to_dict(), model_display_name(card), starter, "", styles[:4])
+            )
     return entries
 
 
@@ -112,14 +120,16 @@ def thumbnail_cache_key(path: Path) -> str:
     return hashlib.sha1(f"{path.resolve()}|{stat.st_mtime_ns}|{stat.st_size}".encode()).hexdigest()
 
 
-def render_thumbnails(model_paths: list[Path], sample: Path, cache_dir: Path, report, control) -> int:
+def render_thumbnails(
+    model_paths: list[Path], sample: Path, cache_dir: Path, report, control
+) -> int:
     """Stylize a small copy of the sample with each model; report (model, png) as each lands."""
     import numpy as np
     from PIL import Image
 
-    from ...engine.imageio import load_rgb
-    from ...engine.modelfile import load_model
-    from ...engine.stylize import stylize_array
+    from ganstyle_desktop.engine.imageio import load_rgb
+    from ganstyle_desktop.engine.modelfile import load_model
+    from ganstyle_desktop.engine.stylize import stylize_array
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     small = load_rgb(sample)
@@ -142,8 +152,8 @@ def render_thumbnails(model_paths: list[Path], sample: Path, cache_dir: Path, re
 
 
 def import_model_file(src: Path, dest_dir: Path) -> str:
-    from ...engine.atomic import atomic_path
-    from ...engine.modelfile import read_card
+    from ganstyle_desktop.engine.atomic import atomic_path
+    from ganstyle_desktop.engine.modelfile import read_card
 
     read_card(src)  # refuses pickles (UnsafeModelFile) and broken files with the reason
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -160,7 +170,7 @@ def import_model_file(src: Path, dest_dir: Path) -> str:
 
 
 def export_model_file(src: Path, dest: Path) -> str:
-    from ...engine.atomic import atomic_path
+    from ganstyle_desktop.engine.atomic import atomic_path
 
     with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
@@ -238,7 +248,9 @@ class ModelsPanel(QWidget):
         self.list.setWordWrap(True)
         self.list.setSpacing(2)
         self.list.currentItemChanged.connect(self._on_current)
-        self.list.itemDoubleClicked.connect(lambda item: self.model_selected.emit(item.data(PATH_ROLE)))
+        self.list.itemDoubleClicked.connect(
+            lambda item: self.model_selected.emit(item.data(PATH_ROLE))
+        )
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -254,9 +266,11 @@ class ModelsPanel(QWidget):
         self.export_button.clicked.connect(self.choose_export)
         self.rename_button.clicked.connect(self.choose_rename)
         self.delete_button.clicked.connect(self.delete_selected)
-        row = QHBoxLayout()
-        for b in (self.import_button, self.export_button, self.rename_button, self.delete_button):
-            row.addWidget(b)
+        row = QGridLayout()  # two by two, so the dock can be narrow
+        for i, b in enumerate(
+            (self.import_button, self.export_button, self.rename_button, self.delete_button)
+        ):
+            row.addWidget(b, i // 2, i % 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty_label, 1)
@@ -335,8 +349,12 @@ class ModelsPanel(QWidget):
         for t in c.get("traditions", []):
             if isinstance(t, dict):
                 extra = ", ".join(str(t[k]) for k in ("culture", "region", "era") if t.get(k))
-                lines.append(f"Tradition: {t.get('name') or t.get('slug')}{f' ({extra})' if extra else ''}")
-        lines.append(f"Trained {c.get('steps')} steps at {c.get('training_size')} px, {c.get('created', '')[:19]}")
+                lines.append(
+                    f"Tradition: {t.get('name') or t.get('slug')}{f' ({extra})' if extra else ''}"
+                )
+        lines.append(
+            f"Trained {c.get('steps')} steps at {c.get('training_size')} px, {c.get('created', '')[:19]}"
+        )
         return "\n".join(lines)
 
     # -- selection ----------------------------------------------------------------------
@@ -371,7 +389,9 @@ class ModelsPanel(QWidget):
 
     # -- file actions --------------------------------------------------------------------
     def choose_import(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Import a model", last_folder("models"), MODEL_FILTER)
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Import a model", last_folder("models"), MODEL_FILTER
+        )
         if name:
             remember_folder("models", name)
             self.import_model(Path(name))
@@ -383,14 +403,24 @@ class ModelsPanel(QWidget):
         task.finished.connect(on_done)
         task.failed.connect(lambda m: self.error_raised.emit(title, m))
         task.state_changed.connect(
-            lambda state: self._file_tasks.remove(task) if state == "idle" and task in self._file_tasks else None
+            lambda state: (
+                self._file_tasks.remove(task)
+                if state == "idle" and task in self._file_tasks
+                else None
+            )
         )
         task.run(fn, *args)
         return task
 
     def import_model(self, src: Path) -> BackgroundTask:
         """Copy a model file into the user's models folder after the engine checks it."""
-        return self._file_job("Model not imported", self._on_imported, import_model_file, Path(src), paths.user_models_dir())
+        return self._file_job(
+            "Model not imported",
+            self._on_imported,
+            import_model_file,
+            Path(src),
+            paths.user_models_dir(),
+        )
 
     def _on_imported(self, dest: str) -> None:
         self._selected_path = dest
@@ -410,24 +440,33 @@ class ModelsPanel(QWidget):
     def export_model(self, src: Path, dest: Path) -> BackgroundTask:
         if dest.suffix != ".safetensors":
             dest = dest.with_suffix(".safetensors")
-        return self._file_job("Model not exported", self.exported.emit, export_model_file, Path(src), dest)
+        return self._file_job(
+            "Model not exported", self.exported.emit, export_model_file, Path(src), dest
+        )
 
     def choose_rename(self) -> None:
         entry = self.current_entry()
         if entry is None or entry.starter:
             return
-        name, ok = QInputDialog.getText(self, "Rename model", "New file name:", text=entry.path.stem)
+        name, ok = QInputDialog.getText(
+            self, "Rename model", "New file name:", text=entry.path.stem
+        )
         if ok and name.strip():
             self.rename_model(entry.path, name.strip())
 
     def rename_model(self, path: Path, new_stem: str) -> bool:
         bad = set('/\\:*?"<>|')
         if any(ch in bad for ch in new_stem) or new_stem.startswith("."):
-            self.error_raised.emit("Model not renamed", f"“{new_stem}” cannot be a file name; avoid / \\ : * ? \" < > |.")
+            self.error_raised.emit(
+                "Model not renamed",
+                f'“{new_stem}” cannot be a file name; avoid / \\ : * ? " < > |.',
+            )
             return False
         new_path = path.with_name(new_stem + path.suffix)
         if new_path.exists():
-            self.error_raised.emit("Model not renamed", f"A model named {new_path.name} already exists.")
+            self.error_raised.emit(
+                "Model not renamed", f"A model named {new_path.name} already exists."
+            )
             return False
         self._selected_path = str(new_path)
         self.undo_stack.push(RenameModelCommand(self, path, new_path))
@@ -446,4 +485,3 @@ class ModelsPanel(QWidget):
             task.cancel()
         for task in tasks:
             task.wait(timeout_ms)
-

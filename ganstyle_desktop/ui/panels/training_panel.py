@@ -29,12 +29,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ... import paths
-from ...engine.config import METHODS, ConfigError, PipelineConfig, StyleSource, TrainConfig
-from ..jobs import JobBusy, TrainingJob
-from ..settings import app_settings, last_folder, remember_folder
-from ..widgets.loss_plot import LossPlot
-from ..widgets.preview_strip import PreviewStrip
+from ganstyle_desktop import paths
+from ganstyle_desktop.engine.config import (
+    METHODS,
+    ConfigError,
+    PipelineConfig,
+    StyleSource,
+    TrainConfig,
+)
+from ganstyle_desktop.ui.jobs import JobBusy, TrainingJob
+from ganstyle_desktop.ui.settings import app_settings, last_folder, remember_folder
+from ganstyle_desktop.ui.widgets.loss_plot import LossPlot
+from ganstyle_desktop.ui.widgets.preview_strip import PreviewStrip
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +98,9 @@ class _PathField(QWidget):
         row.addWidget(self.browse)
 
     def _choose(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a folder of images", last_folder(self.kind))
+        folder = QFileDialog.getExistingDirectory(
+            self, "Choose a folder of images", last_folder(self.kind)
+        )
         if folder:
             remember_folder(self.kind, Path(folder) / ".")
             self.edit.setText(folder)
@@ -233,6 +241,8 @@ class TrainingPanel(QWidget):
         split.addWidget(self.preview_strip)
         split.addWidget(ck_box)
         split.setChildrenCollapsible(False)
+        for index, stretch in enumerate((3, 3, 1)):  # curves and previews matter most
+            split.setStretchFactor(index, stretch)
         layout = QVBoxLayout(self)
         layout.addWidget(top)
         layout.addWidget(split, 1)
@@ -240,11 +250,15 @@ class TrainingPanel(QWidget):
         job = self.job
         job.progress.connect(self._on_progress)
         job.preview_inputs_ready.connect(self.preview_strip.set_inputs)
-        job.preview_ready.connect(lambda images: self.preview_strip.set_outputs(images, job.preview_step))
+        job.preview_ready.connect(
+            lambda images: self.preview_strip.set_outputs(images, job.preview_step)
+        )
         job.checkpoint_saved.connect(self._on_checkpoint)
         job.finished.connect(self._on_finished)
         job.failed.connect(lambda _m: self._on_ended("Training failed"))
-        job.cancelled.connect(lambda: self._on_ended("Training stopped; the last checkpoint is kept"))
+        job.cancelled.connect(
+            lambda: self._on_ended("Training stopped; the last checkpoint is kept")
+        )
         job.state_changed.connect(lambda _s: self._update_buttons())
         job.state_changed.connect(self._on_state)
         self._restore_choices()
@@ -287,7 +301,9 @@ class TrainingPanel(QWidget):
         self._content_pipeline = None
         folder = self.content_field.folder()
         if not folder:
-            raise ConfigError("Choose photos to learn from: a folder of photos (or a library dataset).")
+            raise ConfigError(
+                "Choose photos to learn from: a folder of photos (or a library dataset)."
+            )
         if not Path(folder).is_dir():
             raise ConfigError(f"The photo folder {folder} does not exist.")
         return [folder]
@@ -362,7 +378,9 @@ class TrainingPanel(QWidget):
             return False
         run_dir = Path(item.data(CHECKPOINT_ROLE))
         if run_dir.suffix == ".safetensors" or run_dir.parent.name == "checkpoints":
-            run_dir = run_dir.parent.parent if run_dir.parent.name == "checkpoints" else run_dir.parent
+            run_dir = (
+                run_dir.parent.parent if run_dir.parent.name == "checkpoints" else run_dir.parent
+            )
         try:
             config = TrainConfig.load(run_dir / "config.json")
         except (OSError, ValueError, TypeError) as exc:
@@ -424,15 +442,24 @@ class TrainingPanel(QWidget):
         has_ck = self.checkpoints.count() > 0
         self.use_button.setEnabled(has_ck)
         self.resume_from_button.setEnabled(has_ck and idle)
-        for w in (self.style_field, self.content_field, self.method, self.preset, self.size,
-                  self.steps, self.batch, self.lr, self.device):
+        for w in (
+            self.style_field,
+            self.content_field,
+            self.method,
+            self.preset,
+            self.size,
+            self.steps,
+            self.batch,
+            self.lr,
+            self.device,
+        ):
             w.setEnabled(idle)
 
     # -- settings ---------------------------------------------------------------------
     def _style_changed(self) -> None:
         folder = self.style_field.folder()
         if folder and Path(folder).is_dir():
-            from ...engine.imageio import collect_image_files
+            from ganstyle_desktop.engine.imageio import collect_image_files
 
             try:
                 files = collect_image_files([folder])[:4]

@@ -65,6 +65,7 @@ class ImageMetadataEditor(QWidget):
             text = values.pop() if len(values) == 1 else ""
             edit.setPlaceholderText(_MIXED if len(images) > 1 and text == "" and values else "")
             edit.setText(text)
+            edit.setCursorPosition(0)  # long titles and licenses read from their start
             self._shown[name] = text
             edit.setEnabled(bool(images))
         self.apply_button.setEnabled(bool(images))

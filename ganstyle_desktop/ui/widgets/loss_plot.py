@@ -26,6 +26,7 @@ class LossPlot(QWidget):
         self._ema: dict[str, float] = {}
         self._stride: dict[str, int] = {}
         self._seen: dict[str, int] = {}
+        self.log_scale = False
         self.setMinimumSize(220, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -57,6 +58,18 @@ class LossPlot(QWidget):
                 self._stride[name] = stride * 2
         self.update()
 
+    def _legend_layout(self, fm, left: float, right: float) -> list[tuple[str, float, int]]:
+        """(label, x, row) per series, wrapping onto more rows when the plot is narrow."""
+        out, x, row = [], left, 0
+        for name, pts in sorted(self.series.items()):
+            label = f"{name} {pts[-1][1]:.3g}" if pts else name
+            width = fm.horizontalAdvance(label) + 26
+            if x + width > right and x > left:
+                x, row = left, row + 1
+            out.append((label, x, row))
+            x += width
+        return out
+
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -74,46 +87,52 @@ class LossPlot(QWidget):
             )
             painter.end()
             return
+        legend = self._legend_layout(fm, plot.left() + 6, self.width() - 8)
+        legend_rows = max((y for _, _, y in legend), default=0) + 1
+        plot.setTop(plot.top() + legend_rows * (fm.height() + 2) + 2)
         steps = [s for pts in self.series.values() for s, _ in pts]
         values = [v for pts in self.series.values() for _, v in pts]
         x0, x1 = min(steps), max(max(steps), min(steps) + 1)
-        y0, y1 = min(values), max(values)
+        # GAN losses differ by orders of magnitude (NCE ~20, D ~0.3): a log axis keeps
+        # every curve readable when they are all positive and far apart.
+        self.log_scale = min(values) > 0 and max(values) / min(values) > 20
+        fy = math.log10 if self.log_scale else (lambda v: v)
+        y0, y1 = fy(min(values)), fy(max(values))
         if y1 - y0 < 1e-9:
             y0, y1 = y0 - 0.5, y1 + 0.5
         pad = (y1 - y0) * 0.05
         y0, y1 = y0 - pad, y1 + pad
+        if not self.log_scale and min(values) >= 0:
+            y0 = max(0.0, y0)  # no negative ticks for losses that cannot be negative
 
         def to_screen(s: float, v: float) -> QPointF:
             return QPointF(
                 plot.left() + (s - x0) / (x1 - x0) * plot.width(),
-                plot.bottom() - (v - y0) / (y1 - y0) * plot.height(),
+                plot.bottom() - (fy(v) - y0) / (y1 - y0) * plot.height(),
             )
 
         grid = pal.color(QPalette.ColorRole.Mid)
-        painter.setPen(QPen(grid, 1, Qt.PenStyle.DotLine))
         for i in range(5):
             y = plot.top() + i * plot.height() / 4
+            painter.setPen(QPen(grid, 1, Qt.PenStyle.DotLine))
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(text_colour)
             value = y1 - i * (y1 - y0) / 4
+            if self.log_scale:
+                value = 10**value
             painter.drawText(
                 QRectF(0, y - fm.height() / 2, plot.left() - 4, fm.height()),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                 f"{value:.3g}",
             )
-            painter.setPen(QPen(grid, 1, Qt.PenStyle.DotLine))
         painter.setPen(text_colour)
-        painter.drawText(
-            QRectF(plot.left(), plot.bottom() + 2, plot.width(), fm.height() + 4),
-            Qt.AlignmentFlag.AlignRight,
-            f"step {x1}",
-        )
-        painter.drawText(
-            QRectF(plot.left(), plot.bottom() + 2, plot.width(), fm.height() + 4), 0, f"{x0}"
-        )
+        axis = QRectF(plot.left(), plot.bottom() + 2, plot.width(), fm.height() + 4)
+        painter.drawText(axis, Qt.AlignmentFlag.AlignRight, f"step {x1}")
+        painter.drawText(axis, Qt.AlignmentFlag.AlignLeft, f"{x0}")
+        if self.log_scale:
+            painter.drawText(axis, Qt.AlignmentFlag.AlignHCenter, "log scale")
 
-        legend_x = plot.left() + 6
-        for i, (name, pts) in enumerate(sorted(self.series.items())):
+        for i, (_name, pts) in enumerate(sorted(self.series.items())):
             colour = QColor(PALETTE[i % len(PALETTE)])
             path = QPainterPath()
             for j, (s, v) in enumerate(pts):
@@ -124,9 +143,9 @@ class LossPlot(QWidget):
                     path.lineTo(p)
             painter.setPen(QPen(colour, 1.6))
             painter.drawPath(path)
-            label = f"{name} {pts[-1][1]:.3f}" if pts else name
-            painter.fillRect(QRectF(legend_x, plot.top() + 4, 10, 10), colour)
+            label, x, row = legend[i]
+            y = 6 + row * (fm.height() + 2)
+            painter.fillRect(QRectF(x, y + (fm.height() - 10) / 2, 10, 10), colour)
             painter.setPen(text_colour)
-            painter.drawText(QPointF(legend_x + 14, plot.top() + 4 + fm.ascent() - 1), label)
-            legend_x += fm.horizontalAdvance(label) + 26
+            painter.drawText(QPointF(x + 14, y + fm.ascent()), label)
         painter.end()
