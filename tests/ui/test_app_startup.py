@@ -119,3 +119,29 @@ def test_layout_and_choices_survive_a_restart(qtbot, window) -> None:
     assert not again.training_dock.isVisible()
     assert again.theme_actions["dark"].isChecked()
     again.close()
+
+
+def test_a_new_user_gets_a_stylized_sample_in_one_click(
+    qtbot, tmp_path, monkeypatch, model_factory
+) -> None:
+    """With a starter model shipped, the sample photo and model are ready: one Stylize."""
+    from ganstyle_desktop import paths
+    from ganstyle_desktop.ui.main_window import MainWindow
+
+    starter = tmp_path / "starter-models"
+    model_factory(starter / "starter.safetensors", name="Starter stripes")
+    monkeypatch.setattr(paths, "starter_models_dir", lambda: starter)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.startup_finished, timeout=60_000):
+        pass
+    try:
+        assert window.canvas.model_path == starter / "starter.safetensors"
+        assert window.stylize_action.isEnabled()
+        with qtbot.waitSignal(window.canvas.result_ready, timeout=60_000):
+            window.stylize_action.trigger()  # the one click
+        assert window.export_action.isEnabled()
+        assert window.canvas.output_pane.image is not None
+    finally:
+        window.close()
