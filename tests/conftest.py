@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tiny test networks gain nothing from several threads and lose a lot on a shared CPU;
+# set before torch is first imported, which reads it once.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Keep tests off the user's real settings and data folders.
 os.environ.setdefault("GANSTYLE_DEVICE", "cpu")
 

@@ -74,7 +74,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         if self.method not in METHODS:
-            raise ConfigError(f"Unknown method {self.method!r}; choose one of {', '.join(METHODS)}.")
+            raise ConfigError(
+                f"Unknown method {self.method!r}; choose one of {', '.join(METHODS)}."
+            )
         if self.gan_loss not in GAN_LOSSES:
             raise ConfigError(f"Unknown GAN loss {self.gan_loss!r}; choose lsgan or hinge.")
         if self.size < 16 or self.size % 4:

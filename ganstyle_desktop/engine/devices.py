@@ -72,9 +72,7 @@ def available_devices() -> list[str]:
     return found
 
 
-def plan_for(
-    preference: str | None = "auto", *, mixed_precision: bool | None = None
-) -> DevicePlan:
+def plan_for(preference: str | None = "auto", *, mixed_precision: bool | None = None) -> DevicePlan:
     """Pick a device. ``preference`` is auto, cpu, cuda, cuda:N or mps.
 
     ``GANSTYLE_DEVICE`` in the environment overrides ``auto``. ``mixed_precision=None``
@@ -129,4 +127,3 @@ def leave_cores_free(cores: int = 1) -> int:
     if torch.get_num_threads() > wanted:
         torch.set_num_threads(wanted)
     return min(wanted, torch.get_num_threads())
-

@@ -80,7 +80,7 @@ def norm_statistics(module: nn.Module, mode: str) -> Iterator[None]:
     try:
         yield
     finally:
-        for layer, old in zip(layers, previous):
+        for layer, old in zip(layers, previous, strict=True):
             layer.mode = old
 
 
@@ -183,7 +183,11 @@ class ResnetGenerator(nn.Module):
             nce_ids.append(first_block + spec.n_blocks - 1)
         self.bottleneck_channels = ch
         for _ in range(spec.n_down):
-            layers += [Upsample(ch, ch // 2), FreezableInstanceNorm2d(ch // 2), nn.ReLU(inplace=True)]
+            layers += [
+                Upsample(ch, ch // 2),
+                FreezableInstanceNorm2d(ch // 2),
+                nn.ReLU(inplace=True),
+            ]
             ch //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, spec.out_channels, 7), nn.Tanh()]
         self.layers = nn.Sequential(*layers)
@@ -197,7 +201,9 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x)
 
-    def encode(self, x: torch.Tensor, layer_ids: tuple[int, ...] | None = None) -> list[torch.Tensor]:
+    def encode(
+        self, x: torch.Tensor, layer_ids: tuple[int, ...] | None = None
+    ) -> list[torch.Tensor]:
         """Features after each layer in ``layer_ids`` (default: the NCE taps)."""
         wanted = set(layer_ids if layer_ids is not None else self.nce_layer_ids)
         last = max(wanted)
@@ -214,7 +220,9 @@ class ResnetGenerator(nn.Module):
     def nce_channels(self) -> list[int]:
         """Channel count of each NCE tap (for building CUT's projection MLPs)."""
         with torch.no_grad():
-            probe = torch.zeros(1, self.spec.in_channels, 4 * self.size_multiple, 4 * self.size_multiple)
+            probe = torch.zeros(
+                1, self.spec.in_channels, 4 * self.size_multiple, 4 * self.size_multiple
+            )
             was_training = self.training
             self.eval()
             feats = self.encode(probe)

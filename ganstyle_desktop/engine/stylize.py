@@ -4,7 +4,9 @@ overlapping feathered tiles otherwise.
 Tiles share one set of instance-norm statistics (thumbnail instance normalisation): the
 generator first runs in "capture" mode on a downscaled copy of the whole image, then every
 tile runs in "frozen" mode. Per-tile statistics would give each tile its own colour balance
-and a visible grid.
+and a visible grid. By default the thumbnail is as large as one pass within the memory
+budget allows (see :func:`default_thumbnail_size`), so tiled output stays close to what a
+plain whole-image pass would give.
 
 Tiles are aligned to the generator's size multiple (so the strided convolutions see the
 same pixel phase as a whole-image pass) and overlap by at least half the receptive field.
@@ -302,6 +304,24 @@ def thumbnail(image: np.ndarray, short_side: int, multiple: int) -> np.ndarray:
     return np.asarray(Image.fromarray(pixels, "RGB").resize((tw, th), Image.Resampling.BOX))
 
 
+def default_thumbnail_size(
+    model: object, module: nn.Module, height: int, width: int, memory_budget_mb: float
+) -> int:
+    """Short side of the statistics thumbnail: as large as one pass within the budget
+    allows, never below the model's training size.
+
+    Statistics from a larger thumbnail are closer to a plain whole-image pass (measured
+    with a 400-step lite model on a 1024 px photo: MAD 12.3 levels with a 128 px
+    thumbnail, 3.1 at 512, 1.4 at 768, 0 at full size), so output does not jump in
+    character where an image grows past the whole-image budget.
+    """
+    card = getattr(model, "card", None)
+    training = int(getattr(card, "training_size", 0) or DEFAULT_THUMBNAIL_SIZE)
+    max_pixels = memory_budget_mb * 1024 * 1024 / activation_bytes_per_pixel(module)
+    fit = int(min(height, width) * min(1.0, math.sqrt(max_pixels / (height * width))))
+    return max(fit, min(training, height, width))
+
+
 # -- the stylizer ---------------------------------------------------------------------------
 
 
@@ -356,8 +376,7 @@ def stylize_steps(
         raise StylizeError("full-image statistics need a whole-image pass (tiling='whole')")
     use_thumbnail = tiles.tiled or statistics == "thumbnail"
     if thumbnail_size is None:
-        card = getattr(model, "card", None)
-        thumbnail_size = int(getattr(card, "training_size", 0) or DEFAULT_THUMBNAIL_SIZE)
+        thumbnail_size = default_thumbnail_size(model, module, h, w, memory_budget_mb)
     m = size_multiple(module)
     total = tiles.n_tiles + (1 if use_thumbnail else 0)
     extra = {

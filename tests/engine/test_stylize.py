@@ -137,6 +137,19 @@ def test_memory_stays_bounded_by_the_tile_not_the_image() -> None:
     assert largest * activation_bytes_per_pixel(recorder) <= budget_mb * 1024 * 1024
 
 
+def test_default_thumbnail_is_as_large_as_the_budget_allows() -> None:
+    torch.manual_seed(0)
+    recorder = RecordingGenerator(ResnetGenerator(SPEC).eval())
+    budget_mb = 4.0
+    stylize_array(recorder, photo(400, 600), memory_budget_mb=budget_mb)
+    thumb, *tiles = recorder.seen
+    from ganstyle_desktop.engine.stylize import activation_bytes_per_pixel
+
+    budget_pixels = budget_mb * 1024 * 1024 / activation_bytes_per_pixel(recorder)
+    assert 0.7 * budget_pixels <= thumb[0] * thumb[1] <= 1.05 * budget_pixels
+    assert abs(thumb[1] / thumb[0] - 1.5) < 0.1  # the whole picture, aspect kept
+
+
 def test_small_images_run_whole_and_large_ones_tile() -> None:
     gen = ResnetGenerator(SPEC)
     assert not plan_tiles(64, 64, gen).tiled

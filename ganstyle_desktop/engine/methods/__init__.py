@@ -24,7 +24,9 @@ def method_class(name: str) -> type[TrainingMethod]:
     try:
         target = _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"Unknown method {name!r}; choose one of {', '.join(_REGISTRY)}.") from None
+        raise ValueError(
+            f"Unknown method {name!r}; choose one of {', '.join(_REGISTRY)}."
+        ) from None
     module_name, cls_name = target.split(":")
     module = import_module(f"{__name__}.{module_name}")
     return getattr(module, cls_name)

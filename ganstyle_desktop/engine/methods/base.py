@@ -8,8 +8,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ..config import TrainConfig
-from ..devices import DevicePlan
+from ganstyle_desktop.engine.config import TrainConfig
+from ganstyle_desktop.engine.devices import DevicePlan
 
 
 class TrainingMethod(ABC):

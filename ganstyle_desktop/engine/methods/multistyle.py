@@ -90,7 +90,7 @@ class MultiStyle(AdversarialMethod):
             # add_network re-initialised every layer: put the trained weights back.
             self.G.load_state_dict(base_state)
         else:
-            _seed_embeddings(self.G, config.seed)
+            _init_style_path(self.G, config.seed)
         self.new_rows = [self.G.embeddings[self.style_offset + i] for i in range(len(slugs))]
         if self.finetune:
             set_requires_grad(self.G, False)
@@ -180,12 +180,26 @@ class MultiStyle(AdversarialMethod):
         return self.emas["G"].module.eval()
 
 
-def _seed_embeddings(generator: MultiStyleGenerator, seed: int) -> None:
-    """Style rows from the run's seed (not the global RNG): runs are reproducible."""
+def _init_style_path(generator: MultiStyleGenerator, seed: int) -> None:
+    """Style rows and mapping MLP from the run's seed (runs are reproducible).
+
+    The CycleGAN init (normal 0.02) that :meth:`add_network` gives every Linear would make
+    the style path a product of two tiny matrices: gamma/beta then barely depend on the
+    tradition and all traditions learn one average look. He init for the hidden layer
+    keeps each tradition's code distinct; the output layer starts at zero (plain instance
+    norm) and grows as the discriminator heads ask for differences.
+    """
     rng = seeded_generator(seed, STYLE_INIT_SALT)
+    hidden, out = generator.mapping[0], generator.mapping[2]
     with torch.no_grad():
         for row in generator.embeddings:
             row.copy_(torch.randn(row.shape, generator=rng).to(row.device, row.dtype))
+        std = (2.0 / hidden.in_features) ** 0.5
+        w = torch.randn(hidden.weight.shape, generator=rng) * std
+        hidden.weight.copy_(w.to(hidden.weight.device, hidden.weight.dtype))
+        hidden.bias.zero_()
+        out.weight.zero_()
+        out.bias.zero_()
 
 
 def _load_base(path: str) -> tuple[MultiStyleGenerator, list[dict], list[dict]]:
