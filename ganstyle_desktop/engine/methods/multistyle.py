@@ -52,6 +52,7 @@ class MultiStyle(AdversarialMethod):
     name: ClassVar[str] = "multistyle"
     default_lambda_nce: ClassVar[float] = 10.0
     num_patches: ClassVar[int] = 256
+    lambda_wrong_head: ClassVar[float] = 0.5
 
     def __init__(self, config: TrainConfig, plan: DevicePlan) -> None:
         super().__init__(config, plan)
@@ -61,6 +62,7 @@ class MultiStyle(AdversarialMethod):
         self.add_rng("augment")
         self.add_rng("nce")
         self.add_rng("flip")
+        self.add_rng("heads")
         slugs = [s.name for s in config.styles]
         if len(set(slugs)) != len(slugs):
             raise ConfigError(f"Each tradition needs its own name; got {slugs}.")
@@ -149,9 +151,20 @@ class MultiStyle(AdversarialMethod):
         set_requires_grad(self.D, True)
         self.optimizers["D"].zero_grad(set_to_none=True)
         with self.plan.autocast():
-            real_logits = self.D(self.augment(style), style_ids.to(style.device).long())
+            real_ids = style_ids.to(style.device).long()
+            all_heads = self.D(self.augment(style))  # every head's map: one trunk pass
+            real_logits = _pick(all_heads, real_ids)
             fake_logits = self.D(self.augment(fake.detach()), heads)
             loss_d = discriminator_loss(real_logits, fake_logits, kind)
+            if self.D.n_heads > 1:
+                # An artwork of tradition u is "not this tradition" for another head t
+                # (StarGAN-style): heads learn what sets traditions apart, so G must
+                # give each tradition its own look instead of one average style.
+                shift = torch.randint(
+                    1, self.D.n_heads, real_ids.shape, generator=self.rngs["heads"]
+                ).to(real_ids.device)
+                wrong = _pick(all_heads, (real_ids + shift) % self.D.n_heads)
+                loss_d = loss_d + self.lambda_wrong_head * _fake_term(wrong, kind)
         self.backward(loss_d)
         self.optimizer_step("D")
 
@@ -178,6 +191,20 @@ class MultiStyle(AdversarialMethod):
 
     def export_generator(self) -> nn.Module:
         return self.emas["G"].module.eval()
+
+
+def _pick(maps: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
+    """Per image, the logit map of its head (N x 1 x h x w) from all heads' maps."""
+    index = heads.view(-1, 1, 1, 1).expand(-1, 1, maps.shape[2], maps.shape[3])
+    return maps.gather(1, index)
+
+
+def _fake_term(logits: torch.Tensor, kind: str) -> torch.Tensor:
+    """The "call it fake" half of :func:`discriminator_loss` (same scale)."""
+    logits = logits.float()
+    if kind == "lsgan":
+        return 0.5 * (logits**2).mean()
+    return torch.relu(1.0 + logits).mean()
 
 
 def _init_style_path(generator: MultiStyleGenerator, seed: int) -> None:
