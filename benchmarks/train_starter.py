@@ -106,6 +106,8 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, dict]:
         n_previews=3,
         checkpoint_every=400,
         keep_last=8,
+        diffaugment=args.diffaugment,
+        lambda_nce=args.lambda_nce,
     )
     return config, held
 
@@ -114,10 +116,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--data", default=str(DATA))
-    parser.add_argument("--steps", type=int, default=2400)
+    parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
+    # Colour augmentation hides the palettes that tell traditions apart from D.
+    parser.add_argument("--diffaugment", default="translation,cutout")
+    parser.add_argument("--lambda-nce", type=float, default=5.0)
     parser.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads (0: torch's default)"
     )

@@ -141,7 +141,7 @@ def test_default_thumbnail_is_as_large_as_the_budget_allows() -> None:
     torch.manual_seed(0)
     recorder = RecordingGenerator(ResnetGenerator(SPEC).eval())
     budget_mb = 40.0  # about 190k pixels: above the 256 px floor, below the image
-    stylize_array(recorder, photo(600, 900), memory_budget_mb=budget_mb)
+    stylize_array(recorder, photo(800, 1200), memory_budget_mb=budget_mb)
     thumb, *tiles = recorder.seen
     assert len(tiles) > 1
     from ganstyle_desktop.engine.stylize import activation_bytes_per_pixel
