@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QFrame,
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QStyle,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -45,8 +47,10 @@ from ganstyle_desktop import paths
 
 from .about import AboutDialog
 from .canvas import EXPORT_FILTER, Canvas
+from .compare_view import CompareView
 from .errors import log_dir, show_error
 from .jobs import BackgroundTask
+from .panels.blend_panel import BlendPanel
 from .panels.models_panel import ModelsPanel
 from .panels.training_panel import TrainingPanel
 from .preferences import PreferencesDialog
@@ -143,6 +147,15 @@ class MainWindow(QMainWindow):
         )
         self.tabifyDockWidget(self.datasets_dock, self.models_dock)
         self.models_dock.raise_()
+        # Blending traditions sits beside training: both act on the selected model.
+        self.blend_panel = BlendPanel(self)
+        self.blend_dock = self._dock(
+            "Blend", self.blend_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.tabifyDockWidget(self.training_dock, self.blend_dock)
+        self.training_dock.raise_()
+        self._compare_dialog: QDialog | None = None
+        self.compare_view: CompareView | None = None
 
         self.undo_group = QUndoGroup(self)
         self.undo_group.addStack(self.models_panel.undo_stack)
@@ -199,6 +212,12 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_actions(self) -> None:
+        self.compare_action = QAction("&Compare Traditions…", self)
+        self.compare_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.compare_action.setStatusTip(
+            "Render the photo in every tradition of the selected model (or of every model)"
+        )
+        self.compare_action.triggered.connect(self.show_compare)
         sp = QStyle.StandardPixmap
         ks = QKeySequence.StandardKey
         self.open_action = self._action(
@@ -308,9 +327,10 @@ class MainWindow(QMainWindow):
         edit.addAction(self.preferences_action)
         view = bar.addMenu("&View")
         panels = view.addMenu("&Panels")
-        for dock in (self.datasets_dock, self.training_dock, self.models_dock):
+        for dock in (self.datasets_dock, self.training_dock, self.models_dock, self.blend_dock):
             panels.addAction(dock.toggleViewAction())
         view.addAction(self.split_action)
+        view.addAction(self.compare_action)
         view.addSeparator()
         for a in (
             self.zoom_in_action,
@@ -392,6 +412,8 @@ class MainWindow(QMainWindow):
         )
         mp.imported.connect(lambda p: self.set_job_state(f"Imported {Path(p).name}"))
         cv.photo_opened.connect(self._on_photo_opened)
+        self.blend_panel.blend_changed.connect(self._on_blend_changed)
+        self.blend_panel.failed.connect(lambda m: self.statusBar().showMessage(m, 8000))
         cv.result_ready.connect(self._on_result)
         cv.busy_changed.connect(lambda busy: self.set_job_state("Stylizing…" if busy else "Ready"))
         cv.stylize_failed.connect(
@@ -610,13 +632,39 @@ class MainWindow(QMainWindow):
             app_settings().setValue("model/last", path)
         if entry is not None:
             self.canvas.set_style_references(entry.style_files, entry.name)
+        self.canvas.blend = None  # a blend belongs to the model it was made for
+        self.blend_panel.set_model(path or None)
         self._update_actions()
 
     def _on_photo_opened(self, path: str) -> None:
         if Path(path) != sample_photo_path():
             app_settings().setValue("photo/last", path)
         self.setWindowTitle(f"{Path(path).name} — GANStyle Desktop")
+        self.blend_panel.set_photo(path)
         self._update_actions()
+
+    def _on_blend_changed(self, blend: dict) -> None:
+        # The canvas renders full resolution with the blend the panel previews.
+        self.canvas.blend = dict(blend) if blend else None
+
+    def show_compare(self) -> None:
+        """The photo rendered in every tradition the selected model (or every model) knows."""
+        if self._compare_dialog is None:
+            self._compare_dialog = QDialog(self)
+            self._compare_dialog.setWindowTitle("Compare Traditions")
+            self._compare_dialog.resize(900, 640)
+            self.compare_view = CompareView(self._compare_dialog)
+            self.compare_view.failed.connect(lambda m: self.statusBar().showMessage(m, 8000))
+            layout = QVBoxLayout(self._compare_dialog)
+            layout.addWidget(self.compare_view)
+        view = self.compare_view
+        assert view is not None
+        model = self.canvas.model_path
+        view.set_models([model] if model else [Path(p) for p in self.models_panel.entries])
+        view.set_photo(self.canvas.photo_path)
+        self._compare_dialog.show()
+        self._compare_dialog.raise_()
+        view.render()
 
     def _on_result(self) -> None:
         result = self.canvas.result
@@ -710,6 +758,9 @@ class MainWindow(QMainWindow):
             log.error("training did not stop within a minute; quitting anyway")
         self.canvas.shutdown()
         self.models_panel.shutdown()
+        self.blend_panel.shutdown()
+        if self.compare_view is not None:
+            self.compare_view.shutdown()
         shutdown_library = getattr(self.datasets_panel, "shutdown", None)
         if callable(shutdown_library):
             shutdown_library()

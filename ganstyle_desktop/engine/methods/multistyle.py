@@ -54,6 +54,8 @@ class MultiStyle(AdversarialMethod):
     num_patches: ClassVar[int] = 256
     lambda_wrong_head: ClassVar[float] = 0.5
     style_lr_mult: ClassVar[float] = 10.0
+    lambda_palette: ClassVar[float] = float(__import__("os").environ.get("GS_PAL", "2"))
+    palette_momentum: ClassVar[float] = 0.98
 
     def __init__(self, config: TrainConfig, plan: DevicePlan) -> None:
         super().__init__(config, plan)
@@ -105,6 +107,12 @@ class MultiStyle(AdversarialMethod):
             "D", PatchDiscriminator(self.preset.discriminator, n_heads=len(slugs))
         )
         self.nce = self.add_network("F", PatchNCE(self.G, num_patches=self.num_patches))
+        # Running colour statistics of each tradition's artworks (per-channel mean and
+        # spread of pixels), the target of the palette term.
+        n = len(slugs)
+        self.palette_mean = torch.zeros(n, 3, device=plan.device)
+        self.palette_std = torch.zeros(n, 3, device=plan.device)
+        self.palette_seen = torch.zeros(n, dtype=torch.long, device=plan.device)
         if self.finetune:
             self.optimizers["G"] = make_adam(self.new_rows, config.lr)
         else:
@@ -161,6 +169,7 @@ class MultiStyle(AdversarialMethod):
         flipped = bool(torch.rand(1, generator=self.rngs["flip"]).item() < 0.5)
         real = torch.flip(content, dims=[3]) if flipped else content
         kind = self.config.gan_loss
+        self._observe_palette(style, style_ids.to(style.device).long())
 
         with self.plan.autocast():
             fake = self.G(real, targets)
@@ -193,7 +202,8 @@ class MultiStyle(AdversarialMethod):
             loss_gan = loss_gan * self.config.lambda_gan
             loss_nce = self.nce.loss(self.G, content, fake, self.rngs["nce"], flip_target=flipped)
             loss_nce = loss_nce * self.lambda_nce
-            loss_g = loss_gan + loss_nce
+            loss_palette = self._palette_loss(fake, heads) * self.lambda_palette
+            loss_g = loss_gan + loss_nce + loss_palette
         self.backward(loss_g)
         self.optimizer_step("G")
         self.optimizer_step("F")
@@ -203,8 +213,50 @@ class MultiStyle(AdversarialMethod):
             "d": float(loss_d.detach()),
             "g_gan": float(loss_gan.detach()),
             "nce": float(loss_nce.detach()),
+            "palette": float(loss_palette.detach()),
             "g_total": float(loss_g.detach()),
         }
+
+    @torch.no_grad()
+    def _observe_palette(self, style: torch.Tensor, ids: torch.Tensor) -> None:
+        mean = style.float().mean(dim=(2, 3))
+        std = style.float().std(dim=(2, 3))
+        m = self.palette_momentum
+        for i in range(style.shape[0]):
+            t = int(ids[i])
+            if self.palette_seen[t] == 0:
+                self.palette_mean[t], self.palette_std[t] = mean[i], std[i]
+            else:
+                self.palette_mean[t].mul_(m).add_(mean[i], alpha=1 - m)
+                self.palette_std[t].mul_(m).add_(std[i], alpha=1 - m)
+            self.palette_seen[t] += 1
+
+    def _palette_loss(self, fake: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
+        """L1 between each output's per-channel mean/spread and its tradition's.
+
+        A cheap, tradition-specific signal (no pretrained network needed): the GAN's
+        gradient is mostly "look painted", common to all traditions, so without it the
+        traditions share one palette for thousands of steps.
+        """
+        seen = (self.palette_seen[heads] > 0).float()[:, None]
+        mean = fake.float().mean(dim=(2, 3))
+        std = fake.float().std(dim=(2, 3))
+        diff = (mean - self.palette_mean[heads]).abs() + (std - self.palette_std[heads]).abs()
+        return (diff * seen).mean()
+
+    def extra_state_tensors(self) -> dict[str, torch.Tensor]:
+        return {
+            "palette.mean": self.palette_mean.detach().cpu().clone(),
+            "palette.std": self.palette_std.detach().cpu().clone(),
+            "palette.seen": self.palette_seen.detach().cpu().clone(),
+        }
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        del meta
+        device = self.palette_mean.device
+        self.palette_mean = tensors["palette.mean"].to(device).clone()
+        self.palette_std = tensors["palette.std"].to(device).clone()
+        self.palette_seen = tensors["palette.seen"].to(device).clone()
 
     def export_generator(self) -> nn.Module:
         return self.emas["G"].module.eval()
