@@ -1,5 +1,5 @@
 """The sample workspace a new user starts in: a photo the project renders itself
-(resources/make_sample_photo.py) and the app icon."""
+(tools/make_sample_photo.py) and the app icon."""
 
 from __future__ import annotations
 

@@ -8,6 +8,16 @@
   unconditioned encoder, so content is kept the same way whatever the tradition;
 - DiffAugment before D and an EMA generator for previews and export.
 
+What makes the traditions differ on a CPU budget (without these, the GAN's mostly
+tradition-independent "look painted" gradient gives every tradition one average look for
+thousands of steps; measured on the starter data, see models/TRAINING.md):
+
+- each head also learns that artworks of *other* traditions are not its tradition
+  (StarGAN's discriminative signal, reusing the same logit maps: no extra pass);
+- the style path (embeddings + mapping MLP) learns ``style_lr_mult`` times faster;
+- a palette term: each output's per-channel pixel mean and spread are pulled (L1) toward
+  running statistics of its tradition's artworks.
+
 Extending a trained model (``config.init_model``): the model's generator is loaded, one
 embedding row is appended per new tradition, and only those rows train (with a fresh
 discriminator and projection heads, which the model file does not carry). Every other
@@ -54,7 +64,7 @@ class MultiStyle(AdversarialMethod):
     num_patches: ClassVar[int] = 256
     lambda_wrong_head: ClassVar[float] = 0.5
     style_lr_mult: ClassVar[float] = 10.0
-    lambda_palette: ClassVar[float] = float(__import__("os").environ.get("GS_PAL", "2"))
+    lambda_palette: ClassVar[float] = 2.0
     palette_momentum: ClassVar[float] = 0.98
 
     def __init__(self, config: TrainConfig, plan: DevicePlan) -> None:

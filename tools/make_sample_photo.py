@@ -4,7 +4,7 @@ The project makes its own sample so it ships no third-party image: a procedural
 landscape (sky gradient, sun glow, layered hills, a lake with reflections, trees, film
 grain). Deterministic (fixed seed); run from the repository root:
 
-    python resources/make_sample_photo.py
+    python tools/make_sample_photo.py
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "resources"
 WIDTH, HEIGHT = 1280, 853
 
 

@@ -5,7 +5,7 @@ without it, on generated stripes), stylizes the sample photo with the newest che
 while training goes on, grabs the window offscreen and stops cleanly. Run from the
 repository root:
 
-    python resources/make_training_screenshot.py [--out docs/screenshot-training.png]
+    python tools/make_training_screenshot.py [--out docs/screenshot-training.png]
 """
 
 from __future__ import annotations
