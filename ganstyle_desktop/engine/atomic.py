@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,11 +21,7 @@ def atomic_path(target: Path | str, suffix: str = "") -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _create_temp_beside(target, suffix or ".tmp")
     try:
         yield tmp
         _fsync_file(tmp)
@@ -50,6 +46,23 @@ def write_with_atomic(target: Path | str, writer: Callable[[Path], None], suffix
     """Call ``writer(tmp_path)`` and move the result into place atomically."""
     with atomic_path(target, suffix=suffix) as tmp:
         writer(tmp)
+
+
+def _create_temp_beside(target: Path, suffix: str) -> Path:
+    """An empty new file next to ``target``, created with the user's umask.
+
+    (``tempfile.mkstemp`` would make it 0600, and the rename would carry that over, leaving
+    exported images and models unreadable to the user's other programs.)
+    """
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}{suffix}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"could not create a temporary file beside {target}")
 
 
 def _fsync_file(path: Path) -> None:
