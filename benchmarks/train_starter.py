@@ -33,7 +33,11 @@ TRADITIONS = {
     "japanese-ukiyo-e": ("Japanese ukiyo-e", "Japan", "Edo period, 18th-19th c."),
     "chinese-shan-shui": ("Chinese shan shui", "China", "ink landscape painting"),
     "european-impressionism": ("European Impressionism", "France", "late 19th c."),
+    "italo-byzantine": ("Italo-Byzantine", "Italy (Siena/Florence)", "13th-15th c."),
+    "post-impressionism": ("Post-Impressionism", "France/Netherlands", "1886-1905"),
+    "dutch-golden-age": ("Dutch Golden Age", "Netherlands", "17th c."),
 }
+DEFAULT_TRADITIONS = "japanese-ukiyo-e,chinese-shan-shui,european-impressionism"
 NON_COMMERCIAL = {"persian-miniature", "indian-mughal-miniature"}
 STYLE_HOLDOUT_EVERY = 5  # files 5, 10, 15, ... of each tradition
 CONTENT_HOLDOUT_EVERY = 4  # photos 4, 8, 12, ...
@@ -72,8 +76,11 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, dict]:
     data = Path(args.data)
     rows = manifest_rows(data)
     styles, held = [], {"styles": {}, "content": []}
-    for slug, (name, region, era) in TRADITIONS.items():
-        assert slug not in NON_COMMERCIAL
+    slugs = [t.strip() for t in args.traditions.split(",") if t.strip()]
+    for slug in slugs:
+        if slug in NON_COMMERCIAL or slug not in TRADITIONS:
+            raise SystemExit(f"{slug}: not a public-domain tradition this script may ship")
+        name, region, era = TRADITIONS[slug]
         files = sorted(collect_image_files([data / "styles" / slug]))
         train, hold = split(files, STYLE_HOLDOUT_EVERY)
         held["styles"][slug] = [f.relative_to(data).as_posix() for f in hold]
@@ -86,6 +93,19 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, dict]:
                 provenance=provenance(rows, data, train),
             )
         )
+    base_model = ""
+    if args.add_to:
+        # Extend a finished run's model: keep its held-apart split for its traditions.
+        base = json.loads((Path(args.add_to) / "split.json").read_text())
+        held["styles"] = {**base["styles"], **held["styles"]}
+        summary = json.loads((Path(args.add_to) / "summary.json").read_text())
+        held["base_run"] = {
+            "command": base["command"],
+            "hardware": base["hardware"],
+            "steps": summary["steps"],
+            "wall_seconds": summary["wall_seconds"],
+        }
+        base_model = str(Path(args.add_to) / "model.safetensors")
     photos = sorted(collect_image_files([data / "content"]))
     train_photos, held_photos = split(photos, CONTENT_HOLDOUT_EVERY)
     held["content"] = [f.relative_to(data).as_posix() for f in held_photos]
@@ -108,6 +128,7 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, dict]:
         keep_last=8,
         diffaugment=args.diffaugment,
         lambda_nce=args.lambda_nce,
+        init_model=base_model,
     )
     return config, held
 
@@ -120,6 +141,12 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--traditions", default=DEFAULT_TRADITIONS, help="comma-separated slugs")
+    parser.add_argument(
+        "--add-to",
+        metavar="RUN_DIR",
+        help="add --traditions to the model of this finished run (only their embeddings train)",
+    )
     # Colour augmentation hides the palettes that tell traditions apart from D.
     parser.add_argument("--diffaugment", default="translation,cutout")
     parser.add_argument("--lambda-nce", type=float, default=5.0)

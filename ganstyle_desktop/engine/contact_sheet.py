@@ -136,28 +136,34 @@ def compose_sheet(
     n = len(cells)
     columns = columns or min(n, max(1, math.ceil(math.sqrt(n))))
     rows = math.ceil(n / columns)
+    fitted = []
+    for cell in cells:
+        im = Image.fromarray(np.ascontiguousarray(cell.image[..., :3]).astype(np.uint8))
+        im.thumbnail((cell_side, cell_side), Image.Resampling.LANCZOS)
+        fitted.append(im)
+    # Cells are as tall as the tallest fitted image: landscape photos leave no gaps.
+    cell_h = max(im.height for im in fitted)
     title_h = LABEL_HEIGHT + GAP if title else 0
     width = columns * cell_side + (columns + 1) * GAP
-    height = title_h + rows * (cell_side + LABEL_HEIGHT) + (rows + 1) * GAP
+    height = title_h + rows * (cell_h + LABEL_HEIGHT) + (rows + 1) * GAP
     sheet = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     font = _font(15)
     if title:
+        title_font = _font(17)
         draw.text(
             (GAP, GAP + 4),
-            _fit_text(draw, title, _font(17), width - 2 * GAP),
+            _fit_text(draw, title, title_font, width - 2 * GAP),
             fill=TEXT,
-            font=_font(17),
+            font=title_font,
         )
-    for i, cell in enumerate(cells):
+    for i, (cell, im) in enumerate(zip(cells, fitted, strict=True)):
         r, c = divmod(i, columns)
         x0 = GAP + c * (cell_side + GAP)
-        y0 = title_h + GAP + r * (cell_side + LABEL_HEIGHT + GAP)
-        im = Image.fromarray(np.ascontiguousarray(cell.image[..., :3]).astype(np.uint8))
-        im.thumbnail((cell_side, cell_side), Image.Resampling.LANCZOS)
-        sheet.paste(im, (x0 + (cell_side - im.width) // 2, y0 + (cell_side - im.height) // 2))
+        y0 = title_h + GAP + r * (cell_h + LABEL_HEIGHT + GAP)
+        sheet.paste(im, (x0 + (cell_side - im.width) // 2, y0 + (cell_h - im.height) // 2))
         label = _fit_text(draw, cell.label, font, cell_side)
-        draw.text((x0, y0 + cell_side + 6), label, fill=TEXT, font=font)
+        draw.text((x0, y0 + cell_h + 6), label, fill=TEXT, font=font)
     return sheet
 
 

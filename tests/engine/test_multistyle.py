@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -412,3 +415,43 @@ def test_cli_compare_writes_a_sheet(tmp_path, capsys) -> None:
         assert im.width >= 2 * 48 and im.height >= 2 * 48
     assert main(["compare", str(photo), str(model), "--out", str(tmp_path / "s.jpg")]) == 2
     assert "PNG" in capsys.readouterr().err
+
+
+# -- the shipped starter model ---------------------------------------------------------------
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+NON_COMMERCIAL = ("persian-miniature", "indian-mughal-miniature")
+
+
+def _starter_models() -> list[Path]:
+    return sorted(MODELS_DIR.glob("*.safetensors"))
+
+
+def test_models_folder_stays_small() -> None:
+    total = sum(p.stat().st_size for p in MODELS_DIR.rglob("*") if p.is_file())
+    assert total <= 30 * 1024 * 1024
+
+
+@pytest.mark.parametrize("path", _starter_models(), ids=lambda p: p.name)
+def test_starter_model_card_is_complete_and_licensed(path: Path) -> None:
+    from ganstyle_desktop.engine.modelfile import load_model
+
+    model = load_model(path)
+    card = model.card
+    slugs = [t["slug"] for t in card.traditions]
+    assert card.kind == "multistyle" and len(slugs) >= 3
+    assert model.generator.traditions == slugs
+    # never trained on the non-commercial sets; every training file has its license
+    assert not any(bad in json.dumps(card.to_dict()) for bad in NON_COMMERCIAL)
+    styles = [row for row in card.data_provenance if row.get("role", "style") == "style"]
+    assert styles and all(row.get("license") and row.get("source") for row in styles)
+    for t in card.traditions:  # measured quality, per tradition
+        assert isinstance(t["style_score"], float) and isinstance(t["edge_ssim"], float)
+    assert card.training["command"] and card.training["hardware"]
+    assert card.training["wall_seconds"] > 0 and card.steps > 0
+    assert "held-apart" in card.metrics["note"]
+    x = _image(side=64)
+    with torch.no_grad():
+        outs = [model.module_for({s: 1.0})(x) for s in slugs]
+    assert all(torch.isfinite(o).all() for o in outs)
+    assert (outs[0] - outs[1]).abs().mean() > 0.01  # the traditions really differ

@@ -120,3 +120,14 @@ def window(qtbot):
         pass
     yield win
     win.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_shipped_starter_models(tmp_path_factory, monkeypatch):
+    """GUI tests see no shipped starter models (models/ now holds one) unless a test
+    points ``paths.starter_models_dir`` somewhere itself."""
+    from ganstyle_desktop import paths
+
+    empty = tmp_path_factory.mktemp("starter-models")
+    monkeypatch.setattr(paths, "starter_models_dir", lambda: empty)
+    yield
