@@ -286,6 +286,8 @@ class TrainingJob(_ThreadedJob):
                 if pending is not None:  # never leave a stale count behind another event
                     emit(pending)
                     pending = None
+                if isinstance(event, ev.Resumed):
+                    last_emit = 0.0  # show the first step after a resume at once
                 if isinstance(event, ev.PreviewReady):
                     outputs = [qimage_from_array(a) for a in event.outputs]
                     inputs = [qimage_from_array(a) for a in event.inputs]
