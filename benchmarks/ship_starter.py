@@ -133,7 +133,7 @@ def main() -> int:
     ]
     card = replace(
         card,
-        name="Traditions (lite): " + ", ".join(t["name"] for t in card.traditions),
+        name="GANStyle Traditions (lite)",
         traditions=traditions,
         steps=steps,
         metrics={"per_tradition": metrics, "primary": key, "note": note},

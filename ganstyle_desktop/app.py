@@ -106,7 +106,8 @@ def _run_screenshot(app, window, target: Path) -> int:
     result = {"code": 1}
 
     def grab() -> None:
-        if window.models_panel.is_busy():  # thumbnails still rendering
+        # Thumbnails still rendering, or the first-run stylize still painting.
+        if window.models_panel.is_busy() or window.canvas.stylize_job.is_running():
             QTimer.singleShot(100, grab)
             return
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,6 +25,9 @@ def atomic_path(target: Path | str, suffix: str = "") -> Iterator[Path]:
     tmp = _create_temp_beside(target, suffix or ".tmp")
     try:
         yield tmp
+        # Some writers (safetensors) recreate the file 0600; give it the mode a plain
+        # open() would have, or keep the mode of the file it replaces.
+        os.chmod(tmp, _mode_for(target))
         _fsync_file(tmp)
         os.replace(tmp, target)
         _fsync_dir(target.parent)
@@ -46,6 +50,22 @@ def write_with_atomic(target: Path | str, writer: Callable[[Path], None], suffix
     """Call ``writer(tmp_path)`` and move the result into place atomically."""
     with atomic_path(target, suffix=suffix) as tmp:
         writer(tmp)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()  # read once, at import: os.umask is process-wide, not thread-safe
+
+
+def _mode_for(target: Path) -> int:
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 def _create_temp_beside(target: Path, suffix: str) -> Path:

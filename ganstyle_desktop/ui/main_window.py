@@ -489,7 +489,16 @@ class MainWindow(QMainWindow):
         if not count:
             self.canvas.set_model(None)
         self._update_actions()
+        self._show_first_result()
         self._startup_step("models")
+
+    def _show_first_result(self) -> None:
+        """On the very first launch, paint the sample photo with the starter model at once,
+        so a new user sees what the app does before touching anything."""
+        if setting_bool("startup/first_result_shown", False) or not self.canvas.can_stylize():
+            return
+        app_settings().setValue("startup/first_result_shown", True)
+        self.canvas.stylize()
 
     # -- library hook ------------------------------------------------------------------------
     def _refresh_dataset_sources(self, *_: Any) -> None:

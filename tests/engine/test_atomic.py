@@ -31,10 +31,22 @@ def test_a_failing_writer_keeps_the_old_file(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 def test_written_files_follow_the_umask_not_0600(tmp_path: Path) -> None:
-    old = os.umask(0o022)
-    try:
-        write_bytes_atomic(tmp_path / "model.safetensors", b"x")
-    finally:
-        os.umask(old)
+    from ganstyle_desktop.engine import atomic
+
+    write_bytes_atomic(tmp_path / "model.safetensors", b"x")
     mode = stat.S_IMODE((tmp_path / "model.safetensors").stat().st_mode)
-    assert mode == 0o644
+    assert mode == 0o666 & ~atomic._UMASK
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_a_writer_that_creates_0600_files_still_gives_a_readable_file(tmp_path: Path) -> None:
+    from ganstyle_desktop.engine.atomic import write_with_atomic
+
+    def private_writer(path: Path) -> None:  # what safetensors' save_file does
+        path.unlink()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+
+    target = tmp_path / "model.safetensors"
+    write_with_atomic(target, private_writer)
+    assert stat.S_IMODE(target.stat().st_mode) & 0o044  # group/others may read

@@ -59,11 +59,13 @@ class ModelEntry:
         if self.card is None:
             return f"Unreadable: {self.error}"
         c = self.card
-        traditions = ", ".join(
+        names = [
             str(t.get("name") or t.get("slug"))
             for t in c.get("traditions", [])
             if isinstance(t, dict)
-        )
+        ]
+        # A long list of traditions belongs in the tooltip, not in every row.
+        traditions = ", ".join(names) if len(names) <= 2 else f"{len(names)} traditions"
         date = str(c.get("created", ""))[:10]
         bits = [
             traditions or "style not named",
