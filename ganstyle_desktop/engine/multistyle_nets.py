@@ -27,7 +27,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .nets import FreezableInstanceNorm2d, GeneratorSpec, ResidualBlock, Upsample, _conv3x3
+from .nets import (
+    FreezableInstanceNorm2d,
+    GeneratorSpec,
+    ResidualBlock,
+    Upsample,
+    _conv3x3,
+    encode_through,
+    probe_nce_channels,
+)
 
 GENERATOR_KIND = "multistyle"
 DEFAULT_STYLE_DIM = 32
@@ -283,26 +291,10 @@ class MultiStyleGenerator(nn.Module):
             raise ValueError(
                 f"Layer {max(wanted)} is beyond the content encoder ({len(self.encoder)} layers)."
             )
-        last = max(wanted)
-        feats: list[torch.Tensor] = []
-        h = x
-        for i, layer in enumerate(self.encoder):
-            h = layer(h)
-            if i in wanted:
-                feats.append(h)
-            if i == last:
-                break
-        return feats
+        return encode_through(self.encoder, x, tuple(wanted))
 
     def nce_channels(self) -> list[int]:
-        with torch.no_grad():
-            side = 4 * self.size_multiple
-            probe = torch.zeros(1, self.spec.in_channels, side, side)
-            was_training = self.training
-            self.eval()
-            feats = self.encode(probe)
-            self.train(was_training)
-        return [f.shape[1] for f in feats]
+        return probe_nce_channels(self)
 
     def with_blend(self, blend: Mapping[str, float] | None = None) -> BlendedGenerator:
         """A module mapping x -> stylized x with this blend fixed (None: first tradition)."""

@@ -205,29 +205,40 @@ class ResnetGenerator(nn.Module):
         self, x: torch.Tensor, layer_ids: tuple[int, ...] | None = None
     ) -> list[torch.Tensor]:
         """Features after each layer in ``layer_ids`` (default: the NCE taps)."""
-        wanted = set(layer_ids if layer_ids is not None else self.nce_layer_ids)
-        last = max(wanted)
-        feats: list[torch.Tensor] = []
-        h = x
-        for i, layer in enumerate(self.layers):
-            h = layer(h)
-            if i in wanted:
-                feats.append(h)
-            if i == last:
-                break
-        return feats
+        return encode_through(self.layers, x, layer_ids or self.nce_layer_ids)
 
     def nce_channels(self) -> list[int]:
         """Channel count of each NCE tap (for building CUT's projection MLPs)."""
-        with torch.no_grad():
-            probe = torch.zeros(
-                1, self.spec.in_channels, 4 * self.size_multiple, 4 * self.size_multiple
-            )
-            was_training = self.training
-            self.eval()
-            feats = self.encode(probe)
-            self.train(was_training)
-        return [f.shape[1] for f in feats]
+        return probe_nce_channels(self)
+
+
+def encode_through(
+    layers: nn.Sequential, x: torch.Tensor, layer_ids: tuple[int, ...]
+) -> list[torch.Tensor]:
+    """Run ``layers`` only as far as needed, keeping the output of each of ``layer_ids``."""
+    wanted = set(layer_ids)
+    last = max(wanted)
+    feats: list[torch.Tensor] = []
+    h = x
+    for i, layer in enumerate(layers):
+        h = layer(h)
+        if i in wanted:
+            feats.append(h)
+        if i == last:
+            break
+    return feats
+
+
+def probe_nce_channels(generator: nn.Module) -> list[int]:
+    """Channels at each NCE tap of a generator with ``encode``, found with a tiny input."""
+    side = 4 * generator.size_multiple
+    with torch.no_grad():
+        probe = torch.zeros(1, generator.spec.in_channels, side, side)
+        was_training = generator.training
+        generator.eval()
+        feats = generator.encode(probe)
+        generator.train(was_training)
+    return [f.shape[1] for f in feats]
 
 
 @dataclass(frozen=True)
