@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    QGuiApplication.setDesktopFileName("ganstyle")
+    QGuiApplication.setDesktopFileName("io.github.ganstyle.GANStyle")
     if app_icon_path().exists():
         app.setWindowIcon(QIcon(str(app_icon_path())))
     log_path = setup_logging()

@@ -20,6 +20,7 @@ TORCH_SPEC="${TORCH_SPEC:-torch==2.13.0}"
 TORCH_INDEX_URL="${TORCH_INDEX_URL:-}"
 TORCH_VARIANT="${TORCH_VARIANT:-cpu}"
 PYINSTALLER_SPEC="${PYINSTALLER_SPEC:-pyinstaller>=6.11,<7}"
+STRIP_TORCH="${STRIP_TORCH:-1}"
 
 usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
@@ -113,6 +114,20 @@ if [[ "$(uname -s)" == "Darwin" ]]; then
 fi
 [[ -d "$BUNDLE" ]] || { echo "build.sh: no bundle at $BUNDLE" >&2; exit 1; }
 
+# 4. Linux: torch's wheels ship their libraries with full symbol tables (.symtab, ~95 MB in
+#    libtorch_cpu.so and libtorch_python.so). Dynamic linking needs only .dynsym, so
+#    --strip-unneeded is safe here; PyInstaller's own strip=True would also touch Qt and
+#    Python extension modules, which we leave alone. STRIP_TORCH=0 skips it.
+STRIPPED_BYTES=0
+if [[ "$(uname -s)" == "Linux" && "$STRIP_TORCH" == "1" ]] && command -v strip >/dev/null; then
+  BEFORE=$(du -sk "$BUNDLE" | cut -f1)
+  find "$BUNDLE/_internal/torch/lib" -maxdepth 1 -type f -name '*.so*' -print0 \
+    | xargs -0 -r strip --strip-unneeded
+  STRIPPED_BYTES=$(( (BEFORE - $(du -sk "$BUNDLE" | cut -f1)) * 1024 ))
+  step "stripped symbol tables from torch/lib: $(( STRIPPED_BYTES / 1048576 )) MiB"
+fi
+T4="$(now)"
+
 SIZE_ON_DISK=$(( $(du -sk "$BUNDLE" | cut -f1) * 1024 ))
 FILES=$(find "$BUNDLE" -type f | wc -l | tr -d ' ')
 VERSIONS="$("$VPY" - <<'PY'
@@ -122,7 +137,8 @@ print(json.dumps({n: version(n) for n in ("torch", "pyinstaller", "PySide6-Essen
 PY
 )"
 
-printf '{"bundle": "%s", "size_on_disk_bytes": %s, "size_on_disk_mib": %s, "files": %s, "build_seconds": %s, "source_seconds": %s, "venv_seconds": %s, "pyinstaller_seconds": %s, "source": "%s", "torch_variant": "%s", "versions": %s, "log": "%s"}\n' \
+printf '{"bundle": "%s", "size_on_disk_bytes": %s, "size_on_disk_mib": %s, "files": %s, "stripped_bytes": %s, "build_seconds": %s, "source_seconds": %s, "venv_seconds": %s, "pyinstaller_seconds": %s, "source": "%s", "torch_variant": "%s", "versions": %s, "log": "%s"}\n' \
   "$BUNDLE" "$SIZE_ON_DISK" "$(awk -v b="$SIZE_ON_DISK" 'BEGIN { printf "%.1f", b / 1048576 }')" \
-  "$FILES" "$(elapsed "$T0" "$T3")" "$(elapsed "$T0" "$T1")" "$(elapsed "$T1" "$T2")" \
-  "$(elapsed "$T2" "$T3")" "$SOURCE_DESC" "$TORCH_VARIANT${TORCH_CUDA:+-$TORCH_CUDA}" "$VERSIONS" "$LOG"
+  "$FILES" "$STRIPPED_BYTES" "$(elapsed "$T0" "$T4")" "$(elapsed "$T0" "$T1")" \
+  "$(elapsed "$T1" "$T2")" "$(elapsed "$T2" "$T3")" "$SOURCE_DESC" \
+  "$TORCH_VARIANT${TORCH_CUDA:+-$TORCH_CUDA}" "$VERSIONS" "$LOG"

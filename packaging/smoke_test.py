@@ -201,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("bundle", type=Path, help="the one-folder bundle (DIST/ganstyle)")
     parser.add_argument("--runs", type=int, default=3, help="screenshot runs to time")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument(
+        "--train",
+        action="store_true",
+        help="also train a tiny model with the bundle (autograd, optimizers, checkpoints) even "
+        "when a starter model is bundled",
+    )
     parser.add_argument("--train-steps", type=int, default=30)
     args = parser.parse_args(argv)
 
@@ -274,11 +280,12 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(
                 "no resources/samples/sample_landscape.jpg in the bundle: generated a photo"
             )
-        if model is None:
-            notes.append(
-                "no starter model in the bundle: trained a tiny one with the bundled "
-                f"`ganstyle-cli train --preset tiny` ({args.train_steps} steps, generated images)"
-            )
+        if model is None or args.train:
+            if model is None:
+                notes.append(
+                    "no starter model in the bundle: trained a tiny one with the bundled "
+                    f"`ganstyle-cli train --preset tiny` ({args.train_steps} steps, generated images)"
+                )
             style_dir, content_dir = scratch / "style", scratch / "content"
             style_dir.mkdir()
             content_dir.mkdir()
@@ -306,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
                 seconds=done["seconds"],
                 output=tail(done["output"]),
             ):
-                model = trained
+                model = model or trained
         if model is not None:
             out_dir = scratch / "stylized"
             done = runner.run(

@@ -1,4 +1,4 @@
-"""Render the sample photo the app opens on first run, and the app icon.
+"""Render the sample photo the app opens on first run.
 
 The project makes its own sample so it ships no third-party image: a procedural
 landscape (sky gradient, sun glow, layered hills, a lake with reflections, trees, film
@@ -111,36 +111,11 @@ def render_landscape(seed: int = 7) -> Image.Image:
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
 
 
-def render_icon(size: int = 256) -> Image.Image:
-    """The app icon: a rounded square holding a small brushed landscape."""
-    scale = 4  # supersample for smooth edges
-    s = size * scale
-    icon = Image.new("RGBA", (s, s), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(icon)
-    draw.rounded_rectangle([0, 0, s - 1, s - 1], radius=s // 5, fill=(38, 50, 84, 255))
-    draw.ellipse([s * 0.56, s * 0.18, s * 0.80, s * 0.42], fill=(244, 190, 96, 255))
-    draw.polygon(
-        [(0, s * 0.78), (s * 0.35, s * 0.40), (s * 0.62, s * 0.70), (s, s * 0.52), (s, s), (0, s)],
-        fill=(76, 150, 122, 255),
-    )
-    draw.polygon(
-        [(0, s * 0.92), (s * 0.45, s * 0.66), (s, s * 0.86), (s, s), (0, s)],
-        fill=(214, 92, 74, 255),
-    )
-    mask = Image.new("L", (s, s), 0)
-    ImageDraw.Draw(mask).rounded_rectangle([0, 0, s - 1, s - 1], radius=s // 5, fill=255)
-    icon.putalpha(mask)
-    return icon.resize((size, size), Image.LANCZOS)
-
-
 def main() -> None:
     photo = HERE / "samples" / "sample_landscape.jpg"
     photo.parent.mkdir(parents=True, exist_ok=True)
     render_landscape().save(photo, quality=86, optimize=True, progressive=True)
-    icon = HERE / "icons" / "ganstyle.png"
-    icon.parent.mkdir(parents=True, exist_ok=True)
-    render_icon().save(icon, optimize=True)
-    print(f"wrote {photo} ({photo.stat().st_size // 1024} KB) and {icon}")
+    print(f"wrote {photo} ({photo.stat().st_size // 1024} KB)")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The sample workspace a new user starts in: a photo the project renders itself
-(tools/make_sample_photo.py) and the app icon."""
+(tools/make_sample_photo.py) and the app icon (packaging/make_icons.py renders it from the
+SVG source)."""
 
 from __future__ import annotations
 
@@ -13,4 +14,4 @@ def sample_photo_path() -> Path:
 
 
 def app_icon_path() -> Path:
-    return paths.resources_dir() / "icons" / "ganstyle.png"
+    return paths.resources_dir() / "icons" / "ganstyle-256.png"
