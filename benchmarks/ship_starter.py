@@ -70,6 +70,14 @@ def main() -> int:
     # (split halves of 1 vs 2 images), so the headline compares with the whole set.
     parser.add_argument("--primary-set", default="full_set", choices=("full_set", "held_apart"))
     parser.add_argument("--evaluate-only", action="store_true")
+    parser.add_argument(
+        "--withhold",
+        action="append",
+        default=[],
+        metavar="SLUG",
+        help="leave this tradition out of the shipped model (it still shaped the shared "
+        "weights; its metrics and the reason are recorded in the card)",
+    )
     args = parser.parse_args()
 
     split = json.loads((args.run / "split.json").read_text())
@@ -92,6 +100,19 @@ def main() -> int:
     for t in card.traditions:
         m = metrics[t["slug"]][key]
         traditions.append({**t, "style_score": m["style_score"], "edge_ssim": m["edge_ssim"]})
+    withheld = {}
+    for slug in args.withhold:
+        found = [t for t in traditions if t["slug"] == slug]
+        if not found:
+            parser.error(f"--withhold {slug}: the model has no such tradition")
+        withheld[slug] = {
+            "style_score": found[0]["style_score"],
+            "edge_ssim": found[0]["edge_ssim"],
+            "reason": "below the quality bar (S >= 0.5 and edge SSIM >= 0.5 on held-apart "
+            "photos); trained with the others but not offered in the shipped model",
+        }
+        model.generator.remove_tradition(slug)
+    traditions = [t for t in traditions if t["slug"] not in withheld]
     note = (
         "Per tradition: the model with that tradition alone (blend {slug: 1}) stylized the "
         f"{len(split['content'])} held-apart content photos (never seen in training). S (style "
@@ -136,7 +157,8 @@ def main() -> int:
         name="GANStyle Traditions (lite)",
         traditions=traditions,
         steps=steps,
-        metrics={"per_tradition": metrics, "primary": key, "note": note},
+        architecture=model.generator.architecture(),
+        metrics={"per_tradition": metrics, "primary": key, "note": note, "withheld": withheld},
         training=training,
         data_provenance=provenance,
     )

@@ -204,6 +204,17 @@ class MultiStyleGenerator(nn.Module):
         self.traditions.append(name)
         return len(self.traditions) - 1
 
+    def remove_tradition(self, name: str) -> None:
+        """Forget ``name``: drop its embedding row. The other traditions render exactly as
+        before (the shared weights are untouched), so a tradition that misses the quality
+        bar can be withheld from a shipped model without retraining."""
+        index = self.index_of(name)
+        if self.n_styles == 1:
+            raise ValueError("A multi-style model needs at least one tradition.")
+        kept = [p for i, p in enumerate(self.embeddings) if i != index]
+        self.embeddings = nn.ParameterList(kept)
+        del self.traditions[index]
+
     def embedding_table(self) -> torch.Tensor:
         return torch.stack(list(self.embeddings))
 

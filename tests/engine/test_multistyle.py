@@ -455,3 +455,28 @@ def test_starter_model_card_is_complete_and_licensed(path: Path) -> None:
         outs = [model.module_for({s: 1.0})(x) for s in slugs]
     assert all(torch.isfinite(o).all() for o in outs)
     assert (outs[0] - outs[1]).abs().mean() > 0.01  # the traditions really differ
+
+
+def test_removing_a_tradition_leaves_the_others_unchanged() -> None:
+    from ganstyle_desktop.engine.multistyle_nets import BlendError, MultiStyleGenerator
+    from ganstyle_desktop.engine.nets import GeneratorSpec
+
+    torch.manual_seed(0)
+    gen = MultiStyleGenerator(
+        GeneratorSpec(width=4, n_blocks=2, n_down=2, separable=True), traditions=["a", "b", "c"]
+    ).eval()
+    with torch.no_grad():  # distinct codes, as after training
+        for p in gen.embeddings:
+            p.normal_()
+        for p in gen.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        before = {t: gen.with_blend({t: 1.0})(x) for t in ("a", "c")}
+        gen.remove_tradition("b")
+        after = {t: gen.with_blend({t: 1.0})(x) for t in ("a", "c")}
+    assert gen.traditions == ["a", "c"] and gen.architecture()["traditions"] == ["a", "c"]
+    for t in before:
+        assert torch.equal(before[t], after[t])
+    with pytest.raises(BlendError):
+        gen.with_blend({"b": 1.0})
