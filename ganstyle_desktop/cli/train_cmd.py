@@ -80,6 +80,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--preview-every", type=int, default=defaults.preview_every, metavar="N")
     p.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every, metavar="N")
     p.add_argument(
+        "--metrics-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="every N steps, measure style score and edge SSIM on content photos held out of "
+        "training (1 in 5, with at least 10 photos) and keep the best checkpoint (0: off)",
+    )
+    p.add_argument(
         "--resume",
         action="store_true",
         help="continue the run in RUN_DIR with its saved settings (only --device applies)",
@@ -240,6 +248,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         seed=args.seed,
         preview_every=args.preview_every,
         checkpoint_every=args.checkpoint_every,
+        metrics_every=args.metrics_every,
         init_model=str(init_model.resolve()) if init_model else "",
     )
     try:
@@ -264,6 +273,8 @@ def command_line(
     parts += ["--seed", str(config.seed), "--gan-loss", config.gan_loss, "--device", config.device]
     parts += ["--preview-every", str(config.preview_every)]
     parts += ["--checkpoint-every", str(config.checkpoint_every)]
+    if config.metrics_every:
+        parts += ["--metrics-every", str(config.metrics_every)]
     for item in tradition_tags:
         parts += ["--tradition-tags", item]
     if name:

@@ -49,6 +49,7 @@ from .methods.base import TrainingMethod
 from .modelfile import ModelCard, save_model
 from .nets import ResnetGenerator
 from .optim import load_rng_state, rng_state_tensor, seeded_generator
+from .quality_monitor import HOLD_EVERY, held_apart_evaluator, split_held_apart
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +117,11 @@ class Trainer:
             )
 
         skipped: list[str] = []
+        content_sources, held_apart = self._hold_apart_for_quality_checks()
         content = _load_images(
-            "Content photos", cfg.content_paths, cfg, cfg.content_pipeline, skipped
+            "Content photos", content_sources, cfg, cfg.content_pipeline, skipped
         )
+        self.content_files: list[Path] = list(content.files)  # what it trains on
         styles = StyleSampler(
             [
                 _load_images(
@@ -156,6 +159,8 @@ class Trainer:
             yield LogMessage("info", "No complete checkpoint found; starting from step 0.")
         for message in skipped:
             yield LogMessage("warning", f"Skipped {message}")
+        if cfg.metrics_every and self.evaluator is None:
+            yield self._start_quality_checks(held_apart)
 
         seconds_per_step = 0.0
         while step < cfg.steps:
@@ -324,6 +329,41 @@ class Trainer:
         if callable(card_fields):
             fields.update(card_fields())
         return ModelCard(**fields)
+
+    def _hold_apart_for_quality_checks(self) -> tuple[list[str], list[Path]]:
+        """Content sources to train on, and the photos kept out of training for the
+        built-in quality checks (none unless ``metrics_every`` asks for them)."""
+        cfg = self.config
+        if not cfg.metrics_every or self.evaluator is not None:
+            return list(cfg.content_paths), []
+        try:
+            files = collect_image_files(cfg.content_paths)
+        except FileNotFoundError:
+            return list(cfg.content_paths), []  # _load_images reports it
+        train, held = split_held_apart(files)
+        return ([str(f) for f in train] if held else list(cfg.content_paths)), held
+
+    def _start_quality_checks(self, held: list[Path]) -> LogMessage:
+        cfg = self.config
+        if not held:
+            return LogMessage(
+                "warning",
+                "Quality checks are off: they hold 1 photo in 5 apart and need at least 2, "
+                f"so give at least {2 * HOLD_EVERY} content photos.",
+            )
+        try:
+            # The first tradition: a multi-style model is checked on its first style.
+            style_files = collect_image_files(cfg.styles[0].paths)
+            self.evaluator = held_apart_evaluator(
+                style_files, held, max(cfg.size, 64), seed=cfg.seed
+            )
+        except (ValueError, FileNotFoundError) as exc:
+            return LogMessage("warning", f"Quality checks are off: {exc}.")
+        return LogMessage(
+            "info",
+            f"Quality checks every {cfg.metrics_every} steps on {len(held)} held-apart photos: "
+            + ", ".join(p.name for p in held),
+        )
 
     def _preview(self, step: int, inputs: torch.Tensor) -> PreviewReady:
         assert self.method is not None

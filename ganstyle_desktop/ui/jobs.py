@@ -227,7 +227,9 @@ class TrainingJob(_ThreadedJob):
     preview_ready = Signal(list)  # list[QImage]: the generator's renderings of the fixed photos
     preview_inputs_ready = Signal(list)  # list[QImage]: the fixed photos themselves
     checkpoint_saved = Signal(str)
+    best_checkpoint_saved = Signal(str)  # a checkpoint that is the best so far by style score
     metrics_computed = Signal(dict)
+    quality_measured = Signal(int, dict)  # step, {"style_score": .., "edge_ssim": ..}
     log_message = Signal(str, str)  # level, message
     paused = Signal()
     resumed = Signal()
@@ -360,8 +362,11 @@ class TrainingJob(_ThreadedJob):
         elif isinstance(event, ev.CheckpointSaved):
             self.last_checkpoint = Path(event.path)
             self.checkpoint_saved.emit(str(event.path))
+            if event.is_best:
+                self.best_checkpoint_saved.emit(str(event.path))
         elif isinstance(event, ev.MetricsComputed):
             self.metrics_computed.emit(dict(event.metrics))
+            self.quality_measured.emit(int(event.step), dict(event.metrics))
         elif isinstance(event, ev.LogMessage):
             self.log_message.emit(event.level, event.message)
         elif isinstance(event, ev.Paused):

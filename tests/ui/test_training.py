@@ -193,3 +193,29 @@ def test_the_gui_thread_stays_responsive_while_training(qtbot, window, image_fol
     )
     assert steps_done > 0
     assert worst < 150.0
+
+
+def test_quality_is_measured_on_held_apart_photos_and_plotted(qtbot, window, tmp_path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    folders = []
+    for name, count in (("q-style", 4), ("q-content", 10)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for i in range(count):
+            pixels = rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / f"{name}_{i}.png")
+        folders.append(folder)
+    panel = window.training_panel
+    job = panel.job
+    _configure(panel, *folders, steps=4)
+    panel.quality_every.setValue(2)
+
+    with qtbot.waitSignal(job.quality_measured, timeout=120_000) as measured:
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    step, metrics = measured.args
+    assert step == 2 and 0.0 <= metrics["edge_ssim"] <= 1.0
+    assert "edge SSIM" in panel.quality_plot.series
+    qtbot.waitUntil(lambda: not job.is_running(), timeout=120_000)
+    assert not jobs.live_threads()

@@ -52,6 +52,7 @@ PRESET_CHOICES = {
 }
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 CHECKPOINT_ROLE = Qt.ItemDataRole.UserRole
+BEST_MARK = "★ best  "
 MODEL_ROLE = Qt.ItemDataRole.UserRole + 1
 
 # A source of training images other than a folder (a library dataset): label -> builder
@@ -173,6 +174,17 @@ class TrainingPanel(QWidget):
         self.lr.setValue(2e-4)
         self.device = QComboBox()
         self.device.addItems(list(DEVICE_CHOICES))
+        self.quality_every = QSpinBox()
+        self.quality_every.setRange(0, 1_000_000)
+        self.quality_every.setSingleStep(50)
+        self.quality_every.setValue(250)
+        self.quality_every.setSpecialValueText("off")
+        self.quality_every.setPrefix("every ")
+        self.quality_every.setSuffix(" steps")
+        self.quality_every.setToolTip(
+            "Measure style score and edge SSIM on photos held out of training (1 in 5, when "
+            "there are at least 10), plot them, and keep the best checkpoint"
+        )
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -191,6 +203,7 @@ class TrainingPanel(QWidget):
         pair2.addWidget(self.lr)
         form.addRow("Batch", pair2)
         form.addRow("Device", self.device)
+        form.addRow("Quality", self.quality_every)
 
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
@@ -208,6 +221,12 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("%v / %m steps")
         self.rate_label = QLabel("Not training")
         self.loss_plot = LossPlot()
+        # Quality numbers are sparse and already averaged: plot them as measured.
+        self.quality_plot = LossPlot(smoothing=0.0)
+        self.quality_plot.setToolTip(
+            "Style score (0 = still a photo, 1 = as close as the style set to itself) and "
+            "edge SSIM (structure kept) on held-apart photos"
+        )
         self.preview_strip = PreviewStrip()
         self.checkpoints = QListWidget()
         self.checkpoints.setMinimumHeight(60)
@@ -238,10 +257,11 @@ class TrainingPanel(QWidget):
         ck_layout.addLayout(ck_buttons)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.loss_plot)
+        split.addWidget(self.quality_plot)
         split.addWidget(self.preview_strip)
         split.addWidget(ck_box)
         split.setChildrenCollapsible(False)
-        for index, stretch in enumerate((3, 3, 1)):  # curves and previews matter most
+        for index, stretch in enumerate((3, 1, 3, 1)):  # curves and previews matter most
             split.setStretchFactor(index, stretch)
         layout = QVBoxLayout(self)
         layout.addWidget(top)
@@ -254,6 +274,8 @@ class TrainingPanel(QWidget):
             lambda images: self.preview_strip.set_outputs(images, job.preview_step)
         )
         job.checkpoint_saved.connect(self._on_checkpoint)
+        job.best_checkpoint_saved.connect(self._mark_best)
+        job.quality_measured.connect(self._on_quality)
         job.finished.connect(self._on_finished)
         job.failed.connect(lambda _m: self._on_ended("Training failed"))
         job.cancelled.connect(
@@ -328,6 +350,7 @@ class TrainingPanel(QWidget):
             # previews and checkpoints often enough to watch, not so often that they cost
             preview_every=max(1, min(50, steps // 20 or 1)),
             checkpoint_every=max(1, min(500, steps // 5 or 1)),
+            metrics_every=self.quality_every.value(),
         )
         if self._style_pipeline is not None:
             config.style_pipeline = self._style_pipeline
@@ -351,6 +374,7 @@ class TrainingPanel(QWidget):
         if not resume:
             self.checkpoints.clear()
         self.loss_plot.clear()
+        self.quality_plot.clear()
         self.preview_strip.clear()
         self.progress.setRange(0, config.steps)
         self.progress.setValue(0)
@@ -409,6 +433,21 @@ class TrainingPanel(QWidget):
         item.setToolTip(str(p))
         self.checkpoints.addItem(item)
         self._update_buttons()
+
+    def _on_quality(self, step: int, metrics: dict) -> None:
+        shown = {
+            label: metrics[key]
+            for key, label in (("style_score", "style score"), ("edge_ssim", "edge SSIM"))
+            if key in metrics
+        }
+        self.quality_plot.add_point(step, shown)
+
+    def _mark_best(self, path: str) -> None:
+        """Mark the best checkpoint by style score; only one carries the mark."""
+        for row in range(self.checkpoints.count()):
+            item = self.checkpoints.item(row)
+            text = item.text().removeprefix(BEST_MARK)
+            item.setText(BEST_MARK + text if item.data(CHECKPOINT_ROLE) == path else text)
 
     def _on_finished(self, model_path: str) -> None:
         if model_path:
