@@ -65,6 +65,7 @@ def main() -> int:
     app = QApplication([sys.argv[0]])
     app_settings().setValue("view/theme", args.theme)
     app_settings().setValue("confirm_quit_while_training", False)
+    app_settings().setValue("startup/first_result_shown", True)  # no first-run stylize
     window = MainWindow()
     window.resize(1440, 900)
     window.show()
@@ -83,6 +84,7 @@ def main() -> int:
         panel.preset.setCurrentIndex(panel.preset.findData(args.preset))
         panel.size.setValue(args.size)
         panel.steps.setValue(args.steps_before_shot * 10)
+        panel.quality_every.setValue(max(10, args.steps_before_shot // 4))
         if not panel.start():
             print("training did not start", file=sys.stderr)
             app.quit()

@@ -222,7 +222,10 @@ class TrainingPanel(QWidget):
         self.rate_label = QLabel("Not training")
         self.loss_plot = LossPlot()
         # Quality numbers are sparse and already averaged: plot them as measured.
-        self.quality_plot = LossPlot(smoothing=0.0)
+        self.quality_plot = LossPlot(
+            smoothing=0.0,
+            placeholder="Style score and edge SSIM on held-apart photos appear here",
+        )
         self.quality_plot.setToolTip(
             "Style score (0 = still a photo, 1 = as close as the style set to itself) and "
             "edge SSIM (structure kept) on held-apart photos"

@@ -19,9 +19,15 @@ PALETTE = ["#e0794a", "#4a90d9", "#5bb36a", "#b46ad6", "#d4b13a", "#46b5b0", "#d
 class LossPlot(QWidget):
     MAX_POINTS = 2000
 
-    def __init__(self, parent: QWidget | None = None, smoothing: float = 0.9) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        smoothing: float = 0.9,
+        placeholder: str = "Loss curves appear here while training",
+    ) -> None:
         super().__init__(parent)
         self.smoothing = smoothing
+        self.placeholder = placeholder
         self.series: dict[str, list[tuple[int, float]]] = {}
         self._ema: dict[str, float] = {}
         self._stride: dict[str, int] = {}
@@ -82,9 +88,7 @@ class LossPlot(QWidget):
         )
         if not any(self.series.values()):
             painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
-            painter.drawText(
-                self.rect(), Qt.AlignmentFlag.AlignCenter, "Loss curves appear here while training"
-            )
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
             painter.end()
             return
         legend = self._legend_layout(fm, plot.left() + 6, self.width() - 8)

@@ -66,8 +66,11 @@ class PreviewStrip(QWidget):
                 target = QRectF(x_start + i * (cell + gap), y, cell, cell)
                 painter.drawImage(target, image)
         painter.setPen(pal.color(QPalette.ColorRole.WindowText))
-        caption = "Photos (top) and the model's rendering (bottom)"
+        caption = "Photos (top), the model's rendering (bottom)"
         if self.step:
-            caption += f" at step {self.step}"
+            caption = f"Step {self.step}: " + caption.lower()
+        caption = painter.fontMetrics().elidedText(  # a narrow dock: elide, never clip
+            caption, Qt.TextElideMode.ElideMiddle, max(10, self.width() - 8)
+        )
         painter.drawText(QRectF(0, 0, self.width(), label_h), Qt.AlignmentFlag.AlignCenter, caption)
         painter.end()
