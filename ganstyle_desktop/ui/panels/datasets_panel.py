@@ -218,8 +218,24 @@ class DatasetsPanel(QWidget):
         splitter.addWidget(center)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
+        self._splitter = splitter
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+
+    WIDE_LAYOUT_MIN_WIDTH = 760  # below this, list, grid and editor stack vertically
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        # Docked beside the canvas the panel is narrow: three side-by-side columns would
+        # each be a sliver, so stack them; undocked or widened, put them side by side.
+        # Inside a scroll area the panel is never narrower than its minimum size, so judge
+        # by the room the parent (the scroll area's viewport) actually has.
+        parent = self.parentWidget()
+        available = parent.width() if parent is not None else event.size().width()
+        wide = available >= self.WIDE_LAYOUT_MIN_WIDTH
+        wanted = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self._splitter.orientation() != wanted:
+            self._splitter.setOrientation(wanted)
+        super().resizeEvent(event)
 
     def _build_dataset_editor(self) -> QWidget:
         widget = QWidget()

@@ -224,7 +224,7 @@ class TrainingPanel(QWidget):
         # Quality numbers are sparse and already averaged: plot them as measured.
         self.quality_plot = LossPlot(
             smoothing=0.0,
-            placeholder="Style score and edge SSIM on held-apart photos appear here",
+            placeholder="Quality on held-apart photos appears here",
         )
         self.quality_plot.setToolTip(
             "Style score (0 = still a photo, 1 = as close as the style set to itself) and "
