@@ -84,6 +84,11 @@ class _PathField(QWidget):
         self.combo = QComboBox()
         self.combo.addItem("Folder", None)
         self.combo.setVisible(False)
+        # Dataset names are long; a compact combo leaves the path field room to be read.
+        self.combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.combo.setMinimumContentsLength(7)
         self.edit = QLineEdit()
         self.edit.setPlaceholderText(placeholder)
         self.browse = QToolButton()
@@ -110,6 +115,10 @@ class _PathField(QWidget):
         folder_mode = self.combo.currentData() is None
         self.edit.setEnabled(folder_mode)
         self.browse.setEnabled(folder_mode)
+        # A chosen dataset needs no path: give its name the whole row.
+        self.edit.setVisible(folder_mode)
+        self.browse.setVisible(folder_mode)
+        self.layout().setStretchFactor(self.combo, 0 if folder_mode else 1)
         self.changed.emit()
 
     def set_datasets(self, sources: dict[str, SourceBuilder]) -> None:
