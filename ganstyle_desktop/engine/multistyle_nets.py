@@ -35,6 +35,7 @@ from .nets import (
     _conv3x3,
     encode_through,
     probe_nce_channels,
+    stem_and_downsampling,
 )
 
 GENERATOR_KIND = "multistyle"
@@ -112,26 +113,9 @@ class MultiStyleGenerator(nn.Module):
         self.traditions: list[str] = traditions
         self.style_dim = style_dim
         self.mlp_hidden = mlp_hidden
-        w = spec.width
 
-        # Content encoder: same layer order as ResnetGenerator so NCE taps mean the same.
-        layers: list[nn.Module] = [
-            nn.ReflectionPad2d(3),
-            nn.Conv2d(spec.in_channels, w, 7, bias=True),
-            FreezableInstanceNorm2d(w),
-            nn.ReLU(inplace=True),
-        ]
-        nce_ids = [0]
-        ch = w
-        for _ in range(spec.n_down):
-            layers += [
-                nn.ReflectionPad2d(1),
-                nn.Conv2d(ch, ch * 2, 3, stride=2, bias=True),
-                FreezableInstanceNorm2d(ch * 2),
-                nn.ReLU(inplace=True),
-            ]
-            ch *= 2
-            nce_ids.append(len(layers) - 3)
+        # Content encoder: the same stem as ResnetGenerator so NCE taps mean the same.
+        layers, nce_ids, ch = stem_and_downsampling(spec)
         n_shared = spec.n_blocks // 2
         first_block = len(layers)
         for _ in range(n_shared):

@@ -146,6 +146,30 @@ class GeneratorSpec:
         return cls(**known)
 
 
+def stem_and_downsampling(spec: GeneratorSpec) -> tuple[list[nn.Module], list[int], int]:
+    """The encoder's 7x7 stem and strided convs, shared by every generator so their NCE
+    taps mean the same: (layers, NCE tap ids so far, channels at the bottleneck)."""
+    w = spec.width
+    layers: list[nn.Module] = [
+        nn.ReflectionPad2d(3),
+        nn.Conv2d(spec.in_channels, w, 7, bias=True),
+        FreezableInstanceNorm2d(w),
+        nn.ReLU(inplace=True),
+    ]
+    nce_ids = [0]  # the padded input itself: pixel patches
+    ch = w
+    for _ in range(spec.n_down):
+        layers += [
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(ch, ch * 2, 3, stride=2, bias=True),
+            FreezableInstanceNorm2d(ch * 2),
+            nn.ReLU(inplace=True),
+        ]
+        ch *= 2
+        nce_ids.append(len(layers) - 3)  # after the strided conv
+    return layers, nce_ids, ch
+
+
 class ResnetGenerator(nn.Module):
     """Photo -> painting generator. Inputs and outputs are in [-1, 1], NCHW.
 
@@ -157,24 +181,7 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         spec = spec or GeneratorSpec()
         self.spec = spec
-        w = spec.width
-        layers: list[nn.Module] = [
-            nn.ReflectionPad2d(3),
-            nn.Conv2d(spec.in_channels, w, 7, bias=True),
-            FreezableInstanceNorm2d(w),
-            nn.ReLU(inplace=True),
-        ]
-        nce_ids = [0]  # the padded input itself: pixel patches
-        ch = w
-        for _ in range(spec.n_down):
-            layers += [
-                nn.ReflectionPad2d(1),
-                nn.Conv2d(ch, ch * 2, 3, stride=2, bias=True),
-                FreezableInstanceNorm2d(ch * 2),
-                nn.ReLU(inplace=True),
-            ]
-            ch *= 2
-            nce_ids.append(len(layers) - 3)  # after the strided conv
+        layers, nce_ids, ch = stem_and_downsampling(spec)
         first_block = len(layers)
         for _ in range(spec.n_blocks):
             layers.append(ResidualBlock(ch, spec.separable))
