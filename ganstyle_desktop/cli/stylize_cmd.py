@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ganstyle_desktop.engine.blend import Blend, BlendError
 from ganstyle_desktop.engine.export import FORMATS
 from ganstyle_desktop.engine.imageio import collect_image_files
 
@@ -47,9 +48,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="memory budget for the network's activations (default 1024)",
     )
     p.add_argument(
-        "--strength", type=float, default=1.0, help="0 keeps the photo, 1 full style (default 1)"
+        "--strength",
+        type=float,
+        default=1.0,
+        help="share of the style, 0 to 1: 0 writes the photo itself, 1 full style (default 1)",
     )
-    p.add_argument("--blend", metavar="A=W,B=W", help="multi-style models: tradition weights")
+    p.add_argument(
+        "--blend",
+        metavar="A=W,B=W",
+        help="multi-style models: relative tradition weights (only their ratios matter; "
+        "all zero writes the photo itself)",
+    )
     p.add_argument(
         "--format", choices=FORMAT_CHOICES, help="output format (default: like the input)"
     )
@@ -127,17 +136,18 @@ def _load(path: Path, device: str):
         raise CliError(str(exc)) from exc
 
 
-def _parse_blend(text: str | None, model) -> dict[str, float] | None:
-    if not text:
-        return None
-    from ganstyle_desktop.engine.multistyle_nets import BlendError, parse_blend
-
+def _parse_blend(text: str | None, strength: float, model) -> Blend:
+    """``--blend`` and ``--strength`` as the one Blend value the stylizer is given."""
     try:
-        blend = parse_blend(text)
+        blend = Blend.parse(text, strength)
+        if blend.is_own_style:
+            return blend
         if getattr(model, "is_multistyle", False):
-            model.module_for(blend)  # unknown tradition names fail here, before any work
+            # Unknown tradition names fail here, before any work.
+            blend.check_traditions(model.generator.traditions, model.path.name)
         else:
             log.warning("%s is a single-style model; --blend is ignored", model.path)
+            return blend.with_weights(None)
     except BlendError as exc:
         raise CliError(str(exc)) from exc
     return blend
@@ -162,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     except DeviceUnavailable as exc:
         raise CliError(str(exc)) from exc
     model = _load(args.model, args.device)
-    blend = _parse_blend(args.blend, model)
+    blend = _parse_blend(args.blend, args.strength, model)
     jobs, failures = plan_jobs(args.inputs, args.out, args.format)
     if not jobs and not failures:
         raise CliError("No images found in the inputs (jpg, png, webp, tif, bmp).")
@@ -184,7 +194,6 @@ def run(args: argparse.Namespace) -> int:
                     model,
                     job.src,
                     job.dst,
-                    strength=args.strength,
                     blend=blend,
                     device=args.device,
                     memory_budget_mb=args.memory_mb,

@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .atomic import write_with_atomic
-from .blend import downscale, load_model_cached, render_blend, tradition_labels
+from .blend import downscale, render_blend, tradition_labels
 from .control import JobControl
+from .model_cache import load_model_cached
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from struct import error as struct_error
@@ -178,6 +179,51 @@ def save_image(
     except OSError as exc:
         raise ExportError(f"{path}: cannot write the image ({_reason(exc)})", exc.errno) from exc
     return path
+
+
+def save_result(
+    pixels: np.ndarray,
+    path: Path | str,
+    *,
+    source: Path | str | None = None,
+    meta: ImageMetadata | None = None,
+    image_format: str | None = None,
+    quality: int = 95,
+    unchanged: bool = False,
+) -> Path:
+    """Write a stylized result the way every front end does: with the source's metadata
+    (:func:`read_image_with_metadata`: RGB-only ICC, EXIF without orientation, PNG text).
+
+    ``unchanged``: ``pixels`` are the source's own, decoded (a photo blend, strength 0).
+    When the format matches the source's, its file is copied byte for byte: re-encoding a
+    JPEG would only lose quality (0.5 levels mean at quality 95) for nothing.
+    """
+    path = Path(path)
+    meta = meta or ImageMetadata()
+    if unchanged and source is not None:
+        source = Path(source)
+        try:
+            same = format_for(source) == format_for(path, image_format)
+        except ValueError:
+            same = False
+        if same:
+            try:
+                with atomic_path(path, suffix=path.suffix or ".tmp") as tmp:
+                    shutil.copyfile(source, tmp)
+            except OSError as exc:
+                raise ExportError(
+                    f"{path}: cannot write the image ({_reason(exc)})", exc.errno
+                ) from exc
+            return path
+    return save_image(
+        pixels,
+        path,
+        image_format=image_format,
+        quality=quality,
+        icc_profile=meta.icc_profile,
+        exif=meta.exif,
+        text=meta.text,
+    )
 
 
 def _reason(exc: OSError) -> str:

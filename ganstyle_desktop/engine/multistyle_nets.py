@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+# BlendError: one error type for every blend mistake, from the Blend value to here.
+from .blend import BlendError
 from .nets import (
     FreezableInstanceNorm2d,
     GeneratorSpec,
@@ -41,10 +43,6 @@ from .nets import (
 GENERATOR_KIND = "multistyle"
 DEFAULT_STYLE_DIM = 32
 DEFAULT_MLP_HIDDEN = 64
-
-
-class BlendError(ValueError):
-    """A blend names an unknown tradition or has weights that are not a valid mix."""
 
 
 class ModulatedNorm(nn.Module):

@@ -26,7 +26,7 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from .blend import Blend
 from .control import JobControl
 from .devices import DevicePlan, plan_for
 from .events import StylizeFinished, StylizeProgress
@@ -332,7 +333,7 @@ def stylize_steps(
     image: np.ndarray,
     *,
     strength: float = 1.0,
-    blend: dict[str, float] | None = None,
+    blend: Blend | Mapping[str, float] | None = None,
     device: str = "auto",
     memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB,
     tile_size: int | None = None,
@@ -345,7 +346,10 @@ def stylize_steps(
     """Stylize ``image`` (HxWx3 uint8 or uint16), yielding progress per tile and a
     :class:`StylizeFinished` whose output has the input's shape and dtype.
 
-    ``strength`` (0..1) blends the output with the input. ``statistics``: "auto" (plain
+    ``blend`` (a :class:`.blend.Blend`; a mapping is read as relative weights) says which
+    tradition(s) and how much; a photo blend (strength 0 or all-zero weights) returns the
+    input itself. ``strength`` (0..1) weakens it further (kept for callers that pass
+    weights only). ``statistics``: "auto" (plain
     instance norm for a whole-image pass, thumbnail statistics for tiles), "thumbnail"
     (also for whole-image passes: what tiles are compared against) or "full". Raises
     :class:`JobCancelled` between tiles when ``control`` is cancelled.
@@ -356,12 +360,14 @@ def stylize_steps(
     if statistics not in ("auto", "thumbnail", "full"):
         raise StylizeError(f"statistics must be auto, thumbnail or full, not {statistics!r}")
     started = time.perf_counter()
-    if strength == 0.0:
-        # Nothing of the style survives: skip the network.
+    blend = Blend.coerce(blend, strength)  # from here on, one value says what to paint
+    if blend.is_photo:
+        # Nothing of the style survives: skip the network, give the photo back exactly.
         yield StylizeFinished(image.copy(), time.perf_counter() - started, False, {"tiles": 0})
         return
+    strength = blend.strength
 
-    module = resolve_module(model, blend)
+    module = resolve_module(model, blend.mix())
     device_plan = plan_for(device)
     module = device_plan.prepare_module(module).eval()
     h, w = image.shape[:2]
@@ -486,7 +492,7 @@ def stylize_array(
     image: np.ndarray,
     *,
     strength: float = 1.0,
-    blend: dict[str, float] | None = None,
+    blend: Blend | Mapping[str, float] | None = None,
     device: str = "auto",
     memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB,
     tile_size: int | None = None,
@@ -525,7 +531,7 @@ def stylize_file(
     dst: Path | str,
     *,
     strength: float = 1.0,
-    blend: dict[str, float] | None = None,
+    blend: Blend | Mapping[str, float] | None = None,
     device: str = "auto",
     memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB,
     tile_size: int | None = None,
@@ -541,16 +547,16 @@ def stylize_file(
     where the format allows (TIFF). Raises ImageLoadError for an unreadable input,
     FileExistsError when ``dst`` exists and not ``overwrite``, ExportError when writing
     fails."""
-    from .export import read_image_with_metadata, save_image
+    from .export import read_image_with_metadata, save_result
 
     src, dst = Path(src), Path(dst)
+    blend = Blend.coerce(blend, strength)
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst}: already exists (use overwrite to replace it)")
     pixels, meta = read_image_with_metadata(src)
     result = stylize_array(
         model,
         pixels,
-        strength=strength,
         blend=blend,
         device=device,
         memory_budget_mb=memory_budget_mb,
@@ -559,12 +565,12 @@ def stylize_file(
         progress=progress,
     )
     del pixels
-    return save_image(
+    return save_result(
         result,
         dst,
+        source=src,
+        meta=meta,
         image_format=image_format,
         quality=quality,
-        icc_profile=meta.icc_profile,
-        exif=meta.exif,
-        text=meta.text,
+        unchanged=blend.is_photo,
     )

@@ -367,32 +367,51 @@ def test_cli_adds_a_tradition_to_a_trained_model(tmp_path) -> None:
 # -- blend previews and contact sheets -------------------------------------------------------
 
 
-def test_normalised_blend_turns_sliders_into_weights() -> None:
-    from ganstyle_desktop.engine.blend import normalised_blend
+def test_blend_turns_sliders_into_a_mix_and_a_strength() -> None:
+    from ganstyle_desktop.engine.blend import Blend
 
-    blend, strength = normalised_blend({"a": 1.0, "b": 3.0, "c": 0.0}, 0.8)
-    assert strength == 0.8
-    assert blend == pytest.approx({"a": 0.2, "b": 0.6})
-    assert normalised_blend({"a": 0.0}, 1.0) == (None, 0.0)
-    assert normalised_blend({"a": 1.0}, 0.0) == (None, 0.0)
+    blend = Blend.of({"a": 1.0, "b": 3.0, "c": 0.0}, 0.8)
+    assert blend.strength == 0.8 and not blend.is_photo
+    assert blend.mix() == pytest.approx({"a": 0.25, "b": 0.75})
+    assert blend.shares() == pytest.approx({"a": 0.2, "b": 0.6})
+    # the photo, explicitly: all-zero weights or strength 0 (never "first tradition")
+    assert Blend.of({"a": 0.0}, 1.0).is_photo and Blend.of({"a": 0.0}).mix() == {}
+    assert Blend.of({"a": 1.0}, 0.0).is_photo and Blend.photo().is_photo
+    assert Blend.of({}).is_photo
+    # no weights: the model's own style, which is not the photo
+    assert Blend().is_own_style and Blend().mix() is None and not Blend().is_photo
+    assert Blend.parse("a=0.6, b=0.2", 0.5).mix() == pytest.approx({"a": 0.75, "b": 0.25})
+    assert Blend.parse(None) == Blend() and Blend.parse("a=0,b=0").is_photo
+    assert Blend.from_dict(blend.to_dict()) == blend
+    with pytest.raises(BlendError, match=">= 0"):
+        Blend.of({"a": -1.0})
+    with pytest.raises(BlendError, match="between 0 and 1"):
+        Blend(None, 1.5)
+    with pytest.raises(BlendError, match="name=weight"):
+        Blend.parse("a")
+    with pytest.raises(BlendError, match="not a number"):
+        Blend.parse("a=lots")
 
 
 def test_render_blend_matches_the_generator(tmp_path) -> None:
     import numpy as np
 
-    from ganstyle_desktop.engine.blend import render_blend
+    from ganstyle_desktop.engine.blend import Blend, render_blend
     from ganstyle_desktop.engine.modelfile import load_model, save_model
 
     gen = _generator()
     model = load_model(save_model(tmp_path / "m.safetensors", gen, _card(gen)))
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 255, (40, 56, 3), dtype=np.uint8)
-    full = render_blend(model, photo, {"ukiyo-e": 1.0}, max_side=64)
-    half = render_blend(model, photo, {"ukiyo-e": 0.5}, max_side=64)
+    full = render_blend(model, photo, Blend.of({"ukiyo-e": 1.0}), max_side=64)
+    half = render_blend(model, photo, Blend.of({"ukiyo-e": 1.0}, 0.5), max_side=64)
     assert full.shape == photo.shape and full.dtype == np.uint8
     expected = (full.astype(float) + photo.astype(float)) / 2
     assert np.abs(half.astype(float) - expected).max() <= 1.0  # rounding only
-    assert (render_blend(model, photo, None) == photo).all()
+    # weights are relative: 0.5 alone is the whole of that tradition
+    assert (render_blend(model, photo, {"ukiyo-e": 0.5}, max_side=64) == full).all()
+    assert (render_blend(model, photo, Blend.photo()) == photo).all()
+    assert (render_blend(model, photo, Blend.of({"ukiyo-e": 0, "shan-shui": 0})) == photo).all()
     small = render_blend(model, photo, {"shan-shui": 1.0}, max_side=28)
     assert max(small.shape[:2]) == 28
 
