@@ -204,6 +204,51 @@ def load_latest_checkpoint(run_dir: Path | str) -> Checkpoint | None:
     return None
 
 
+SUPERSEDED = "superseded"
+
+
+def set_aside_newer_checkpoints(
+    run_dir: Path | str, step: int, best: dict | None = None
+) -> list[Path]:
+    """Move the complete checkpoints newer than ``step`` to ``run_dir/superseded/<time>/``.
+
+    Resuming from an older checkpoint branches the run: the newer ones belong to the
+    timeline given up, and must neither be pruned in among the new checkpoints nor be
+    what a later "resume" picks. They are kept (moved, not deleted). ``best`` is the best
+    record as of ``step`` (from that checkpoint's state): ``best.json`` is rewritten to it
+    when it named a step that was moved. Returns the moved folders' new paths.
+    """
+    import time
+
+    run_dir = Path(run_dir)
+    newer = [p for p in find_checkpoints(run_dir) if (_step_of(p) or 0) > step]
+    if not newer:
+        return []
+    target = run_dir / SUPERSEDED / time.strftime("%Y%m%d-%H%M%S")
+    n = 2
+    while target.exists():
+        target = target.with_name(f"{target.name.split('.')[0]}.{n}")
+        n += 1
+    target.mkdir(parents=True)
+    moved = []
+    for folder in newer:
+        dest = target / folder.name
+        os.replace(folder, dest)
+        moved.append(dest)
+    _fsync_dir(run_dir / CHECKPOINTS)
+    best_file = run_dir / CHECKPOINTS / BEST
+    named = best_step(run_dir)
+    if named is not None and named > step:
+        if best and best.get("step") is not None and int(best["step"]) <= step:
+            record = {"step": int(best["step"]), "metrics": dict(best.get("metrics") or {})}
+            write_text_atomic(best_file, json.dumps(record, indent=2))
+        else:
+            with contextlib.suppress(OSError):
+                best_file.unlink()
+    log.info("%d checkpoint(s) newer than step %d moved to %s", len(moved), step, target)
+    return moved
+
+
 def remove_stale_temp_folders(run_dir: Path | str) -> None:
     """Clear half-written folders left by a killed process (they are never valid)."""
     root = Path(run_dir) / CHECKPOINTS

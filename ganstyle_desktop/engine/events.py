@@ -36,7 +36,9 @@ class StepCompleted:
 class PreviewReady:
     step: int
     inputs: list[np.ndarray]  # fixed photos, HxWx3 uint8
-    outputs: list[np.ndarray]  # the EMA generator's renderings of them
+    outputs: list[np.ndarray]  # the EMA generator's renderings of them (first tradition)
+    # (tradition name, renderings) for every tradition the generator knows, in order
+    traditions: list[tuple[str, list[np.ndarray]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

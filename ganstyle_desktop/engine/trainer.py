@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +22,17 @@ from torch import nn
 
 from .atomic import write_with_atomic
 from .checkpoints import (
+    CHECKPOINTS,
+    Checkpoint,
     find_checkpoints,
+    load_checkpoint,
     load_latest_checkpoint,
     remove_stale_temp_folders,
     save_checkpoint,
+    set_aside_newer_checkpoints,
 )
 from .config import ConfigError, PipelineConfig, TrainConfig
-from .control import JobControl
+from .control import JobCancelled, JobControl
 from .data import NoTrainingImages, StyleSampler, TrainingImages, preview_batch
 from .devices import DevicePlan, plan_for
 from .events import (
@@ -70,7 +74,14 @@ class Trainer:
 
     ``resume=True`` continues the run saved there: its ``config.json`` (only the device
     choice is taken from ``config``, as the run may continue on another machine) and its
-    newest complete checkpoint.
+    newest complete checkpoint, or ``resume_from`` (a checkpoint folder of this run, or
+    its ``model.safetensors``). Resuming from an older checkpoint branches the run there:
+    the newer checkpoints are moved to ``superseded/`` so they can never be mixed into
+    (or resumed instead of) the new timeline.
+
+    Cancel is honoured in every phase: between the images being loaded, during the quality
+    set-up, between steps, and after a save; a run cancelled before its first step yields
+    ``TrainingFinished(cancelled=True)`` without writing anything.
     """
 
     def __init__(
@@ -79,9 +90,11 @@ class Trainer:
         control: JobControl | None = None,
         *,
         resume: bool = False,
+        resume_from: Path | str | None = None,
         evaluator: Evaluator | None = None,
     ) -> None:
         run_dir = Path(config.out_dir)
+        resume = resume or resume_from is not None
         if resume:
             saved_path = run_dir / CONFIG_FILE
             if not saved_path.is_file():
@@ -98,17 +111,34 @@ class Trainer:
         self.run_dir = run_dir
         self.control = control or JobControl()
         self.resume = resume
+        self.resume_from = Path(resume_from) if resume_from is not None else None
         self.evaluator = evaluator
         self.plan: DevicePlan = plan_for(config.device, mixed_precision=config.mixed_precision)
         self.method: TrainingMethod | None = None
         self._best: dict | None = None  # {"step": int, "metrics": {...}}
         self._metrics: dict | None = None  # the latest {"step": int, "metrics": {...}}
         self._wall_before = 0.0  # training seconds of earlier sessions of this run
+        self._start_step = 0  # the step this session starts from (> 0 when resuming)
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> Iterator[TrainingEvent]:
-        cfg, control, plan = self.config, self.control, self.plan
         t_session = time.monotonic()
+        try:
+            set_up = yield from self._set_up()
+        except JobCancelled:
+            # Stopped before the first step: nothing new exists to save.
+            yield TrainingFinished(
+                self._start_step, None, cancelled=True, wall_seconds=self._wall(t_session)
+            )
+            return
+        yield from self._steps(*set_up, t_session)
+
+    def _set_up(self):
+        """Load data, build the method, restore a checkpoint and start the quality checks;
+        yields the start-up events and returns what the steps need. Raises JobCancelled
+        (between images, and between phases) when cancelled."""
+        cfg, control, plan = self.config, self.control, self.plan
+        self._start_step = 0
         self.run_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temp_folders(self.run_dir)
         if not self.resume and find_checkpoints(self.run_dir):
@@ -119,25 +149,33 @@ class Trainer:
         skipped: list[str] = []
         content_sources, held_apart = self._hold_apart_for_quality_checks()
         content = _load_images(
-            "Content photos", content_sources, cfg, cfg.content_pipeline, skipped
+            "Content photos", content_sources, cfg, cfg.content_pipeline, skipped, control
         )
         self.content_files: list[Path] = list(content.files)  # what it trains on
         styles = StyleSampler(
             [
                 _load_images(
-                    f"Style {s.display_name or s.name!r}", s.paths, cfg, cfg.style_pipeline, skipped
+                    f"Style {s.display_name or s.name!r}",
+                    s.paths,
+                    cfg,
+                    cfg.style_pipeline,
+                    skipped,
+                    control,
                 )
                 for s in cfg.styles
             ]
         )
+        control.raise_if_cancelled()
         method = method_class(cfg.method)(cfg, plan)
         self.method = method
         data_rng = seeded_generator(cfg.seed, 1)
 
         step = 0
         resumed_from: Path | None = None
+        set_aside: list[Path] = []
         if self.resume:
-            ckpt = load_latest_checkpoint(self.run_dir)
+            control.raise_if_cancelled()
+            ckpt = self._checkpoint_to_resume()
             if ckpt is not None:
                 method_tensors = {
                     k: v for k, v in ckpt.tensors.items() if not k.startswith(_TRAINER_PREFIX)
@@ -145,23 +183,48 @@ class Trainer:
                 method.load_state(method_tensors, ckpt.meta["method_state"])
                 load_rng_state(data_rng, ckpt.tensors[_TRAINER_PREFIX + "rng.data"])
                 step = ckpt.step
+                self._start_step = step
                 self._best = ckpt.meta.get("best")
                 self._wall_before = float(ckpt.meta.get("wall_seconds", 0.0))
                 resumed_from = ckpt.path
         else:
             cfg.save(self.run_dir / CONFIG_FILE)
 
-        previews = preview_batch(content.files, cfg.size, cfg.n_previews)
+        previews = preview_batch(_until_cancelled(content.files, control), cfg.size, cfg.n_previews)
+        control.raise_if_cancelled()
+        if resumed_from is not None and self.resume_from is not None:
+            # The run branches here: newer checkpoints belong to an abandoned future.
+            set_aside = set_aside_newer_checkpoints(self.run_dir, step, self._best)
         yield TrainingStarted(cfg.steps, step, plan.label, cfg.method, cfg.preset, self.run_dir)
         if resumed_from is not None:
             yield LogMessage("info", f"Resumed from {resumed_from.name} (step {step}).")
         elif self.resume:
             yield LogMessage("info", "No complete checkpoint found; starting from step 0.")
+        if set_aside:
+            yield LogMessage(
+                "info",
+                f"{len(set_aside)} newer checkpoint(s) moved to {set_aside[0].parent} "
+                "(this run continues from the chosen one).",
+            )
         for message in skipped:
             yield LogMessage("warning", f"Skipped {message}")
         if cfg.metrics_every and self.evaluator is None:
             yield self._start_quality_checks(held_apart)
+        control.raise_if_cancelled()
+        return content, styles, step, data_rng, previews
 
+    def _steps(
+        self,
+        content: TrainingImages,
+        styles: StyleSampler,
+        step: int,
+        data_rng: torch.Generator,
+        previews: torch.Tensor,
+        t_session: float,
+    ) -> Iterator[TrainingEvent]:
+        cfg, control, plan = self.config, self.control, self.plan
+        method = self.method
+        assert method is not None
         seconds_per_step = 0.0
         while step < cfg.steps:
             if control.paused and not control.cancelled:
@@ -221,6 +284,25 @@ class Trainer:
         yield from self._finish(step, data_rng, t_session, cancelled=False)
 
     # -- pieces -----------------------------------------------------------------------------
+    def _checkpoint_to_resume(self) -> Checkpoint | None:
+        """The chosen checkpoint (``resume_from``), or the newest one that loads."""
+        if self.resume_from is None:
+            return load_latest_checkpoint(self.run_dir)
+        folder = self.resume_from
+        if folder.suffix == ".safetensors":  # a checkpoint's model file
+            folder = folder.parent
+        if folder.resolve().parent != (self.run_dir / CHECKPOINTS).resolve():
+            raise ConfigError(
+                f"{folder} is not a checkpoint of the run in {self.run_dir}; "
+                "choose one of its checkpoints."
+            )
+        try:
+            return load_checkpoint(folder)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise ConfigError(
+                f"{folder.name}: cannot resume from this checkpoint ({exc})."
+            ) from exc
+
     def _wall(self, t_session: float) -> float:
         return self._wall_before + (time.monotonic() - t_session)
 
@@ -351,39 +433,111 @@ class Trainer:
                 "Quality checks are off: they hold 1 photo in 5 apart and need at least 2, "
                 f"so give at least {2 * HOLD_EVERY} content photos.",
             )
+        control = self.control
+        size = max(cfg.size, 64)
         try:
-            # The first tradition: a multi-style model is checked on its first style.
-            style_files = collect_image_files(cfg.styles[0].paths)
-            self.evaluator = held_apart_evaluator(
-                style_files, held, max(cfg.size, 64), seed=cfg.seed
-            )
+            # Every tradition of a multi-style run is measured against its own style set.
+            checks = [
+                (
+                    s.name,
+                    held_apart_evaluator(
+                        # decoded one by one in there: Stop is checked before each
+                        _until_cancelled(collect_image_files(s.paths), control),
+                        _until_cancelled(held, control),
+                        size,
+                        seed=cfg.seed,
+                    ),
+                )
+                for s in cfg.styles
+            ]
         except (ValueError, FileNotFoundError) as exc:
             return LogMessage("warning", f"Quality checks are off: {exc}.")
+        self.evaluator = checks[0][1] if len(checks) == 1 else _each_tradition(checks)
+        every = f" for each of {len(checks)} traditions" if len(checks) > 1 else ""
         return LogMessage(
             "info",
-            f"Quality checks every {cfg.metrics_every} steps on {len(held)} held-apart photos: "
-            + ", ".join(p.name for p in held),
+            f"Quality checks every {cfg.metrics_every} steps{every} on {len(held)} "
+            "held-apart photos: " + ", ".join(p.name for p in held),
         )
 
     def _preview(self, step: int, inputs: torch.Tensor) -> PreviewReady:
         assert self.method is not None
         generator = self.method.export_generator()
+        rows = self._preview_rows(generator)
         with torch.no_grad(), self.plan.autocast():
-            outputs = generator(self.plan.prepare_batch(inputs))
-        ins, outs = to_uint8_images(inputs), to_uint8_images(outputs)
-        grid = np.concatenate([np.concatenate(ins, axis=1), np.concatenate(outs, axis=1)], axis=0)
+            x = self.plan.prepare_batch(inputs)
+            if rows is None:  # one style
+                label = self.config.styles[0].display_name or self.config.styles[0].name
+                per_tradition = [(label, to_uint8_images(generator(x)))]
+            else:  # every tradition the generator knows, one row each
+                per_tradition = [(name, to_uint8_images(generator(x, i))) for i, name in rows]
+        ins = to_uint8_images(inputs)
+        grid = np.concatenate(
+            [np.concatenate(ins, axis=1)]
+            + [np.concatenate(outs, axis=1) for _, outs in per_tradition],
+            axis=0,
+        )
         target = self.run_dir / PREVIEWS / f"step_{step:07d}.png"
         write_with_atomic(
             target, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"), suffix=".png"
         )
-        return PreviewReady(step, ins, outs)
+        return PreviewReady(step, ins, per_tradition[0][1], traditions=per_tradition)
+
+    def _preview_rows(self, generator: nn.Module) -> list[tuple[int, str]] | None:
+        """(style index, name) per tradition of a multi-style generator; None for one."""
+        slugs = list(getattr(generator, "traditions", []) or [])
+        if len(slugs) < 2:
+            return None
+        records = getattr(self.method, "traditions", None)
+        names = {}
+        if callable(records):
+            names = {r.get("slug"): r.get("name") or r.get("slug") for r in records()}
+        names.update({s.name: s.display_name or s.name for s in self.config.styles})
+        return [(i, str(names.get(slug) or slug)) for i, slug in enumerate(slugs)]
+
+
+def _each_tradition(checks: list[tuple[str, Evaluator]]) -> Evaluator:
+    """One evaluator over several traditions: each tradition's numbers (``style_score/<slug>``)
+    and their means under the plain names, which pick the best checkpoint."""
+
+    def evaluate(generator: nn.Module, step: int) -> dict[str, float]:
+        metrics: dict[str, float] = {}
+        per_key: dict[str, list[float]] = {}
+        for slug, check in checks:
+            module = (
+                generator.with_blend({slug: 1.0}) if hasattr(generator, "with_blend") else generator
+            )
+            for key, value in check(module, step).items():
+                metrics[f"{key}/{slug}"] = float(value)
+                per_key.setdefault(key, []).append(float(value))
+        for key, values in per_key.items():
+            metrics[key] = float(np.mean(values))
+        return metrics
+
+    return evaluate
+
+
+def _until_cancelled(items: Iterable, control: JobControl) -> Iterator:
+    """``items`` one by one, raising JobCancelled before each once ``control`` is
+    cancelled: loaders that decode file after file stop within one file of a Stop."""
+    for item in items:
+        control.raise_if_cancelled()
+        yield item
 
 
 def _load_images(
-    label: str, sources: list[str], cfg: TrainConfig, pipeline: PipelineConfig, skipped: list[str]
+    label: str,
+    sources: list[str],
+    cfg: TrainConfig,
+    pipeline: PipelineConfig,
+    skipped: list[str],
+    control: JobControl | None = None,
 ) -> TrainingImages:
     try:
         files = collect_image_files(sources)
+        if control is not None:
+            control.raise_if_cancelled()
+            files = _until_cancelled(files, control)
         return TrainingImages(files, cfg.size, pipeline, log=skipped.append)
     except (NoTrainingImages, FileNotFoundError) as exc:
         raise NoTrainingImages(f"{label}: {exc}") from exc
