@@ -1,7 +1,12 @@
 """The central canvas: content, style references and output side by side, or a
 before/after split with a draggable divider. Zoom and pan are one shared ViewState so
-every pane moves together. The panes draw a screen-sized preview; full-resolution
-stylizing and exporting run in workers (ui/jobs.py)."""
+every pane moves together.
+
+The canvas draws its :class:`~.canvas_state.CanvasState` (photo, model, blend, result)
+and drives the jobs that change it: a photo is opened by the engine's image I/O in a
+worker (so a truncated or oversized file is refused with its reason and never becomes
+current), stylizing and exporting run in workers (ui/jobs), and a new photo or model
+cancels the stylize in flight so an old result can never be shown or exported."""
 
 from __future__ import annotations
 
@@ -16,7 +21,6 @@ from PySide6.QtGui import (
     QDropEvent,
     QGuiApplication,
     QImage,
-    QImageReader,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -39,7 +43,18 @@ from PySide6.QtWidgets import (
 
 from ganstyle_desktop.engine.imageio import IMAGE_EXTENSIONS
 
-from .jobs import BackgroundTask, StylizeJob, StylizeRequest, StylizeResult
+from .canvas_state import CanvasState
+from .jobs import (
+    BackgroundTask,
+    Photo,
+    PhotoJob,
+    PhotoRequest,
+    Progress,
+    StylizeJob,
+    StylizeResult,
+    export_result,
+)
+from .jobs.models import ReferenceImagesJob
 
 log = logging.getLogger(__name__)
 
@@ -57,38 +72,12 @@ MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 
 
 def screen_preview_side() -> int:
-    """Longest side worth decoding for display: the screen, in device pixels."""
+    """Longest side worth showing: the screen, in device pixels."""
     screen = QGuiApplication.primaryScreen()
     if screen is None:
         return 2048
     size = screen.size() * screen.devicePixelRatio()
     return max(1024, min(4096, max(size.width(), size.height())))
-
-
-def load_preview(path: Path, max_side: int) -> tuple[QImage, QSize]:
-    """Decode ``path`` scaled to at most ``max_side`` (fast for big JPEGs), EXIF upright.
-
-    Returns the preview and the full-resolution size; raises ValueError with the reason.
-    """
-    reader = QImageReader(str(path))
-    reader.setAutoTransform(True)
-    if not reader.canRead():
-        raise ValueError(f"{path.name}: not an image this app can open ({reader.errorString()})")
-    size = reader.size()
-    if size.isValid() and max(size.width(), size.height()) > max_side:
-        factor = max_side / max(size.width(), size.height())
-        reader.setScaledSize(
-            QSize(max(1, round(size.width() * factor)), max(1, round(size.height() * factor)))
-        )
-    image = reader.read()
-    if image.isNull():
-        raise ValueError(
-            f"{path.name}: the image data could not be decoded ({reader.errorString()})"
-        )
-    full = QSize(size) if size.isValid() else image.size()
-    if (image.width() > image.height()) != (full.width() > full.height()):
-        full.transpose()  # EXIF turned the picture a quarter turn; size() is pre-rotation
-    return image.convertToFormat(QImage.Format.Format_RGB32), full
 
 
 class ViewState(QObject):
@@ -341,9 +330,11 @@ class SplitPane(ImagePane):
 
 
 class StyleStrip(QWidget):
-    """A column of a few thumbnails from the style set of the selected model or dataset."""
+    """A column of a few thumbnails from the style set of the selected model or dataset;
+    the images are decoded in a worker (the newest request wins)."""
 
     MAX_THUMBS = 4
+    references_shown = Signal(int)
 
     def __init__(self) -> None:
         super().__init__()
@@ -362,20 +353,26 @@ class StyleStrip(QWidget):
         self._empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self._box.addWidget(self._empty)
         self.paths: list[Path] = []
+        self._caption = ""
+        self.job = ReferenceImagesJob(self)
+        self.job.finished.connect(self._on_loaded)
 
     def set_references(self, paths: list[Path], caption: str = "") -> None:
+        self._caption = caption
+        self.job.request(tuple(Path(p) for p in list(paths)[: self.MAX_THUMBS]))
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        self.job.cancel_all()
+        self.job.wait(timeout_ms)
+
+    def _on_loaded(self, loaded: list[tuple[Path, QImage]]) -> None:
         while self._box.count():
             item = self._box.takeAt(0)
             w = item.widget()
             if w is not None and w is not self._empty:
                 w.deleteLater()
         self.paths = []
-        for path in paths[: self.MAX_THUMBS]:
-            try:
-                image, _ = load_preview(Path(path), 360)
-            except ValueError as exc:
-                log.info("style reference skipped: %s", exc)
-                continue
+        for path, image in loaded:
             label = QLabel()
             label.setPixmap(
                 QPixmap.fromImage(image).scaled(
@@ -388,19 +385,26 @@ class StyleStrip(QWidget):
             label.setToolTip(str(path))
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             self._box.addWidget(label)
-            self.paths.append(Path(path))
+            self.paths.append(path)
         self._empty.setVisible(not self.paths)
         if not self.paths:
             self._box.addWidget(self._empty)
+        caption = self._caption
         self._title.setText(
             f"<b>Style references</b><br>{caption}" if caption else "<b>Style references</b>"
         )
+        self.references_shown.emit(len(self.paths))
 
 
 class Canvas(QWidget):
-    """Content | style references | output, or the before/after split; drop a photo here."""
+    """Content | style references | output, or the before/after split; drop a photo here.
+
+    ``photo_opened(str)`` once a photo is decoded and current; ``photo_failed(str)`` with
+    the reason when it cannot be; ``result_ready`` when a (final) result is shown.
+    """
 
     photo_opened = Signal(str)
+    photo_failed = Signal(str)
     result_ready = Signal()
     message_shown = Signal(str)
     busy_changed = Signal(bool)
@@ -408,23 +412,25 @@ class Canvas(QWidget):
     export_failed = Signal(str)
     stylize_failed = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, state: CanvasState | None = None) -> None:
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.view = ViewState()
-        self.photo_path: Path | None = None
-        self.model_path: Path | None = None
-        self.result: StylizeResult | None = None
-        self.strength = 1.0
-        self.blend: dict[str, float] | None = None
+        self.state = state if state is not None else CanvasState(self)
         self.device = "auto"
         self._export_task: BackgroundTask | None = None
+        self._stylize_when_open = False
+        self.photo_job = PhotoJob(self)
+        self.photo_job.finished.connect(self._on_photo_read)
+        self.photo_job.failed.connect(self._on_photo_failed)
+        self.photo_job.cancelled.connect(lambda: setattr(self, "_stylize_when_open", False))
         self.stylize_job = StylizeJob(self)
         self.stylize_job.progress.connect(self._on_progress)
+        self.stylize_job.partial.connect(self._on_partial)
         self.stylize_job.finished.connect(self._on_result)
         self.stylize_job.failed.connect(self._on_failed)
         self.stylize_job.cancelled.connect(self._on_cancelled)
-        self.stylize_job.started.connect(lambda: self.busy_changed.emit(True))
+        self.stylize_job.started.connect(lambda _r: self.busy_changed.emit(True))
 
         self.content_pane = ImagePane(
             "Content", self.view, "Drop a photo here, or use File > Open Photo…"
@@ -473,30 +479,68 @@ class Canvas(QWidget):
         layout.addWidget(self.stack, 1)
         layout.addWidget(self._busy_row)
 
+        st = self.state
+        st.photo_changed.connect(self._on_photo_changed)
+        st.model_changed.connect(self._on_model_changed)
+        st.blend_changed.connect(lambda _b: self._update_output_title())
+        st.result_changed.connect(self._on_result_changed)
+        self._on_model_changed(st.model)
+
+    # -- the state, for readers ---------------------------------------------------
+    @property
+    def photo(self) -> Photo | None:
+        return self.state.photo
+
+    @property
+    def photo_path(self) -> Path | None:
+        return self.state.photo_path
+
+    @property
+    def model_path(self) -> Path | None:
+        return self.state.model
+
+    @property
+    def result(self) -> StylizeResult | None:
+        return self.state.result
+
     # -- photo ------------------------------------------------------------------
     def open_photo(self, path: str | Path) -> bool:
-        """Show ``path`` in the content pane (a scaled preview); False with a message if not."""
+        """Decode ``path`` with the engine in a worker; ``photo_opened`` follows, or a
+        message saying why not. False (with the message) for a file that is no photo."""
         path = Path(path)
         if path.suffix.lower() not in IMAGE_EXTENSIONS:
             self.show_message(
                 f"“{path.name}” is not a photo this app can open. Drop a JPEG, PNG, WebP, TIFF or BMP file."
             )
             return False
-        try:
-            image, full = load_preview(path, screen_preview_side())
-        except ValueError as exc:
-            self.show_message(f"{exc}. Try another photo.")
-            return False
-        self.stylize_job.cancel_all()
-        self.photo_path = path
-        self.result = None
+        self._stylize_when_open = False
+        self.photo_job.request(PhotoRequest(path, screen_preview_side()))
+        return True
+
+    def is_opening(self) -> bool:
+        return self.photo_job.is_running()
+
+    def _on_photo_read(self, photo: Photo) -> None:
+        self.state.set_photo(photo)
+        self.photo_opened.emit(str(photo.path))
+        if self._stylize_when_open:
+            self._stylize_when_open = False
+            self.stylize()
+
+    def _on_photo_failed(self, message: str) -> None:
+        self._stylize_when_open = False
+        self.show_message(f"{message}. Try another photo.")
+        self.photo_failed.emit(message)
+
+    def _on_photo_changed(self, photo: Photo | None) -> None:
+        self.stylize_job.cancel_all()  # its result would belong to the old photo
+        image = photo.preview if photo is not None else None
+        full = photo.size() if photo is not None else None
         self.content_pane.set_image(image, full)
         self.split_pane.set_image(image, full)
         self.split_pane.set_after(None)
         self.output_pane.set_image(None)
         self.view.set_fit()
-        self.photo_opened.emit(str(path))
-        return True
 
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
         self.banner.setText(text)
@@ -526,15 +570,19 @@ class Canvas(QWidget):
 
     # -- model and style references ---------------------------------------------
     def set_model(self, path: str | Path | None) -> None:
-        self.model_path = Path(path) if path else None
-        if self.model_path is None:
+        self.state.set_model(path)
+
+    def _on_model_changed(self, model: Path | None) -> None:
+        # A model switch cancels the stylize in flight: its result must never show.
+        self.stylize_job.cancel_all()
+        if model is None:
             self.output_pane.set_placeholder(
                 "No model selected. Train one in the Training panel, or import a .safetensors "
                 "model with File > Import Model…"
             )
         else:
             self.output_pane.set_placeholder(
-                f"Press Stylize to paint this photo with “{self.model_path.stem}”."
+                f"Press Stylize to paint this photo with “{model.stem}”."
             )
 
     def set_style_references(self, paths: list[Path], caption: str = "") -> None:
@@ -565,46 +613,60 @@ class Canvas(QWidget):
 
     # -- stylize --------------------------------------------------------------------
     def can_stylize(self) -> bool:
-        return self.photo_path is not None and self.model_path is not None
+        return self.state.can_stylize() or (self.is_opening() and self.model_path is not None)
 
     def stylize(self) -> bool:
-        if self.photo_path is None:
+        """Paint the current photo with the current model and blend (in a worker). While
+        a photo is still being opened, stylizing starts as soon as it is."""
+        if self.is_opening() and self.model_path is not None:
+            self._stylize_when_open = True
+            return True
+        if self.photo is None:
             self.show_message("Open a photo first (File > Open Photo…, or drop one here).")
             return False
-        if self.model_path is None:
+        if not self.state.can_stylize():
             self.show_message("Pick a model in the Models panel first, or train one.")
             return False
         self.progress.setRange(0, 0)
         self._busy_row.setVisible(True)
-        self.stylize_job.request(
-            StylizeRequest(
-                self.model_path,
-                self.photo_path,
-                strength=self.strength,
-                blend=self.blend,
-                device=self.device,
-                preview_side=screen_preview_side(),
-            )
-        )
+        self.stylize_job.request(self.state.stylize_request(self.device, screen_preview_side()))
         return True
 
     def cancel_stylize(self) -> None:
+        self._stylize_when_open = False
         self.stylize_job.cancel_all()
 
-    def _on_progress(self, done: int, total: int) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
+    def _on_progress(self, progress: Any) -> None:
+        if isinstance(progress, Progress) and progress.total > 0:
+            self.progress.setRange(0, progress.total)
+            self.progress.setValue(progress.done)
+
+    def _on_partial(self, result: StylizeResult) -> None:
+        """A quick preview of the running request: shown, never made the result."""
+        if self.state.belongs(result):
+            self.output_pane.set_image(result.preview, self.content_pane.full_size)
+            self.split_pane.set_after(result.preview)
 
     def _on_result(self, result: StylizeResult) -> None:
         self._busy_row.setVisible(False)
-        if result.request.photo_path != self.photo_path:
-            return  # the photo changed while this ran
-        self.result = result
-        self.output_pane.set_image(result.preview, self.content_pane.full_size)
-        self.split_pane.set_after(result.preview)
         self.busy_changed.emit(False)
-        self.result_ready.emit()
+        if not self.state.set_result(result):
+            log.info("a result for another photo or model was dropped")
+
+    def _on_result_changed(self, result: StylizeResult | None) -> None:
+        preview = result.preview if result is not None else None
+        self.output_pane.set_image(preview, self.content_pane.full_size if preview else None)
+        self.split_pane.set_after(preview)
+        self._update_output_title()
+        if result is not None:
+            self.result_ready.emit()
+
+    def _update_output_title(self) -> None:
+        stale = self.result is not None and not self.state.result_matches_blend()
+        self.output_pane.title = (
+            "Output (an earlier blend: Stylize to update)" if stale else "Output"
+        )
+        self.output_pane.update()
 
     def _on_failed(self, message: str) -> None:
         self._busy_row.setVisible(False)
@@ -618,9 +680,11 @@ class Canvas(QWidget):
 
     # -- export -----------------------------------------------------------------------
     def export_result(self, path: str | Path, quality: int = 95) -> bool:
-        """Write the full-resolution result to ``path`` in a worker (format from suffix)."""
+        """Write the full-resolution result to ``path`` in a worker (format from suffix),
+        with the photo's metadata, as ``ganstyle-cli stylize`` writes it."""
         path = Path(path)
-        if self.result is None:
+        result = self.result
+        if result is None or not result.final:
             self.show_message("Nothing to export yet: stylize a photo first.")
             return False
         if path.suffix.lower() not in EXPORT_FORMATS:
@@ -629,36 +693,18 @@ class Canvas(QWidget):
         if self._export_task is not None and self._export_task.is_running():
             self.show_message("An export is already being written.")
             return False
-        array, source = self.result.array, self.result.request.photo_path
         task = BackgroundTask(self, "export")
         task.finished.connect(lambda _r: self.export_finished.emit(str(path)))
         task.failed.connect(self.export_failed.emit)
         self._export_task = task
-        task.run(_export_worker, array, source, path, quality)
+        task.run(export_result, result, path, quality)
         return True
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
-        self.stylize_job.cancel_all()
-        self.stylize_job.wait(timeout_ms)
-        if self._export_task is not None:
-            self._export_task.wait(timeout_ms)
-
-
-def _export_worker(array: Any, source: Path, path: Path, quality: int) -> str:
-    """Runs in a worker: keeps the source photo's colour profile and EXIF with the result."""
-    from PIL import Image
-
-    from ganstyle_desktop.engine.export import save_image
-
-    icc, exif = None, None
-    try:
-        with Image.open(source) as im:
-            icc = im.info.get("icc_profile")
-            exif_data = im.getexif()
-            if exif_data:
-                exif_data[0x0112] = 1  # pixels are already upright
-                exif = exif_data.tobytes()
-    except OSError:
-        pass  # metadata is a nicety; the pixels are what matter
-    save_image(array, path, quality=quality, icc_profile=icc, exif=exif)
-    return str(path)
+        self._stylize_when_open = False
+        for job in (self.photo_job, self.stylize_job):
+            job.cancel_all()
+        self.style_strip.shutdown(timeout_ms)
+        for job in (self.photo_job, self.stylize_job, self._export_task):
+            if job is not None:
+                job.wait(timeout_ms)

@@ -1,21 +1,20 @@
 """Compare traditions: the current photo rendered in every tradition of a model (or of
 every installed model), as a labelled grid, exportable as one sheet PNG.
 
-Rendering and the sheet's composition run in workers through the engine
-(:mod:`ganstyle_desktop.engine.contact_sheet`), so the exported sheet is the same picture
-the CLI makes. Cells appear one by one as they are rendered; asking for a new comparison
-while one renders cancels it and starts over (the newest request wins).
+Rendering and the sheet's composition run in workers (ui/jobs, through the engine's
+contact sheet), so the exported sheet is the same picture the CLI makes. Cells appear one
+by one as they are rendered (the job's partial results); asking for a new comparison while
+one renders cancels it and starts over (the newest request wins).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
@@ -27,71 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .jobs import BackgroundTask
+from .jobs import BackgroundTask, Photo
+from .jobs.models import CompareCell, CompareJob, CompareRequest, write_sheet
 
 log = logging.getLogger(__name__)
 
 CELL_SIDE = 256
 COLUMNS = 3
-
-
-@dataclass(frozen=True)
-class CompareRequest:
-    model_paths: tuple[Path, ...]
-    photo_path: Path
-    cell_side: int = CELL_SIDE
-
-
-@dataclass(frozen=True)
-class CompareCell:
-    """A rendered cell as the GUI holds it: the label, a QImage and the engine's array."""
-
-    label: str
-    image: QImage
-    array: Any  # HxWx3 uint8 numpy array (kept for the sheet export)
-    model: str = ""
-    tradition: str = ""
-
-
-# -- worker functions (off the GUI thread; they may import torch) ---------------------------
-
-
-def render_cells(request: CompareRequest, control: Any, report: Any) -> CompareRequest:
-    """Render the comparison, reporting each cell as it lands."""
-    from ganstyle_desktop.engine.blend import load_photo
-    from ganstyle_desktop.engine.contact_sheet import render_comparison
-
-    from .qimage import qimage_from_array
-
-    photo = load_photo(request.photo_path, request.cell_side * 2)
-
-    def landed(cell) -> None:
-        report(
-            CompareCell(
-                cell.label, qimage_from_array(cell.image), cell.image, cell.model, cell.tradition
-            )
-        )
-
-    render_comparison(
-        list(request.model_paths),
-        photo,
-        max_side=request.cell_side,
-        control=control,
-        progress=landed,
-    )
-    return request
-
-
-def write_sheet(cells: list[tuple[str, Any]], path: Path, cell_side: int, title: str) -> str:
-    from ganstyle_desktop.engine.contact_sheet import Rendering, compose_sheet, save_sheet
-
-    sheet = compose_sheet(
-        [Rendering(label, array) for label, array in cells],
-        columns=min(COLUMNS, len(cells)),
-        cell_side=cell_side,
-        title=title,
-    )
-    return str(save_sheet(sheet, path))
 
 
 # -- the view -------------------------------------------------------------------------------
@@ -140,11 +81,11 @@ class CompareView(QWidget):
         super().__init__(parent)
         self.cell_side = cell_side
         self.model_paths: list[Path] = []
-        self.photo_path: Path | None = None
+        self.photo: Photo | Path | None = None
         self.cells: list[CompareCell] = []
-        self._pending: CompareRequest | None = None
-        self._render_task = BackgroundTask(self, "compare")
-        self._render_task.progress.connect(self._on_cell)
+        self._render_task = CompareJob(self)
+        self._render_task.started.connect(self._on_started)
+        self._render_task.partial.connect(self._on_cell)
         self._render_task.finished.connect(self._on_rendered)
         self._render_task.failed.connect(self._on_failed)
         self._render_task.cancelled.connect(self._on_cancelled)
@@ -177,8 +118,15 @@ class CompareView(QWidget):
         layout.addWidget(scroll, 1)
 
     # -- public -------------------------------------------------------------------------
-    def set_photo(self, path: str | Path | None) -> None:
-        self.photo_path = Path(path) if path else None
+    def set_photo(self, photo: Photo | str | Path | None) -> None:
+        """The canvas photo (already decoded), or a photo file."""
+        self.photo = photo if isinstance(photo, Photo) or photo is None else Path(photo)
+
+    @property
+    def photo_path(self) -> Path | None:
+        if isinstance(self.photo, Photo):
+            return self.photo.path
+        return self.photo
 
     def set_models(self, paths: list[str | Path]) -> None:
         """One model (its traditions) or several (every installed model)."""
@@ -186,15 +134,12 @@ class CompareView(QWidget):
 
     def render(self) -> bool:
         """Start rendering; a comparison in progress is cancelled and replaced."""
-        if self.photo_path is None or not self.model_paths:
+        if self.photo is None or not self.model_paths:
             self.status.setText("Open a photo and choose at least one model first.")
             return False
-        request = CompareRequest(tuple(self.model_paths), self.photo_path, self.cell_side)
-        if self._render_task.is_running():
-            self._pending = request
-            self._render_task.cancel()
-            return True
-        self._start(request)
+        self._render_task.request(
+            CompareRequest(tuple(self.model_paths), self.photo, self.cell_side)
+        )
         return True
 
     def cell_labels(self) -> list[str]:
@@ -217,17 +162,15 @@ class CompareView(QWidget):
         return self._render_task.is_running() or self._export_task.is_running()
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
-        self._pending = None
-        self._render_task.cancel()
+        self._render_task.cancel_all()
         self._render_task.wait(timeout_ms)
         self._export_task.wait(timeout_ms)
 
     # -- internals ----------------------------------------------------------------------
-    def _start(self, request: CompareRequest) -> None:
+    def _on_started(self, _request: CompareRequest) -> None:
         self._clear()
         self.status.setText("Rendering…")
         self.export_button.setEnabled(False)
-        self._render_task.run(render_cells, request)
 
     def _clear(self) -> None:
         self.cells = []
@@ -238,37 +181,24 @@ class CompareView(QWidget):
                 widget.deleteLater()
 
     def _on_cell(self, cell: Any) -> None:
-        if not isinstance(cell, CompareCell) or self._pending is not None:
-            return  # cells of a comparison that is being replaced
+        if not isinstance(cell, CompareCell):
+            return
         row, col = divmod(len(self.cells), COLUMNS)
         self.cells.append(cell)
         self._grid.addWidget(_Cell(cell, self.cell_side), row, col)
         self.cell_added.emit(cell.label)
 
-    def _next(self) -> bool:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            self._start(pending)
-            return True
-        return False
-
     def _on_rendered(self, _request: Any) -> None:
-        if self._next():
-            return
         n = len(self.cells)
-        self.status.setText(
-            f"{n - 1} renderings of {self.photo_path.name if self.photo_path else ''}"
-        )
+        name = self.photo_path.name if self.photo_path else ""
+        self.status.setText(f"{n - 1} renderings of {name}")
         self.export_button.setEnabled(n > 0)
         self.rendering_finished.emit(n)
 
     def _on_cancelled(self) -> None:
-        if not self._next():
-            self.status.setText("Cancelled.")
+        self.status.setText("Cancelled.")
 
     def _on_failed(self, message: str) -> None:
-        if self._next():
-            return
         self.status.setText(message)
         self.failed.emit(message)
 

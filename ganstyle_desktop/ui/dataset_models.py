@@ -2,11 +2,10 @@
 
 The grid model never decodes an image in the GUI thread. ``data(DecorationRole)`` is only
 asked for rows the view shows (the view uses uniform item sizes), so only visible rows
-request a thumbnail: a ``QRunnable`` in the model's own ``QThreadPool`` makes (or finds)
-the cached ``thumbs/<sha>_<size>.jpg`` and loads it as a QImage; it reports through a
-signals object that lives in the GUI thread, where the image becomes a pixmap in a small
-LRU cache. Until then the row shows a placeholder. Newer requests run first (LIFO
-priorities), so scrolling fast does not queue behind rows already gone from view.
+request a thumbnail: the model's :class:`~.jobs.WorkQueue` makes (or finds) the cached
+``thumbs/<sha>_<size>.jpg`` in its worker and loads it as a QImage, which becomes a pixmap
+in a small LRU cache in the GUI thread. Until then the row shows a placeholder. Newer
+requests run first, so scrolling fast does not queue behind rows already gone from view.
 """
 
 from __future__ import annotations
@@ -21,17 +20,16 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRunnable,
     QSize,
     Qt,
-    QThreadPool,
     Signal,
     Slot,
 )
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
 from ganstyle_desktop.library.records import Dataset, ImageRecord
-from ganstyle_desktop.library.thumbnails import ensure_thumbnail
+from ganstyle_desktop.ui.jobs import WorkQueue
+from ganstyle_desktop.ui.jobs.library import dataset_thumbnail
 
 log = logging.getLogger(__name__)
 
@@ -84,30 +82,6 @@ class DatasetListModel(QAbstractListModel):
         return None
 
 
-class _ThumbnailSignals(QObject):
-    """Created in the GUI thread; workers emit on it, so slots run in the GUI thread."""
-
-    loaded = Signal(str, QImage)
-    failed = Signal(str, str)
-
-
-class _ThumbnailTask(QRunnable):
-    def __init__(self, workspace: Path, sha: str, size: int, signals: _ThumbnailSignals) -> None:
-        super().__init__()
-        self.workspace, self.sha, self.size, self.signals = workspace, sha, size, signals
-        self.setAutoDelete(True)
-
-    def run(self) -> None:
-        try:
-            path = ensure_thumbnail(self.workspace, self.sha, self.size)
-            image = QImage(str(path))
-            if image.isNull():
-                raise OSError(f"{path.name}: the cached thumbnail cannot be read")
-            self.signals.loaded.emit(self.sha, image)
-        except Exception as exc:  # noqa: BLE001 - report any failure as a broken thumbnail
-            self.signals.failed.emit(self.sha, str(exc))
-
-
 class ImageGridModel(QAbstractListModel):
     """Images of the current selection with lazily made thumbnails.
 
@@ -128,12 +102,9 @@ class ImageGridModel(QAbstractListModel):
         self._cache: OrderedDict[str, QPixmap] = OrderedDict()
         self._pending: set[str] = set()
         self._broken: dict[str, str] = {}
-        self._priority = 0
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
-        self._signals = _ThumbnailSignals(self)
-        self._signals.loaded.connect(self._on_loaded)
-        self._signals.failed.connect(self._on_failed)
+        self.queue = WorkQueue(self, "dataset-thumbnails")
+        self.queue.item_ready.connect(self._on_loaded)
+        self.queue.item_failed.connect(self._on_failed)
         self._placeholder = self._make_placeholder(QColor(70, 70, 76))
         self._broken_pixmap = self._make_placeholder(QColor(120, 40, 40))
 
@@ -150,7 +121,7 @@ class ImageGridModel(QAbstractListModel):
 
     # -- contents --------------------------------------------------------
     def set_workspace(self, workspace: Path | None) -> None:
-        self.pool.clear()
+        self.queue.clear()
         self._workspace = Path(workspace) if workspace else None
         self._cache.clear()
         self._pending.clear()
@@ -158,7 +129,7 @@ class ImageGridModel(QAbstractListModel):
         self.set_images([])
 
     def set_images(self, images: list[ImageRecord]) -> None:
-        self.pool.clear()  # queued requests for the old rows are no longer wanted
+        self.queue.clear()  # queued requests for the old rows are no longer wanted
         self._pending.clear()
         self.beginResetModel()
         self._images = list(images)
@@ -193,9 +164,9 @@ class ImageGridModel(QAbstractListModel):
         return image is not None and image.sha256 in self._cache
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
-        """Drop queued thumbnail work and wait for running tasks (call before deleting)."""
-        self.pool.clear()
-        return self.pool.waitForDone(timeout_ms)
+        """Drop queued thumbnail work and wait for the running one (call before deleting)."""
+        self.queue.stop()
+        return self.queue.wait(timeout_ms)
 
     # -- Qt model API ----------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
@@ -242,15 +213,11 @@ class ImageGridModel(QAbstractListModel):
             return self._broken_pixmap
         if sha not in self._pending and self._workspace is not None:
             self._pending.add(sha)
-            self._priority += 1
-            # Higher priority runs first: the most recently shown rows win.
-            self.pool.start(
-                _ThumbnailTask(self._workspace, sha, self.thumb_size, self._signals),
-                min(self._priority, 2**31 - 1),
-            )
+            # The queue runs newest first: the most recently shown rows win.
+            self.queue.submit(sha, dataset_thumbnail, self._workspace, sha, self.thumb_size)
         return self._placeholder
 
-    @Slot(str, QImage)
+    @Slot(object, object)
     def _on_loaded(self, sha: str, image: QImage) -> None:
         self._pending.discard(sha)
         self._cache[sha] = QPixmap.fromImage(image)
@@ -258,7 +225,7 @@ class ImageGridModel(QAbstractListModel):
             self._cache.popitem(last=False)
         self._notify(sha)
 
-    @Slot(str, str)
+    @Slot(object, str)
     def _on_failed(self, sha: str, reason: str) -> None:
         self._pending.discard(sha)
         self._broken[sha] = reason

@@ -1,8 +1,13 @@
 """The main window: menus, toolbar, dock panels (Datasets, Training, Models), the canvas
 and a status bar with the compute device, the job state and the memory in use.
 
-Nothing here imports torch: device detection, model cards, thumbnails, training and
-stylizing all run in workers (ui/jobs.py), so the window shows at once.
+One :class:`~.canvas_state.CanvasState` (photo, model, blend, result) is shared by the
+canvas, the Blend panel, the window's title and actions and Compare Traditions.
+
+Nothing here imports torch: the engine's devices and presets, model cards, thumbnails,
+training and stylizing all run in workers (ui/jobs), so the window shows at once.
+Closing the window stops every job first (training saves a checkpoint as it stops) and
+closes once the last worker thread has ended, never leaving one behind.
 """
 
 from __future__ import annotations
@@ -45,11 +50,14 @@ from PySide6.QtWidgets import (
 
 from ganstyle_desktop import paths
 
+from . import jobs
 from .about import AboutDialog
 from .canvas import EXPORT_FILTER, Canvas
+from .canvas_state import CanvasState
 from .compare_view import CompareView
 from .errors import log_dir, show_error
-from .jobs import BackgroundTask
+from .jobs import BackgroundTask, EngineFacts, read_engine_facts
+from .jobs.library import dataset_references, dataset_training_sources
 from .panels.blend_panel import BlendPanel
 from .panels.models_panel import ModelsPanel
 from .panels.training_panel import TrainingPanel
@@ -61,16 +69,6 @@ from .theme import THEMES, apply_theme
 log = logging.getLogger(__name__)
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp);;All files (*)"
-
-
-def probe_device(preference: str = "auto") -> str:
-    """Worker function: the label of the compute device training would use."""
-    from ganstyle_desktop.engine.devices import DeviceUnavailable, plan_for
-
-    try:
-        return plan_for(preference).label
-    except DeviceUnavailable as exc:
-        return f"{plan_for('cpu').label} ({exc})"
 
 
 def process_memory_mb() -> float | None:
@@ -114,6 +112,8 @@ class MainWindow(QMainWindow):
     """``startup_finished`` fires once the sample photo, model list and device are ready."""
 
     startup_finished = Signal()
+    closed = Signal()  # every job of the window has ended and the window has closed
+    CLOSE_AT_ONCE_MS = 3000  # how long a close waits in place before it waits open
 
     def __init__(self, workspace: Path | None = None) -> None:
         super().__init__()
@@ -124,9 +124,12 @@ class MainWindow(QMainWindow):
         self.workspace = Path(workspace) if workspace else None
         self._startup_pending = {"photo", "models", "device"}
         self._startup_done = False
-        self._closing = False
+        self._closing = False  # stopping the jobs before the window closes
+        self._closed = False
+        self.engine_facts: EngineFacts | None = None
 
-        self.canvas = Canvas(self)
+        self.state = CanvasState(self)
+        self.canvas = Canvas(self, self.state)
         self.setCentralWidget(self.canvas)
         self.training_panel = TrainingPanel(self)
         self.models_panel = ModelsPanel(self)
@@ -148,7 +151,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.datasets_dock, self.models_dock)
         self.models_dock.raise_()
         # Blending traditions sits beside training: both act on the selected model.
-        self.blend_panel = BlendPanel(self)
+        self.blend_panel = BlendPanel(self, self.state)
         self.blend_dock = self._dock(
             "Blend", self.blend_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
@@ -176,8 +179,8 @@ class MainWindow(QMainWindow):
         hints = QGuiApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):
             hints.colorSchemeChanged.connect(lambda _s: self._follow_system_theme())
-        self._device_task = BackgroundTask(self, "device-probe")
-        self._device_task.finished.connect(self._on_device)
+        self._device_task = BackgroundTask(self, "engine-facts")
+        self._device_task.finished.connect(self._on_engine_facts)
         self._device_task.failed.connect(lambda m: self._on_device(f"unknown ({m})"))
         QTimer.singleShot(0, self._startup)
 
@@ -412,7 +415,10 @@ class MainWindow(QMainWindow):
         )
         mp.imported.connect(lambda p: self.set_job_state(f"Imported {Path(p).name}"))
         cv.photo_opened.connect(self._on_photo_opened)
-        self.blend_panel.blend_changed.connect(self._on_blend_changed)
+        cv.photo_failed.connect(lambda _m: self._startup_step("photo"))
+        self.state.model_changed.connect(self._on_state_model)
+        self.state.photo_changed.connect(lambda _p: self._update_actions())
+        self.state.result_changed.connect(lambda _r: self._update_actions())
         self.blend_panel.failed.connect(lambda m: self.statusBar().showMessage(m, 8000))
         cv.result_ready.connect(self._on_result)
         cv.busy_changed.connect(lambda busy: self.set_job_state("Stylizing…" if busy else "Ready"))
@@ -440,7 +446,11 @@ class MainWindow(QMainWindow):
 
     # -- start-up ------------------------------------------------------------------------
     def _startup(self) -> None:
-        self._device_task.run(probe_device, str(app_settings().value("stylize/device", "auto")))
+        if self._closing:
+            return
+        self._device_task.run(
+            read_engine_facts, str(app_settings().value("stylize/device", "auto"))
+        )
         self.models_panel.refresh()
         if self.has_library:
             ws = self.workspace or Path(
@@ -449,9 +459,8 @@ class MainWindow(QMainWindow):
             self.open_workspace(ws)
         last = str(app_settings().value("photo/last", ""))
         photo = Path(last) if last and Path(last).is_file() else sample_photo_path()
-        if photo.is_file():
-            self.canvas.open_photo(photo)
-        self._startup_step("photo")
+        if not (photo.is_file() and self.canvas.open_photo(photo)):
+            self._startup_step("photo")  # else once it is open (or refused)
 
     def open_workspace(self, workspace: Path) -> None:
         try:
@@ -476,6 +485,11 @@ class MainWindow(QMainWindow):
 
     def is_started(self) -> bool:
         return self._startup_done
+
+    def _on_engine_facts(self, facts: EngineFacts) -> None:
+        self.engine_facts = facts
+        self.training_panel.set_engine_choices(facts)
+        self._on_device(facts.device_label)
 
     def _on_device(self, label: str) -> None:
         self.device_label.setText(f"Device: {label}")
@@ -506,26 +520,10 @@ class MainWindow(QMainWindow):
         if not self.has_library or self.workspace is None:
             return
         try:
-            from ganstyle_desktop.library.catalog import Catalog
-            from ganstyle_desktop.library.training import training_source
-        except ImportError:
-            return
-        workspace = self.workspace
-        try:
-            with Catalog.open(workspace, create=False) as catalog:
-                datasets = catalog.list_datasets()
+            sources = dataset_training_sources(self.workspace)
         except Exception as exc:  # noqa: BLE001
             log.info("no datasets offered for training: %s", exc)
             return
-
-        def builder(dataset_id: int):
-            def build():
-                with Catalog.open(workspace, create=False) as catalog:
-                    return training_source(catalog, dataset_id)
-
-            return build
-
-        sources = {f"Dataset: {d.name}": builder(d.id) for d in datasets}
         self.training_panel.set_dataset_sources(sources)
 
     def _on_dataset_selected(self, dataset: Any = None, *_: Any) -> None:
@@ -533,12 +531,7 @@ class MainWindow(QMainWindow):
         if not isinstance(dataset_id, int) or self.workspace is None:
             return
         try:
-            from ganstyle_desktop.library.catalog import Catalog
-
-            with Catalog.open(self.workspace, create=False) as catalog:
-                name = catalog.get_dataset(dataset_id).name
-                images = catalog.list_images(dataset_id)[:4]
-                files = [catalog.image_path(i) for i in images]
+            name, files = dataset_references(self.workspace, dataset_id)
         except Exception as exc:  # noqa: BLE001
             log.info("dataset %s preview failed: %s", dataset_id, exc)
             return
@@ -613,7 +606,8 @@ class MainWindow(QMainWindow):
             self._tint_icons()
 
     def show_preferences(self) -> None:
-        dialog = PreferencesDialog(self)
+        devices = self.engine_facts.devices if self.engine_facts is not None else ("auto",)
+        dialog = PreferencesDialog(self, devices=devices)
         if dialog.exec():
             dialog.save()
             self.set_theme(dialog.theme.currentText())
@@ -636,25 +630,24 @@ class MainWindow(QMainWindow):
     # -- reactions ------------------------------------------------------------------------------
     def _on_model_selected(self, path: str) -> None:
         entry = self.models_panel.entries.get(path)
-        self.canvas.set_model(path or None)
-        if path:
-            app_settings().setValue("model/last", path)
+        self.state.set_model(path or None)  # a new model cancels the stylize in flight
         if entry is not None:
             self.canvas.set_style_references(entry.style_files, entry.name)
-        self.canvas.blend = None  # a blend belongs to the model it was made for
-        self.blend_panel.set_model(path or None)
+
+    def _on_state_model(self, model: Path | None) -> None:
+        """Every view follows the state's one model (the Models list included)."""
+        if model is not None:
+            app_settings().setValue("model/last", str(model))
+            if self.models_panel.current_path() != str(model):
+                self.models_panel.select_path(model)
         self._update_actions()
 
     def _on_photo_opened(self, path: str) -> None:
         if Path(path) != sample_photo_path():
             app_settings().setValue("photo/last", path)
         self.setWindowTitle(f"{Path(path).name} — GANStyle Desktop")
-        self.blend_panel.set_photo(path)
         self._update_actions()
-
-    def _on_blend_changed(self, blend: dict) -> None:
-        # The canvas renders full resolution with the blend the panel previews.
-        self.canvas.blend = dict(blend) if blend else None
+        self._startup_step("photo")
 
     def show_compare(self) -> None:
         """The photo rendered in every tradition the selected model (or every model) knows."""
@@ -670,7 +663,7 @@ class MainWindow(QMainWindow):
         assert view is not None
         model = self.canvas.model_path
         view.set_models([model] if model else [Path(p) for p in self.models_panel.entries])
-        view.set_photo(self.canvas.photo_path)
+        view.set_photo(self.state.photo)
         self._compare_dialog.show()
         self._compare_dialog.raise_()
         view.render()
@@ -689,7 +682,9 @@ class MainWindow(QMainWindow):
         )
         self.train_stop_action.setEnabled(state in ("running", "paused"))
         self.export_action.setEnabled(self.canvas.result is not None)
-        self.stylize_action.setEnabled(self.canvas.photo_path is not None)
+        self.stylize_action.setEnabled(
+            self.canvas.photo_path is not None or self.canvas.is_opening()
+        )
 
     def _update_memory(self) -> None:
         mb = process_memory_mb()
@@ -754,28 +749,66 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if self.training_job.is_running() and not self.confirm_stop_training():
-            event.ignore()
+        """Stop every job, then close once the last worker thread has ended.
+
+        Training saves a checkpoint as it stops; until the threads are gone the window
+        stays open saying so (the event loop keeps running), so quitting never leaves a
+        thread behind and never waits with a frozen window.
+        """
+        if self._closed:
+            event.accept()
             return
-        self._closing = True
-        self.save_layout()
-        self.set_job_state("Stopping…")
-        self.training_job.cancel()
+        if not self._closing:
+            if self.training_job.is_running() and not self.confirm_stop_training():
+                event.ignore()
+                return
+            self._closing = True
+            self.save_layout()
+            training = self.training_job.is_running()
+            self.set_job_state(
+                "Stopping: saving a checkpoint of the training run…" if training else "Stopping…"
+            )
+            self._stop_views()
+            jobs.cancel_all(self)
+            jobs.idle_monitor().thread_ended.connect(self._close_when_idle)
+            # Stop is honoured within a second in every phase: usually the window can
+            # close right away. Otherwise it stays open, saying why, until they end.
+            jobs.wait_for_jobs_of(self, self.CLOSE_AT_ONCE_MS)
+        if jobs.live_jobs(self):
+            event.ignore()  # closes when the jobs have stopped (_close_when_idle)
+            return
+        self._finish_closing()
+        event.accept()
+
+    def closing(self) -> bool:
+        """True from a close request until the window has closed."""
+        return self._closing and not self._closed
+
+    def _stop_views(self) -> None:
         self.canvas.cancel_stylize()
-        # The trainer saves a checkpoint when it notices the cancel; give it time to.
-        if not self.training_job.wait(60_000):
-            log.error("training did not stop within a minute; quitting anyway")
-        self.canvas.shutdown()
-        self.models_panel.shutdown()
-        self.blend_panel.shutdown()
+        self.blend_panel.job.cancel_all()
         if self.compare_view is not None:
-            self.compare_view.shutdown()
+            self.compare_view.shutdown(0)
+
+    def _close_when_idle(self) -> None:
+        if self._closing and not self._closed and not jobs.live_jobs(self):
+            QTimer.singleShot(0, self.close)
+
+    def _finish_closing(self) -> None:
+        self._closed = True
+        try:
+            jobs.idle_monitor().thread_ended.disconnect(self._close_when_idle)
+        except (RuntimeError, TypeError):
+            pass
+        self._memory_timer.stop()
+        self.canvas.shutdown(0)
+        self.models_panel.shutdown(0)
+        self.blend_panel.shutdown(0)
+        self.training_panel.shutdown(0)
         shutdown_library = getattr(self.datasets_panel, "shutdown", None)
         if callable(shutdown_library):
-            shutdown_library()
-        self._device_task.wait(5000)
-        self._memory_timer.stop()
-        event.accept()
+            shutdown_library(0)
+        self.closed.emit()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802
         if event.type() == QEvent.Type.PaletteChange:

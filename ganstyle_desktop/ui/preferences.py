@@ -1,6 +1,10 @@
-"""Edit > Preferences: theme, default device, confirm before quitting mid-training."""
+"""Edit > Preferences: theme, default device, confirm before quitting mid-training.
+
+The device choices are the engine's (the window reads them in a worker at start-up)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QWidget
 
@@ -9,7 +13,7 @@ from .theme import THEMES
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, devices: Sequence[str] = ("auto",)) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         s = app_settings()
@@ -17,8 +21,11 @@ class PreferencesDialog(QDialog):
         self.theme.addItems(list(THEMES))
         self.theme.setCurrentText(str(s.value("view/theme", "system")))
         self.device = QComboBox()
-        self.device.addItems(["auto", "cpu", "cuda", "mps"])
-        self.device.setCurrentText(str(s.value("stylize/device", "auto")))
+        self.device.addItems(list(dict.fromkeys(["auto", *devices])))
+        saved = str(s.value("stylize/device", "auto"))
+        if self.device.findText(saved) < 0:
+            self.device.addItem(saved)  # a choice saved before the engine listed devices
+        self.device.setCurrentText(saved)
         self.confirm_quit = QCheckBox("Ask before quitting while training runs")
         self.confirm_quit.setChecked(setting_bool("confirm_quit_while_training", True))
         form = QFormLayout(self)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ganstyle_desktop.engine.blend import Blend
+
 
 def make_multistyle_model(path: Path, traditions: list[str]) -> Path:
     import torch
@@ -67,29 +69,38 @@ def _pixels(image) -> bytes:
 def test_a_slider_per_tradition_and_a_preview(qtbot, panel, multistyle_model, photo) -> None:
     _load(qtbot, panel, multistyle_model, photo)
     assert set(panel.weights()) == {"ukiyo-e", "shan-shui", "impressionism"}
-    assert panel.current_blend() == {"ukiyo-e": 1.0}
+    assert panel.current_blend().mix() == {"ukiyo-e": 1.0}  # the model's own style
+    assert panel.state.blend == Blend()  # nothing moved yet: the state is untouched
     first = panel.preview_image()
     assert first is not None and not first.isNull()
 
     with qtbot.waitSignal(panel.preview_updated, timeout=30_000) as updated:
         with qtbot.waitSignal(panel.blend_changed, timeout=5_000) as changed:
             panel.slider("shan-shui").setValue(100)
-    assert changed.args[0] == pytest.approx({"ukiyo-e": 0.5, "shan-shui": 0.5})
+    blend = changed.args[0]
+    assert isinstance(blend, Blend) and blend is panel.state.blend  # one value, shared
+    assert blend.shares() == pytest.approx({"ukiyo-e": 0.5, "shan-shui": 0.5})
     assert _pixels(updated.args[0]) != _pixels(first)
 
 
-def test_strength_zero_shows_the_photo(qtbot, panel, multistyle_model, photo) -> None:
+@pytest.mark.parametrize("how", ["strength", "weights"])
+def test_strength_or_weights_at_zero_show_the_photo(
+    qtbot, panel, multistyle_model, photo, how
+) -> None:
     from ganstyle_desktop.engine.blend import load_photo
+    from ganstyle_desktop.ui.qimage import array_from_qimage
 
     _load(qtbot, panel, multistyle_model, photo)
     with qtbot.waitSignal(panel.preview_updated, timeout=30_000) as updated:
-        with qtbot.waitSignal(panel.blend_changed, timeout=5_000) as changed:
+        if how == "strength":
             panel.strength.setValue(0)
-    assert changed.args[0] == {}
+        else:
+            panel.set_weights({"ukiyo-e": 0.0, "shan-shui": 0.0, "impressionism": 0.0})
+    assert panel.state.blend.is_photo  # the photo, explicitly, not "first tradition"
+    assert panel.state.blend.mix() == {}
     expected = load_photo(photo, panel.preview_side())
-    from ganstyle_desktop.ui.qimage import array_from_qimage
-
     assert (array_from_qimage(updated.args[0]) == expected).all()
+    assert "photo itself" in panel.status.text()
 
 
 def test_rapid_slider_moves_coalesce_and_the_latest_wins(
@@ -98,7 +109,7 @@ def test_rapid_slider_moves_coalesce_and_the_latest_wins(
     _load(qtbot, panel, multistyle_model, photo)
     started = panel.job.started_requests
     results = []
-    panel.job.preview_ready.connect(lambda request, image, blend: results.append(request))
+    panel.job.finished.connect(results.append)
     # Many moves within one event-loop pass: one render, of the last position.
     for value in range(0, 101, 10):
         panel.slider("impressionism").setValue(value)
@@ -106,8 +117,8 @@ def test_rapid_slider_moves_coalesce_and_the_latest_wins(
     with qtbot.waitSignal(panel.preview_updated, timeout=30_000):
         pass
     assert panel.job.started_requests == started + 1
-    assert results[-1].weights == {"ukiyo-e": 0.0, "shan-shui": 0.0, "impressionism": 1.0}
-    assert panel.current_blend() == {"impressionism": 1.0}
+    assert results[-1].blend.mix() == {"impressionism": 1.0}
+    assert panel.current_blend().mix() == {"impressionism": 1.0}
 
 
 def test_the_job_drops_superseded_requests(qtbot, multistyle_model, photo) -> None:
@@ -115,22 +126,37 @@ def test_the_job_drops_superseded_requests(qtbot, multistyle_model, photo) -> No
 
     job = BlendPreviewJob()
     emitted = []
-    job.preview_ready.connect(lambda request, image, blend: emitted.append(blend))
-    first = BlendRequest(multistyle_model, photo, {"ukiyo-e": 1.0}, 1.0, 256)
-    middle = BlendRequest(multistyle_model, photo, {"shan-shui": 1.0}, 1.0, 256)
-    last = BlendRequest(multistyle_model, photo, {"impressionism": 1.0}, 0.5, 256)
+    job.finished.connect(lambda preview: emitted.append(preview.blend))
+    first = BlendRequest(multistyle_model, photo, Blend.of({"ukiyo-e": 1.0}), 256)
+    middle = BlendRequest(multistyle_model, photo, Blend.of({"shan-shui": 1.0}), 256)
+    last = BlendRequest(multistyle_model, photo, Blend.of({"impressionism": 1.0}, 0.5), 256)
     job.request(first)  # starts at once
     job.request(middle)  # pending, replaced by the next one
-    with qtbot.waitSignal(job.preview_ready, timeout=30_000) as ready:
+    with qtbot.waitSignal(job.finished, timeout=30_000) as ready:
         job.request(last)
-    assert ready.args[2] == {"impressionism": 0.5}
+    assert ready.args[0].blend == last.blend
     job.wait()
-    assert emitted == [{"impressionism": 0.5}]
+    assert emitted == [last.blend]
     assert job.started_requests == 2  # the middle one never ran
 
 
-def test_a_single_style_model_is_refused_with_the_reason(qtbot, panel, tiny_model) -> None:
-    with qtbot.waitSignal(panel.failed, timeout=30_000) as failed:
+def test_a_single_style_model_gets_the_strength_slider(qtbot, panel, tiny_model, photo) -> None:
+    panel.set_photo(photo)
+    with qtbot.waitSignal(panel.model_loaded, timeout=30_000) as loaded:
         panel.set_model(tiny_model)
-    assert "multi-style" in failed.args[0]
-    assert panel.weights() == {}
+    assert len(loaded.args[0]) == 1 and panel.weights() == {}
+    assert "one style" in panel.title.text()
+    with qtbot.waitSignal(panel.preview_updated, timeout=30_000):
+        panel.strength.setValue(40)
+    assert panel.state.blend == Blend(None, 0.4)
+
+
+def test_a_new_model_starts_from_its_own_style(qtbot, panel, multistyle_model, tmp_path, photo):
+    _load(qtbot, panel, multistyle_model, photo)
+    panel.set_weights({"impressionism": 1.0}, strength=0.3)
+    assert panel.state.blend.shares() == pytest.approx({"ukiyo-e": 0.3 / 2, "impressionism": 0.15})
+    other = make_multistyle_model(tmp_path / "other.safetensors", ["a", "b"])
+    with qtbot.waitSignal(panel.model_loaded, timeout=30_000):
+        panel.set_model(other)
+    assert panel.state.blend == Blend()  # a blend belongs to the model it was made for
+    assert panel.strength.value() == 100 and panel.weights() == {"a": 1.0, "b": 0.0}

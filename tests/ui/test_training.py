@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt, QTimer
 
 from ganstyle_desktop.ui import jobs
@@ -56,7 +57,7 @@ def test_train_pause_resume_stop_then_stylize_with_the_checkpoint(
     # Stop: the trainer saves a checkpoint on the way out; the thread is gone.
     with qtbot.waitSignal(job.cancelled, timeout=60_000):
         qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
-    assert not job.is_running() and not jobs.live_threads()
+    assert not job.is_running() and "ganstyle-training" not in _thread_names()
     assert panel.checkpoints.count() >= 1
     assert panel.start_button.isEnabled()
     checkpoint = Path(job.last_checkpoint)
@@ -74,7 +75,49 @@ def test_train_pause_resume_stop_then_stylize_with_the_checkpoint(
     )
 
 
-def test_a_stopped_run_resumes_from_its_checkpoint(qtbot, window, image_folders) -> None:
+def _thread_names() -> list[str]:
+    return [t.objectName() for t in jobs.live_threads()]
+
+
+def _listed_steps(panel) -> list[int]:
+    from ganstyle_desktop.ui.panels.training_panel import FINAL_ROLE, STEP_ROLE
+
+    items = [panel.checkpoints.item(r) for r in range(panel.checkpoints.count())]
+    return [i.data(STEP_ROLE) for i in items if not i.data(FINAL_ROLE)]
+
+
+def test_resume_from_a_selected_older_checkpoint_continues_from_that_step(
+    qtbot, window, image_folders
+) -> None:
+    panel = window.training_panel
+    job = panel.job
+    _configure(panel, *image_folders, steps=20)  # a checkpoint every 4 steps, 3 kept
+    with qtbot.waitSignal(job.finished, timeout=120_000):
+        panel.start()
+    qtbot.waitUntil(lambda: _listed_steps(panel) == [12, 16, 20], timeout=30_000)
+    run_dir = job.run_dir
+    panel.checkpoints.setCurrentRow(0)  # step 12, not the newest
+    assert "Resume" in panel.resume_from_button.text() and panel.resume_from_button.isEnabled()
+    first_steps: list[int] = []
+    job.progress.connect(lambda step, total, info: first_steps.append(step))
+    with qtbot.waitSignal(job.run_started, timeout=120_000) as started:
+        qtbot.mouseClick(panel.resume_from_button, Qt.MouseButton.LeftButton)
+    assert started.args == [12, 20]  # the run starts at the chosen checkpoint's step
+    with qtbot.waitSignal(job.finished, timeout=120_000):
+        pass
+    assert job.run_dir == run_dir
+    assert first_steps[0] == 13  # continued from step 12: neither restarted nor from 20
+    # The checkpoints 16 and 20 of the abandoned future were set aside, then made anew.
+    assert sorted(p.name for p in (run_dir / "superseded").glob("*/step_*")) == [
+        "step_0000016",
+        "step_0000020",
+    ]
+    qtbot.waitUntil(lambda: _listed_steps(panel) == [12, 16, 20], timeout=30_000)
+
+
+def test_the_final_model_resumes_the_run_from_its_newest_checkpoint(
+    qtbot, window, image_folders
+) -> None:
     panel = window.training_panel
     job = panel.job
     _configure(panel, *image_folders)
@@ -83,16 +126,24 @@ def test_a_stopped_run_resumes_from_its_checkpoint(qtbot, window, image_folders)
     with qtbot.waitSignal(job.cancelled, timeout=60_000):
         panel.stop()
     stopped_at = job.last_step
-    run_dir = job.run_dir
-    panel.checkpoints.setCurrentRow(0)
-    first_steps: list[int] = []
-    job.progress.connect(lambda step, total, info: first_steps.append(step))
-    with qtbot.waitSignal(job.progress, timeout=120_000):
+    qtbot.waitUntil(lambda: bool(_listed_steps(panel)), timeout=30_000)
+    panel.checkpoints.setCurrentRow(panel.checkpoints.count() - 1)  # the newest
+    with qtbot.waitSignal(job.run_started, timeout=120_000) as started:
         assert panel.resume_selected()
-    assert job.run_dir == run_dir
-    assert first_steps[0] > stopped_at  # continued, not restarted
+    assert started.args[0] == stopped_at  # continued, not restarted
     with qtbot.waitSignal(job.cancelled, timeout=60_000):
         panel.stop()
+
+
+def _close_and_wait(qtbot, window) -> list[list[str]]:
+    """Close the window (the user says yes) and wait until it has; returns the job
+    threads that were still alive at the moment it closed."""
+    at_close: list[list[str]] = []
+    window.closed.connect(lambda: at_close.append(_thread_names()))
+    window.confirm_stop_training = lambda: True
+    window.close()
+    qtbot.waitUntil(lambda: bool(at_close), timeout=60_000)
+    return at_close
 
 
 def test_closing_mid_training_keeps_a_loadable_checkpoint(qtbot, window, image_folders) -> None:
@@ -106,13 +157,52 @@ def test_closing_mid_training_keeps_a_loadable_checkpoint(qtbot, window, image_f
     run_dir = job.run_dir
     asked: list[bool] = []
     window.confirm_stop_training = lambda: asked.append(True) or True  # the user says yes
-    assert window.close()
+    assert window.close()  # Stop is honoured at once: the window closes in place
     assert asked == [True]
     assert not job.is_running() and not jobs.live_threads()
     checkpoints = sorted((run_dir / "checkpoints").glob("step_*"))
     assert checkpoints, "no checkpoint was kept"
     model = load_model(checkpoints[-1] / "model.safetensors")
     assert model.card.steps >= 1
+
+
+@pytest.mark.parametrize("phase", ["stepping", "loading"])
+def test_closing_mid_training_leaves_no_worker_thread(
+    qtbot, window, image_folders, monkeypatch, phase
+) -> None:
+    """The window closes only once every worker has ended (it stays open, saying so,
+    while the trainer saves): no thread outlives it, in any phase."""
+    panel = window.training_panel
+    job = panel.job
+    _configure(panel, *image_folders)
+    window.CLOSE_AT_ONCE_MS = 0  # never wait in place: the window must wait open
+    if phase == "loading":
+        import threading
+
+        from ganstyle_desktop.engine import data
+
+        loading, release = threading.Event(), threading.Event()
+        real = data.load_rgb
+
+        def slow_load(path, *args, **kwargs):  # the first image takes until released
+            if not loading.is_set():
+                loading.set()
+                release.wait(30)
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(data, "load_rgb", slow_load)
+        panel.start()
+        qtbot.waitUntil(loading.is_set, timeout=120_000)
+        QTimer.singleShot(200, release.set)
+    else:
+        with qtbot.waitSignal(job.progress, timeout=120_000):
+            panel.start()
+    run_dir = job.run_dir
+    at_close = _close_and_wait(qtbot, window)
+    assert at_close == [[]], f"threads alive when the window closed: {at_close}"
+    assert not window.isVisible() and not job.is_running()
+    kept = sorted((run_dir / "checkpoints").glob("step_*"))
+    assert bool(kept) == (phase == "stepping")  # a checkpoint once there is one to keep
 
 
 def test_closing_can_be_refused_while_training(qtbot, window, image_folders) -> None:
@@ -218,4 +308,5 @@ def test_quality_is_measured_on_held_apart_photos_and_plotted(qtbot, window, tmp
     assert step == 2 and 0.0 <= metrics["edge_ssim"] <= 1.0
     assert "edge SSIM" in panel.quality_plot.series
     qtbot.waitUntil(lambda: not job.is_running(), timeout=120_000)
-    assert not jobs.live_threads()
+    assert "ganstyle-training" not in _thread_names()
+    qtbot.waitUntil(lambda: not jobs.live_threads(), timeout=30_000)  # the list refresh

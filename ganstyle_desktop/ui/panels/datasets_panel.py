@@ -2,9 +2,9 @@
 metadata, imports, and each dataset's preprocessing pipeline with a preview grid.
 
 Every edit is a QUndoCommand on ``undo_stack`` (the main window adds it to its undo group).
-Imports and augmentation previews run in worker threads (``ui/dataset_workers.py``);
-thumbnails are made lazily in a thread pool (``ui/dataset_models.py``). The panel never
-imports torch: the preview worker imports the engine inside its ``run``.
+Imports, augmentation previews and thumbnails run through ui/jobs (a background task, a
+newest-wins preview job and the grid model's work queue). The panel never imports torch:
+the workers import the engine when they run.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ from ganstyle_desktop.ui.dataset_commands import (
     EditImageFieldsCommand,
 )
 from ganstyle_desktop.ui.dataset_models import DatasetListModel, DatasetRole, ImageGridModel
-from ganstyle_desktop.ui.dataset_workers import AugmentPreviewThread, ImportThread, PreviewRequest
 from ganstyle_desktop.ui.errors import show_error
+from ganstyle_desktop.ui.jobs import BackgroundTask, Progress
+from ganstyle_desktop.ui.jobs.library import AugmentPreviewJob, AugmentRequest, import_into_dataset
 from ganstyle_desktop.ui.qimage import qimage_from_array
 from ganstyle_desktop.ui.settings import app_settings
 from ganstyle_desktop.ui.widgets.dataset_pipeline_editor import DatasetPipelineEditor
@@ -89,11 +90,18 @@ class DatasetsPanel(QWidget):
         self.last_report: ImportReport | None = None
         self._dataset_id: int | None = None
         self._reloading = False
-        self._import_thread: ImportThread | None = None
-        self._import_report: ImportReport | None = None
-        self._import_error: str | None = None
-        self._preview_thread: AugmentPreviewThread | None = None
-        self._pending_preview: PreviewRequest | None = None
+        self.import_task = BackgroundTask(self, "dataset-import")
+        self.import_task.progress.connect(self._on_import_progress)
+        self.import_task.finished.connect(self._on_import_report)
+        self.import_task.failed.connect(self._on_import_error)
+        self.import_task.cancelled.connect(
+            lambda: self._on_import_error("the import was cancelled")
+        )
+        self.preview_job = AugmentPreviewJob(self)
+        self.preview_job.finished.connect(self._on_previews)
+        self.preview_job.failed.connect(
+            lambda message: self.pipeline_editor.status.setText(f"Preview failed: {message}")
+        )
         self._preview_seed = 0
 
         self.dataset_model = DatasetListModel(self)
@@ -537,9 +545,7 @@ class DatasetsPanel(QWidget):
 
     # -- imports ---------------------------------------------------------
     def is_busy(self) -> bool:
-        return any(
-            t is not None and t.isRunning() for t in (self._import_thread, self._preview_thread)
-        )
+        return self.import_task.is_running() or self.preview_job.is_running()
 
     def import_paths(self, paths: list[Path | str]) -> bool:
         """Import files, folders and zips into the current dataset in a worker thread.
@@ -552,7 +558,7 @@ class DatasetsPanel(QWidget):
         paths = [Path(p) for p in paths]
         if self.catalog is None or not paths:
             return False
-        if self._import_thread is not None:
+        if self.import_task.is_running():
             show_error(self, "An import is running", "Wait for it to finish or cancel it.")
             return False
         dataset_id = self._dataset_id
@@ -568,57 +574,43 @@ class DatasetsPanel(QWidget):
                 "Create a dataset with New…, then import again.",
             )
             return False
-        thread = ImportThread(self.catalog.workspace, dataset_id, paths, self.import_options, self)
-        thread.progress_changed.connect(self._on_import_progress)
-        thread.report_ready.connect(self._on_import_report)
-        thread.import_failed.connect(self._on_import_error)
-        thread.finished.connect(self._on_import_thread_finished)
-        self._import_thread = thread
-        self._import_report, self._import_error = None, None
         self.progress_bar.setRange(0, 0)
         for w in (self.progress_bar, self.progress_label, self.cancel_button):
             w.setVisible(True)
         self.cancel_button.setEnabled(True)
         self.progress_label.setText("Preparing…")
-        thread.start()
+        self.import_task.run(
+            import_into_dataset, self.catalog.workspace, dataset_id, paths, self.import_options
+        )
         self.import_started.emit()
         return True
 
     def cancel_import(self) -> None:
-        if self._import_thread is not None:
-            self._import_thread.cancel()
+        if self.import_task.is_running():
+            self.import_task.cancel()
             self.cancel_button.setEnabled(False)
             self.progress_label.setText("Cancelling…")
 
-    def _on_import_progress(self, done: int, total: int, name: str) -> None:
+    def _on_import_progress(self, progress: Progress) -> None:
+        done, total, name = progress.done, progress.total, progress.stage
         self.progress_bar.setRange(0, max(total, 1))
         self.progress_bar.setValue(done)
         self.progress_label.setText(f"{done}/{total} {name[:30]}")
         self.import_progress.emit(done, total, name)
 
-    def _on_import_report(self, report: ImportReport) -> None:
-        self._import_report = report
-
-    def _on_import_error(self, message: str) -> None:
-        self._import_error = message
-
-    def _on_import_thread_finished(self) -> None:
-        thread = self._import_thread
-        if thread is None:
-            return
-        thread.wait()  # finished is emitted just before the thread ends: let it end
-        self._import_thread = None
-        thread.deleteLater()
+    def _import_ended(self) -> None:
         for w in (self.progress_bar, self.progress_label, self.cancel_button):
             w.setVisible(False)
-        report, error = self._import_report, self._import_error
-        if error is not None or report is None:
-            message = error or "the import stopped without a report"
-            show_error(
-                self, "Import failed", message, "Check the files and the workspace, then try again."
-            )
-            self.import_failed.emit(message)
-            return
+
+    def _on_import_error(self, message: str) -> None:
+        self._import_ended()
+        show_error(
+            self, "Import failed", message, "Check the files and the workspace, then try again."
+        )
+        self.import_failed.emit(message)
+
+    def _on_import_report(self, report: ImportReport) -> None:
+        self._import_ended()
         self.last_report = report
         self.refresh_datasets(
             select=report.datasets_created[-1] if report.datasets_created else None
@@ -686,33 +678,19 @@ class DatasetsPanel(QWidget):
             return False
         ids = self.selected_image_ids()
         image = next((i for i in images if ids and i.id == ids[0]), images[0])
-        request = PreviewRequest(
+        request = AugmentRequest(
             self.catalog.image_path(image),
             self.pipeline_editor.pipeline(),
             n=8,
             size=96,
             seed=self._preview_seed,
         )
-        if self._preview_thread is not None:
-            self._pending_preview = request
-            return True
-        self._start_preview(request)
+        self.pipeline_editor.status.setText("Rendering samples…")
+        self.preview_job.request(request)  # the newest request wins
         return True
 
-    def _start_preview(self, request: PreviewRequest) -> None:
-        thread = AugmentPreviewThread(request, self)
-        thread.previews_ready.connect(self._on_previews)
-        thread.preview_failed.connect(
-            lambda message: self.pipeline_editor.status.setText(f"Preview failed: {message}")
-        )
-        thread.finished.connect(self._on_preview_thread_finished)
-        self._preview_thread = thread
-        self.pipeline_editor.status.setText("Rendering samples…")
-        thread.start()
-
-    def _on_previews(self, request: PreviewRequest, arrays: list) -> None:
-        if self._pending_preview is not None:
-            return  # stale: a newer request is waiting
+    def _on_previews(self, result: tuple[AugmentRequest, list]) -> None:
+        request, arrays = result
         images: list[QImage] = [qimage_from_array(a) for a in arrays]
         self.pipeline_editor.show_previews(images)
         self.pipeline_editor.status.setText(
@@ -720,27 +698,15 @@ class DatasetsPanel(QWidget):
         )
         self.preview_ready.emit(images)
 
-    def _on_preview_thread_finished(self) -> None:
-        thread = self._preview_thread
-        if thread is not None:
-            thread.wait()
-            thread.deleteLater()
-        self._preview_thread = None
-        pending, self._pending_preview = self._pending_preview, None
-        if pending is not None:
-            self._start_preview(pending)
-
     # -- lifetime --------------------------------------------------------
     def shutdown(self, timeout_ms: int = 15_000) -> None:
         """Cancel the import, wait for workers and thumbnail tasks (call before closing)."""
-        self._pending_preview = None
         self._preview_timer.stop()
         self._search_timer.stop()
-        if self._import_thread is not None:
-            self._import_thread.cancel()
-            self._import_thread.wait(timeout_ms)
-        if self._preview_thread is not None:
-            self._preview_thread.wait(timeout_ms)
+        self.import_task.cancel()
+        self.preview_job.cancel_all()
+        self.import_task.wait(timeout_ms)
+        self.preview_job.wait(timeout_ms)
         self.image_model.shutdown(timeout_ms)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

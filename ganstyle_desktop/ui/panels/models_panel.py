@@ -2,17 +2,15 @@
 models, with its card and a thumbnail (a stylized sample, rendered in a worker and cached).
 Import (safetensors only), export, rename and delete-to-trash, with undo.
 
-Reading a card uses engine.modelfile, which imports torch, so cards are read in a worker
-too: the panel never blocks the window on torch.
+Cards, thumbnails, imports and exports run through ui/jobs (the engine imports torch), so
+the panel never blocks the window.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,16 @@ from PySide6.QtWidgets import (
 )
 
 from ganstyle_desktop import paths
-from ganstyle_desktop.ui.jobs import BackgroundTask
+from ganstyle_desktop.ui.jobs import BackgroundTask, WorkQueue
+from ganstyle_desktop.ui.jobs.models import (
+    ModelEntry,
+    export_model_file,
+    import_model_file,
+    render_model_thumbnail,
+    scan_models,
+    sidecar,
+    thumbnail_cache_key,
+)
 from ganstyle_desktop.ui.sample import sample_photo_path
 from ganstyle_desktop.ui.settings import last_folder, remember_folder
 
@@ -46,139 +53,11 @@ EMPTY_TEXT = (
 )
 
 
-@dataclass
-class ModelEntry:
-    path: Path
-    card: dict | None  # ModelCard.to_dict(), None when unreadable
-    name: str
-    starter: bool = False
-    error: str = ""
-    style_files: list[Path] = field(default_factory=list)
-
-    def summary(self) -> str:
-        if self.card is None:
-            return f"Unreadable: {self.error}"
-        c = self.card
-        names = [
-            str(t.get("name") or t.get("slug"))
-            for t in c.get("traditions", [])
-            if isinstance(t, dict)
-        ]
-        # A long list of traditions belongs in the tooltip, not in every row.
-        traditions = ", ".join(names) if len(names) <= 2 else f"{len(names)} traditions"
-        date = str(c.get("created", ""))[:10]
-        bits = [
-            traditions or "style not named",
-            c.get("method") or "?",
-            f"{c.get('steps', 0)} steps",
-        ]
-        if date:
-            bits.append(date)
-        return " · ".join(str(b) for b in bits)
-
-
-def sidecar(path: Path) -> Path:
-    return path.with_suffix(".json")
-
-
 def _move_with_sidecar(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     src.replace(dst) if src.parent.anchor == dst.parent.anchor else shutil.move(str(src), dst)
     if sidecar(src).exists():
         shutil.move(str(sidecar(src)), sidecar(dst))
-
-
-# -- worker functions (run off the GUI thread; they may import torch) ----------------
-
-
-def scan_models(folders: list[tuple[Path, bool]]) -> list[ModelEntry]:
-    from ganstyle_desktop.engine.modelfile import ModelFileError, model_display_name, read_card
-
-    entries: list[ModelEntry] = []
-    for folder, starter in folders:
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.rglob("*.safetensors")):
-            if any(part.startswith(".") for part in path.relative_to(folder).parts):
-                continue
-            try:
-                card = read_card(path)
-            except (ModelFileError, OSError) as exc:
-                entries.append(ModelEntry(path, None, path.stem, starter, str(exc)))
-                continue
-            styles = []
-            for row in card.data_provenance:
-                p = row.get("path") or row.get("file") if isinstance(row, dict) else None
-                if p and Path(p).is_file() and row.get("role", "style") == "style":
-                    styles.append(Path(p))
-            entries.append(
-                ModelEntry(path, card.to_dict(), model_display_name(card), starter, "", styles[:4])
-            )
-    return entries
-
-
-def thumbnail_cache_key(path: Path) -> str:
-    stat = path.stat()
-    return hashlib.sha1(f"{path.resolve()}|{stat.st_mtime_ns}|{stat.st_size}".encode()).hexdigest()
-
-
-def render_thumbnails(
-    model_paths: list[Path], sample: Path, cache_dir: Path, report, control
-) -> int:
-    """Stylize a small copy of the sample with each model; report (model, png) as each lands."""
-    import numpy as np
-    from PIL import Image
-
-    from ganstyle_desktop.engine.imageio import load_rgb
-    from ganstyle_desktop.engine.modelfile import load_model
-    from ganstyle_desktop.engine.stylize import stylize_array
-
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    small = load_rgb(sample)
-    small.thumbnail((THUMB_SIDE * 2, THUMB_SIDE * 2))
-    pixels = np.asarray(small)
-    made = 0
-    for path in model_paths:
-        control.raise_if_cancelled()
-        try:
-            target = cache_dir / f"{thumbnail_cache_key(path)}.png"
-            if not target.exists():
-                model = load_model(path)
-                out = stylize_array(model, pixels, device="cpu", control=control)
-                Image.fromarray(out).save(target)
-                made += 1
-            report((str(path), str(target)))
-        except Exception as exc:  # noqa: BLE001 - one bad model must not stop the rest
-            log.warning("thumbnail for %s failed: %s", path.name, exc)
-    return made
-
-
-def import_model_file(src: Path, dest_dir: Path) -> str:
-    from ganstyle_desktop.engine.atomic import atomic_path
-    from ganstyle_desktop.engine.modelfile import read_card
-
-    read_card(src)  # refuses pickles (UnsafeModelFile) and broken files with the reason
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / src.name
-    n = 2
-    while dest.exists():
-        dest = dest_dir / f"{src.stem}-{n}{src.suffix}"
-        n += 1
-    with atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
-    if sidecar(src).exists():
-        shutil.copyfile(sidecar(src), sidecar(dest))
-    return str(dest)
-
-
-def export_model_file(src: Path, dest: Path) -> str:
-    from ganstyle_desktop.engine.atomic import atomic_path
-
-    with atomic_path(dest) as tmp:
-        shutil.copyfile(src, tmp)
-    if sidecar(src).exists():
-        shutil.copyfile(sidecar(src), sidecar(dest))
-    return str(dest)
 
 
 # -- undoable edits ----------------------------------------------------------------------
@@ -237,10 +116,12 @@ class ModelsPanel(QWidget):
         self._scan = BackgroundTask(self, "model-cards")
         self._scan.finished.connect(self._on_scanned)
         self._scan.failed.connect(lambda m: self.error_raised.emit("Could not list models", m))
-        self._thumbs = BackgroundTask(self, "model-thumbnails")
-        self._thumbs.progress.connect(self._on_thumbnail)
-        self._thumbs.finished.connect(lambda _n: self.thumbnails_done.emit())
-        self._thumbs.failed.connect(lambda m: log.warning("thumbnails failed: %s", m))
+        self._thumbs = WorkQueue(self, "model-thumbnails")
+        self._thumbs.item_ready.connect(self._on_thumbnail)
+        self._thumbs.item_failed.connect(
+            lambda model, m: log.warning("thumbnail for %s failed: %s", model, m)
+        )
+        self._thumbs.drained.connect(self.thumbnails_done.emit)
         self._file_tasks: list[BackgroundTask] = []
         self._rescan_wanted = False
         self._selected_path = ""
@@ -326,8 +207,13 @@ class ModelsPanel(QWidget):
         self.list.setVisible(not empty)
         self.empty_label.setVisible(empty)
         self._update_buttons()
-        if to_render and not self._thumbs.is_running():
-            self._thumbs.run(render_thumbnails, to_render, sample_photo_path(), cache)
+        # Oldest first in the queue: it runs newest first, so the list's top comes last;
+        # reversed, the first rows of the list get their thumbnails first.
+        self._thumbs.clear()
+        for path in reversed(to_render):
+            self._thumbs.submit(
+                str(path), render_model_thumbnail, path, sample_photo_path(), cache, THUMB_SIDE
+            )
         self.models_listed.emit(len(entries))
 
     def _placeholder_icon(self) -> QIcon:
@@ -335,8 +221,7 @@ class ModelsPanel(QWidget):
         image.fill(self.palette().mid().color())
         return QIcon(QPixmap.fromImage(image))
 
-    def _on_thumbnail(self, item: Any) -> None:
-        model, png = item
+    def _on_thumbnail(self, model: str, png: str) -> None:
         for i in range(self.list.count()):
             row = self.list.item(i)
             if row.data(PATH_ROLE) == model:
@@ -484,6 +369,6 @@ class ModelsPanel(QWidget):
     def shutdown(self, timeout_ms: int = 5000) -> None:
         tasks = [self._scan, self._thumbs, *self._file_tasks]
         for task in tasks:
-            task.cancel()
+            task.stop()
         for task in tasks:
             task.wait(timeout_ms)

@@ -1,5 +1,9 @@
 """Training panel: choose sources and settings, start/pause/resume/stop, watch progress,
-loss curves and previews, and pick any saved checkpoint to stylize with or resume from."""
+loss curves and previews, and pick any saved checkpoint to stylize with or resume from.
+
+The preset and device choices come from the engine (read in a worker at start-up, see
+:meth:`TrainingPanel.set_engine_choices`); the checkpoint list is read from the run folder
+(ui/jobs), so it shows what can really be resumed."""
 
 from __future__ import annotations
 
@@ -37,23 +41,20 @@ from ganstyle_desktop.engine.config import (
     StyleSource,
     TrainConfig,
 )
-from ganstyle_desktop.ui.jobs import JobBusy, TrainingJob
+from ganstyle_desktop.ui.jobs import CheckpointInfo, CheckpointListJob, JobBusy, TrainingJob
+from ganstyle_desktop.ui.jobs.facts import EngineFacts
+from ganstyle_desktop.ui.jobs.library import StyleFilesJob
 from ganstyle_desktop.ui.settings import app_settings, last_folder, remember_folder
 from ganstyle_desktop.ui.widgets.loss_plot import LossPlot
 from ganstyle_desktop.ui.widgets.preview_strip import PreviewStrip
 
 log = logging.getLogger(__name__)
 
-# engine/presets.py imports torch; the names are listed here so the panel stays light.
-PRESET_CHOICES = {
-    "tiny": "tiny: seconds per run, for trying things out",
-    "lite": "lite: a good model in minutes on a GPU",
-    "classic": "classic: the original CUT/CycleGAN size",
-}
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 CHECKPOINT_ROLE = Qt.ItemDataRole.UserRole
 BEST_MARK = "★ best  "
 MODEL_ROLE = Qt.ItemDataRole.UserRole + 1
+STEP_ROLE = Qt.ItemDataRole.UserRole + 2
+FINAL_ROLE = Qt.ItemDataRole.UserRole + 3
 
 # A source of training images other than a folder (a library dataset): label -> builder
 SourceBuilder = Callable[[], Any]
@@ -148,10 +149,17 @@ class TrainingPanel(QWidget):
     model_chosen = Signal(str)
     style_folder_changed = Signal(list)
     status_changed = Signal(str)
+    checkpoints_listed = Signal(int)  # the list was refreshed from the run folder
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.job = TrainingJob(self)
+        self.checkpoint_list_job = CheckpointListJob(self)
+        self.checkpoint_list_job.finished.connect(self._on_checkpoints_listed)
+        self.style_files_job = StyleFilesJob(self)
+        self.style_files_job.finished.connect(self.style_folder_changed.emit)
+        self._final_model = ""
+        self._best_path = ""
         self._started_at = 0.0
         self._style_pipeline: PipelineConfig | None = None
         self._content_pipeline: PipelineConfig | None = None
@@ -161,10 +169,7 @@ class TrainingPanel(QWidget):
         self.style_field.changed.connect(self._style_changed)
         self.method = QComboBox()
         self.method.addItems(list(METHODS))
-        self.preset = QComboBox()
-        for name, text in PRESET_CHOICES.items():
-            self.preset.addItem(name, name)
-            self.preset.setItemData(self.preset.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        self.preset = QComboBox()  # filled from the engine: set_engine_choices
         self.size = QSpinBox()
         self.size.setRange(16, 2048)
         self.size.setSingleStep(32)
@@ -181,8 +186,7 @@ class TrainingPanel(QWidget):
         self.lr.setRange(1e-6, 1.0)
         self.lr.setSingleStep(1e-4)
         self.lr.setValue(2e-4)
-        self.device = QComboBox()
-        self.device.addItems(list(DEVICE_CHOICES))
+        self.device = QComboBox()  # filled from the engine: set_engine_choices
         self.quality_every = QSpinBox()
         self.quality_every.setRange(0, 1_000_000)
         self.quality_every.setSingleStep(50)
@@ -245,8 +249,10 @@ class TrainingPanel(QWidget):
         self.checkpoints.itemDoubleClicked.connect(lambda _i: self.stylize_with_selected())
         self.use_button = QPushButton("Stylize with")
         self.use_button.setToolTip("Use this checkpoint's model on the canvas")
-        self.resume_from_button = QPushButton("Resume run")
-        self.resume_from_button.setToolTip("Continue this run from its latest checkpoint")
+        self.resume_from_button = QPushButton("Resume from")
+        self.resume_from_button.setToolTip(
+            "Continue the run from the selected checkpoint (newer ones are set aside)"
+        )
         self.use_button.clicked.connect(self.stylize_with_selected)
         self.resume_from_button.clicked.connect(self.resume_selected)
         self.checkpoints.currentItemChanged.connect(lambda *_: self._update_buttons())
@@ -282,23 +288,48 @@ class TrainingPanel(QWidget):
         job = self.job
         job.progress.connect(self._on_progress)
         job.preview_inputs_ready.connect(self.preview_strip.set_inputs)
-        job.preview_ready.connect(
-            lambda images: self.preview_strip.set_outputs(images, job.preview_step)
+        job.preview_rows_ready.connect(
+            lambda rows: self.preview_strip.set_rows(rows, job.preview_step)
         )
+        job.run_started.connect(self._on_run_started)
         job.checkpoint_saved.connect(self._on_checkpoint)
         job.best_checkpoint_saved.connect(self._mark_best)
         job.quality_measured.connect(self._on_quality)
         job.finished.connect(self._on_finished)
         job.failed.connect(lambda _m: self._on_ended("Training failed"))
-        job.cancelled.connect(
-            lambda: self._on_ended("Training stopped; the last checkpoint is kept")
-        )
+        job.cancelled.connect(self._on_cancelled)
         job.state_changed.connect(lambda _s: self._update_buttons())
         job.state_changed.connect(self._on_state)
         self._restore_choices()
         self._update_buttons()
 
     # -- configuration ------------------------------------------------------------
+    def set_engine_choices(self, facts: EngineFacts) -> None:
+        """The presets and devices the engine offers (read in a worker at start-up)."""
+        wanted_preset = self.preset.currentData() or facts.default_preset
+        self.preset.clear()
+        for name, summary in facts.presets:
+            self.preset.addItem(name, name)
+            self.preset.setItemData(
+                self.preset.count() - 1, f"{name}: {summary}", Qt.ItemDataRole.ToolTipRole
+            )
+        index = self.preset.findData(wanted_preset)
+        self.preset.setCurrentIndex(
+            max(0, index if index >= 0 else self.preset.findData(facts.default_preset))
+        )
+        wanted_device = self.device.currentText() or "auto"
+        self.device.clear()
+        for name in facts.devices:
+            self.device.addItem(name)
+            usable = name == "auto" or name in facts.available_devices
+            if not usable:
+                self.device.setItemData(
+                    self.device.count() - 1,
+                    f"{name} is not available on this machine",
+                    Qt.ItemDataRole.ToolTipRole,
+                )
+        self.device.setCurrentText(wanted_device if wanted_device in facts.devices else "auto")
+
     def set_dataset_sources(self, sources: dict[str, SourceBuilder]) -> None:
         """Offer library datasets beside folders: ``label -> () -> StyleSource``."""
         self.style_field.set_datasets(sources)
@@ -372,19 +403,27 @@ class TrainingPanel(QWidget):
         return config
 
     # -- actions ---------------------------------------------------------------------
-    def start(self, config: TrainConfig | None = None, resume: bool = False) -> bool:
-        """Start a run (from the form unless ``config`` is given); errors go to failed."""
+    def start(
+        self,
+        config: TrainConfig | None = None,
+        resume: bool = False,
+        resume_from: Path | None = None,
+    ) -> bool:
+        """Start a run (from the form unless ``config`` is given); errors go to failed.
+        ``resume_from`` continues the run from that checkpoint folder."""
         try:
             config = config or self.build_config()
-            self.job.start(config, resume=resume)
+            self.job.start(config, resume=resume, resume_from=resume_from)
         except (ConfigError, JobBusy) as exc:
             self.job.failed_details.emit(str(exc), "")
             self.job.failed.emit(str(exc))
             return False
         self._save_choices()
         self._started_at = time.monotonic()
+        self._final_model = ""
         if not resume:
             self.checkpoints.clear()
+            self._best_path = ""
         self.loss_plot.clear()
         self.quality_plot.clear()
         self.preview_strip.clear()
@@ -409,21 +448,21 @@ class TrainingPanel(QWidget):
             self.model_chosen.emit(item.data(MODEL_ROLE))
 
     def resume_selected(self) -> bool:
+        """Resume the run from the selected checkpoint (the final model: its newest)."""
         item = self.selected_checkpoint()
         if item is None:
             return False
-        run_dir = Path(item.data(CHECKPOINT_ROLE))
-        if run_dir.suffix == ".safetensors" or run_dir.parent.name == "checkpoints":
-            run_dir = (
-                run_dir.parent.parent if run_dir.parent.name == "checkpoints" else run_dir.parent
-            )
+        chosen = Path(item.data(CHECKPOINT_ROLE))
+        final = bool(item.data(FINAL_ROLE))
+        run_dir = chosen.parent if final else chosen.parent.parent
         try:
             config = TrainConfig.load(run_dir / "config.json")
         except (OSError, ValueError, TypeError) as exc:
             message = f"{run_dir / 'config.json'}: cannot resume this run ({exc})."
             self.job.failed.emit(message)
             return False
-        return self.start(config, resume=True)
+        config.out_dir = str(run_dir)
+        return self.start(config, resume=True, resume_from=None if final else chosen)
 
     # -- job events -------------------------------------------------------------------
     def _on_progress(self, step: int, total: int, info: dict) -> None:
@@ -436,15 +475,68 @@ class TrainingPanel(QWidget):
         self.loss_plot.add_point(step, info.get("losses", {}))
         self.status_changed.emit(f"Training: step {step}/{total}")
 
+    def _on_run_started(self, start_step: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(start_step)
+        if start_step:
+            self.rate_label.setText(f"Resumed at step {start_step} of {total}")
+        self._refresh_checkpoints()  # a resume from an older one set the newer aside
+
     def _on_checkpoint(self, path: str) -> None:
         p = Path(path)
-        step = "".join(ch for ch in p.name if ch.isdigit()).lstrip("0") or p.name
-        item = QListWidgetItem(f"Step {step}  —  {p.name}")
-        item.setData(CHECKPOINT_ROLE, str(p))
-        item.setData(MODEL_ROLE, str(checkpoint_model(p)))
-        item.setToolTip(str(p))
-        self.checkpoints.addItem(item)
+        step = int("".join(ch for ch in p.name if ch.isdigit()) or 0)
+        self.checkpoints.addItem(self._checkpoint_item(step, p, checkpoint_model(p)))
+        self._refresh_checkpoints()
         self._update_buttons()
+
+    @staticmethod
+    def _checkpoint_item(
+        step: int, path: Path, model: Path, final: bool = False
+    ) -> QListWidgetItem:
+        text = f"Final model  —  {model.name}" if final else f"Step {step}  —  {path.name}"
+        item = QListWidgetItem(text)
+        item.setData(CHECKPOINT_ROLE, str(path))
+        item.setData(MODEL_ROLE, str(model))
+        item.setData(STEP_ROLE, step)
+        item.setData(FINAL_ROLE, final)
+        item.setToolTip(str(path))
+        return item
+
+    def _refresh_checkpoints(self) -> None:
+        if self.job.run_dir is not None:
+            self.checkpoint_list_job.request(self.job.run_dir)
+
+    def _on_checkpoints_listed(self, listed: tuple[Path, list[CheckpointInfo]]) -> None:
+        """The list as the run folder has it: pruned checkpoints are gone, and so are
+        those a resume from an older one set aside."""
+        run_dir, found = listed
+        if run_dir != self.job.run_dir:
+            return
+        current = self.checkpoints.currentItem()
+        selected = current.data(CHECKPOINT_ROLE) if current is not None else ""
+        self.checkpoints.clear()
+        # The run's final model is listed once this session has finished it (after a
+        # Stop it holds the same weights as the last checkpoint).
+        found = [info for info in found if not info.is_final]
+        for info in found:
+            item = self._checkpoint_item(info.step, info.path, info.model_path)
+            if info.is_best or str(info.path) == self._best_path:
+                item.setText(BEST_MARK + item.text())
+            self.checkpoints.addItem(item)
+        if self._final_model:
+            self.checkpoints.addItem(
+                self._checkpoint_item(
+                    found[-1].step if found else 0,
+                    Path(self._final_model),
+                    Path(self._final_model),
+                    final=True,
+                )
+            )
+        for row in range(self.checkpoints.count()):
+            if self.checkpoints.item(row).data(CHECKPOINT_ROLE) == selected:
+                self.checkpoints.setCurrentRow(row)
+        self._update_buttons()
+        self.checkpoints_listed.emit(self.checkpoints.count())
 
     def _on_quality(self, step: int, metrics: dict) -> None:
         shown = {
@@ -452,10 +544,15 @@ class TrainingPanel(QWidget):
             for key, label in (("style_score", "style score"), ("edge_ssim", "edge SSIM"))
             if key in metrics
         }
+        # A multi-style run measures each tradition; plot each one's style score too.
+        for key, value in metrics.items():
+            if key.startswith("style_score/"):
+                shown[f"style score · {key.split('/', 1)[1]}"] = value
         self.quality_plot.add_point(step, shown)
 
     def _mark_best(self, path: str) -> None:
         """Mark the best checkpoint by style score; only one carries the mark."""
+        self._best_path = path
         for row in range(self.checkpoints.count()):
             item = self.checkpoints.item(row)
             text = item.text().removeprefix(BEST_MARK)
@@ -463,12 +560,17 @@ class TrainingPanel(QWidget):
 
     def _on_finished(self, model_path: str) -> None:
         if model_path:
-            item = QListWidgetItem(f"Final model  —  {Path(model_path).name}")
-            item.setData(CHECKPOINT_ROLE, model_path)
-            item.setData(MODEL_ROLE, model_path)
+            self._final_model = model_path
+            path = Path(model_path)
+            item = self._checkpoint_item(self.job.last_step, path, path, final=True)
             self.checkpoints.addItem(item)
             self.checkpoints.setCurrentItem(item)
         self._on_ended("Training finished")
+        self._refresh_checkpoints()
+
+    def _on_cancelled(self) -> None:
+        self._on_ended("Training stopped; the last checkpoint is kept")
+        self._refresh_checkpoints()
 
     def _on_ended(self, text: str) -> None:
         elapsed = time.monotonic() - self._started_at if self._started_at else 0
@@ -510,13 +612,12 @@ class TrainingPanel(QWidget):
     def _style_changed(self) -> None:
         folder = self.style_field.folder()
         if folder and Path(folder).is_dir():
-            from ganstyle_desktop.engine.imageio import collect_image_files
+            self.style_files_job.request(Path(folder))  # listed in a worker, newest wins
 
-            try:
-                files = collect_image_files([folder])[:4]
-            except OSError:
-                files = []
-            self.style_folder_changed.emit(files)
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        for job in (self.checkpoint_list_job, self.style_files_job):
+            job.cancel_all()
+            job.wait(timeout_ms)
 
     def _save_choices(self) -> None:
         s = app_settings()
@@ -542,10 +643,10 @@ class TrainingPanel(QWidget):
         self.style_field.edit.setText(get("style", "", str))
         self.content_field.edit.setText(get("content", "", str))
         self.method.setCurrentText(get("method", "fastcut", str))
-        index = self.preset.findData(get("preset", "lite", str))
-        self.preset.setCurrentIndex(max(0, index))
+        # Until the engine lists its presets and devices, the saved choices stand alone.
+        self.preset.addItem(get("preset", "lite", str), get("preset", "lite", str))
         self.size.setValue(get("size", 256, int))
         self.steps.setValue(get("steps", 2000, int))
         self.batch.setValue(get("batch", 1, int))
         self.lr.setValue(get("lr", 2e-4, float))
-        self.device.setCurrentText(get("device", "auto", str))
+        self.device.addItem(get("device", "auto", str))

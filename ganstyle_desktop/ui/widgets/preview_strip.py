@@ -1,5 +1,5 @@
 """A strip of the fixed preview photos (top row) and the model's current renderings of them
-(bottom row), redrawn whenever a new preview arrives."""
+(a row per tradition of a multi-style run, labelled), redrawn whenever a preview arrives."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ class PreviewStrip(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.inputs: list[QImage] = []
-        self.outputs: list[QImage] = []
+        self.outputs: list[QImage] = []  # the first tradition's renderings
+        self.rows: list[tuple[str, list[QImage]]] = []  # (tradition, renderings) each
         self.step = 0
         self.updates = 0  # how many previews were drawn (tests and status use it)
         self.setMinimumHeight(110)
@@ -22,7 +23,7 @@ class PreviewStrip(QWidget):
         return QSize(320, 150)
 
     def clear(self) -> None:
-        self.inputs, self.outputs, self.step, self.updates = [], [], 0, 0
+        self.inputs, self.outputs, self.rows, self.step, self.updates = [], [], [], 0, 0
         self.update()
 
     def set_inputs(self, images: list[QImage]) -> None:
@@ -30,7 +31,12 @@ class PreviewStrip(QWidget):
         self.update()
 
     def set_outputs(self, images: list[QImage], step: int = 0) -> None:
-        self.outputs = list(images)
+        self.set_rows([("", list(images))], step)
+
+    def set_rows(self, rows: list[tuple[str, list[QImage]]], step: int = 0) -> None:
+        """One row of renderings per tradition (a single unnamed row for one style)."""
+        self.rows = [(name, list(images)) for name, images in rows]
+        self.outputs = self.rows[0][1] if self.rows else []
         self.step = step
         self.updates += 1
         self.update()
@@ -40,7 +46,7 @@ class PreviewStrip(QWidget):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         pal = self.palette()
         painter.fillRect(self.rect(), pal.color(QPalette.ColorRole.Base))
-        count = max(len(self.inputs), len(self.outputs))
+        count = max([len(self.inputs)] + [len(images) for _, images in self.rows])
         if not count:
             painter.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(
@@ -52,21 +58,35 @@ class PreviewStrip(QWidget):
             return
         fm = painter.fontMetrics()
         label_h = fm.height() + 2
-        rows = [r for r in (self.inputs, self.outputs) if r]
+        named = len(self.rows) > 1
+        rows = [("", self.inputs)] if self.inputs else []
+        rows += [(name, images) for name, images in self.rows if images]
         gap = 4
+        side_label = (fm.horizontalAdvance("M" * 7) + gap) if named else 0
         cell = min(
-            (self.width() - gap * (count + 1)) / count,
+            (self.width() - side_label - gap * (count + 1)) / count,
             (self.height() - label_h - gap * (len(rows) + 1)) / len(rows),
         )
         cell = max(8.0, cell)
-        x_start = (self.width() - (cell * count + gap * (count - 1))) / 2
-        for r, images in enumerate(rows):
+        x_start = side_label + (self.width() - side_label - (cell * count + gap * (count - 1))) / 2
+        painter.setPen(pal.color(QPalette.ColorRole.WindowText))
+        for r, (name, images) in enumerate(rows):
             y = label_h + gap + r * (cell + gap)
+            if named and name:
+                text = fm.elidedText(name, Qt.TextElideMode.ElideRight, side_label - gap)
+                painter.drawText(
+                    QRectF(2, y, side_label - gap, cell),
+                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                    text,
+                )
             for i, image in enumerate(images):
                 target = QRectF(x_start + i * (cell + gap), y, cell, cell)
                 painter.drawImage(target, image)
-        painter.setPen(pal.color(QPalette.ColorRole.WindowText))
-        caption = "Photos (top), the model's rendering (bottom)"
+        caption = (
+            "Photos (top), each tradition's rendering below"
+            if named
+            else "Photos (top), the model's rendering (bottom)"
+        )
         if self.step:
             caption = f"Step {self.step}: " + caption.lower()
         caption = painter.fontMetrics().elidedText(  # a narrow dock: elide, never clip

@@ -1,0 +1,237 @@
+"""Photos in and results out, through the engine's image I/O, in workers.
+
+A :class:`Photo` is decoded once by :func:`engine.export.read_image_with_metadata`, exactly
+as the CLI reads it: upright, full resolution, 16-bit pixels kept 16-bit (TIFF), with the
+metadata to carry over (an RGB ICC profile only, EXIF without orientation, PNG text).
+Stylizing works on those pixels (no second decode), previews on memoised downscaled
+copies, and an export writes the result with that metadata through the engine's writer,
+so the window and ``ganstyle-cli stylize`` produce the same file.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSize
+from PySide6.QtGui import QImage
+
+from ganstyle_desktop.engine.blend import Blend
+from ganstyle_desktop.engine.control import JobControl
+from ganstyle_desktop.ui.qimage import qimage_from_array
+
+from .core import LatestRequestJob, Progress, Report, limit_torch_threads
+
+__all__ = [
+    "Photo",
+    "PhotoJob",
+    "PhotoRequest",
+    "StylizeJob",
+    "StylizeRequest",
+    "StylizeResult",
+    "export_result",
+    "read_photo",
+    "screen_image",
+]
+
+
+@dataclass(eq=False)
+class Photo:
+    """One decoded photo. Compared by identity: opening the file again is a new Photo."""
+
+    path: Path
+    pixels: Any  # HxWx3 numpy array, uint8 (uint16 for 16-bit sources), upright
+    metadata: Any  # engine ImageMetadata
+    preview: QImage  # screen size, for display
+    file_stamp: tuple[int, int] = (0, 0)  # (mtime_ns, size) when it was read
+    _small: dict[int, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    def size(self) -> QSize:
+        return QSize(self.width, self.height)
+
+    @property
+    def bit_depth(self) -> int:
+        return 16 if self.pixels.dtype.itemsize == 2 else 8
+
+    def downscaled(self, max_side: int) -> Any:
+        """An 8-bit copy with the longer side at most ``max_side`` (memoised; workers)."""
+        from ganstyle_desktop.engine.blend import downscale
+        from ganstyle_desktop.engine.export import to_uint8
+
+        with self._lock:
+            small = self._small.get(max_side)
+        if small is None:
+            small = to_uint8(downscale(self.pixels, max_side))
+            small.setflags(write=False)  # shared between threads: read-only
+            with self._lock:
+                self._small[max_side] = small
+        return small
+
+    def is_unchanged_on_disk(self) -> bool:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return False
+        return (stat.st_mtime_ns, stat.st_size) == self.file_stamp
+
+
+def screen_image(array: Any, max_side: int | None) -> QImage:
+    """A QImage for display: downscaled with Lanczos first when larger than ``max_side``."""
+    if max_side and max(array.shape[:2]) > max_side:
+        from ganstyle_desktop.engine.blend import downscale
+
+        array = downscale(array, max_side)
+    return qimage_from_array(array)
+
+
+def read_photo(path: Path | str, preview_side: int = 2048) -> Photo:
+    """Decode ``path`` with the engine (ImageLoadError names the file and the reason)."""
+    from ganstyle_desktop.engine.export import read_image_with_metadata
+
+    path = Path(path)
+    stat = path.stat() if path.exists() else None
+    pixels, metadata = read_image_with_metadata(path)
+    pixels.setflags(write=False)  # shared by stylize, previews and export
+    photo = Photo(
+        path,
+        pixels,
+        metadata,
+        QImage(),
+        (stat.st_mtime_ns, stat.st_size) if stat else (0, 0),
+    )
+    photo.preview = qimage_from_array(photo.downscaled(preview_side))
+    return photo
+
+
+@dataclass(frozen=True)
+class PhotoRequest:
+    path: Path
+    preview_side: int = 2048
+
+
+class PhotoJob(LatestRequestJob):
+    """Opens photos; the newest request wins. ``finished`` carries the :class:`Photo`."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(lambda request, control, _report: _open(request, control), parent, "photo")
+
+
+def _open(request: PhotoRequest, control: JobControl) -> Photo:
+    control.raise_if_cancelled()
+    photo = read_photo(request.path, request.preview_side)
+    control.raise_if_cancelled()
+    return photo
+
+
+# -- stylizing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StylizeRequest:
+    """Paint ``photo`` (a decoded Photo, or a file the worker decodes) with ``blend``."""
+
+    model_path: Path
+    photo: Photo | Path
+    blend: Blend = Blend()
+    device: str = "auto"
+    preview_side: int = 2048
+
+    @property
+    def photo_path(self) -> Path:
+        return self.photo.path if isinstance(self.photo, Photo) else Path(self.photo)
+
+
+@dataclass(frozen=True)
+class StylizeResult:
+    request: StylizeRequest
+    preview: QImage  # scaled for the screen
+    array: Any  # HxWx3 numpy array at full resolution (uint16 for 16-bit photos), for export
+    seconds: float
+    tiled: bool
+    final: bool = True  # False: a quick preview ahead of the full resolution (partial)
+
+    @property
+    def model_path(self) -> Path:
+        return self.request.model_path
+
+    @property
+    def blend(self) -> Blend:
+        return self.request.blend
+
+
+def _stylize(request: StylizeRequest, control: JobControl, report: Report) -> StylizeResult:
+    limit_torch_threads()
+    from ganstyle_desktop.engine import events as ev
+    from ganstyle_desktop.engine.model_cache import load_model_cached
+    from ganstyle_desktop.engine.stylize import stylize_steps
+
+    started = time.monotonic()
+    control.raise_if_cancelled()
+    photo = request.photo if isinstance(request.photo, Photo) else read_photo(request.photo)
+    control.raise_if_cancelled()
+    # The photo blend needs no model; stylize_steps gives the pixels back untouched.
+    model = None if request.blend.is_photo else load_model_cached(request.model_path)
+    control.raise_if_cancelled()
+    output, tiled = None, False
+    for event in stylize_steps(
+        model, photo.pixels, blend=request.blend, device=request.device, control=control
+    ):
+        control.raise_if_cancelled()
+        if isinstance(event, ev.StylizeProgress):
+            report(Progress(event.done, event.total, event.stage))
+        elif isinstance(event, ev.StylizeFinished):
+            output, tiled = event.output, event.tiled
+    if output is None:
+        raise RuntimeError("the stylizer ended without a result")
+    preview = screen_image(output, request.preview_side)
+    if not isinstance(request.photo, Photo):
+        request = StylizeRequest(
+            request.model_path, photo, request.blend, request.device, request.preview_side
+        )
+    return StylizeResult(request, preview, output, time.monotonic() - started, tiled)
+
+
+class StylizeJob(LatestRequestJob):
+    """Stylizes at full resolution in a worker; the newest request wins.
+
+    ``progress`` carries a :class:`Progress` (tiles), ``finished`` a
+    :class:`StylizeResult`; ``partial`` is reserved for quick previews of the same
+    request (``final`` False) ahead of the full result.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(_stylize, parent, "stylize")
+
+
+def export_result(result: StylizeResult, path: Path | str, quality: int = 95) -> str:
+    """Write ``result`` as the CLI does: the engine's writer, the photo's metadata; the
+    photo itself (a photo blend) is its own file copied when the format matches."""
+    from ganstyle_desktop.engine.export import read_metadata, save_result
+
+    photo = result.request.photo
+    if isinstance(photo, Photo):
+        source, metadata = photo.path, photo.metadata
+        unchanged_file = photo.is_unchanged_on_disk()
+    else:
+        source, metadata, unchanged_file = Path(photo), read_metadata(photo), True
+    written = save_result(
+        result.array,
+        Path(path),
+        source=source,
+        meta=metadata,
+        quality=quality,
+        unchanged=result.blend.is_photo and unchanged_file,
+    )
+    return str(written)

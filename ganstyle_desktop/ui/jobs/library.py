@@ -1,0 +1,161 @@
+"""The dataset library's background work: imports, thumbnails, augmentation previews, and
+the datasets offered as training sources.
+
+Workers open their own catalog connection (SQLite connections stay in their thread) and
+never touch widgets. The panels keep a catalog for quick, synchronous reads and undoable
+edits in the GUI thread; everything that decodes images or walks folders runs here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QImage
+
+from ganstyle_desktop.engine.config import PipelineConfig
+from ganstyle_desktop.engine.control import JobControl
+
+from .core import LatestRequestJob, Progress, Report, UserFacingError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "AugmentPreviewJob",
+    "AugmentRequest",
+    "dataset_references",
+    "dataset_thumbnail",
+    "dataset_training_sources",
+    "import_into_dataset",
+    "list_style_files",
+    "StyleFilesJob",
+]
+
+
+def import_into_dataset(
+    workspace: Path,
+    dataset_id: int | None,
+    paths: list[Path],
+    options: Any,
+    control: JobControl,
+    report: Report,
+) -> Any:
+    """Import ``paths`` into a dataset; with no dataset, ``paths[0]`` is a dataset archive
+    (recreated as a new dataset) or a CSV/JSON manifest (one dataset per dataset column).
+    Reports a :class:`Progress` per file (only on a visible change) and returns the
+    library's ImportReport."""
+    from ganstyle_desktop.library.catalog import Catalog
+    from ganstyle_desktop.library.importer import Importer
+
+    last = [-1]
+
+    def progress(done: int, total: int, name: str) -> None:
+        percent = int(100 * done / total) if total else 100
+        if percent != last[0] or done == total:
+            last[0] = percent
+            report(Progress(done, total, Path(name).name if name else ""))
+
+    with Catalog.open(workspace, create=False) as catalog:
+        importer = Importer(catalog, options, progress, control)
+        if dataset_id is None and paths[0].suffix.lower() in (".csv", ".json"):
+            return importer.import_manifest(paths[0])
+        if dataset_id is None:
+            return importer.import_dataset_archive(paths[0])
+        return importer.import_paths(dataset_id, paths)
+
+
+def dataset_thumbnail(workspace: Path, sha: str, size: int) -> QImage:
+    """The cached thumbnail of a stored image, made from the original when missing."""
+    from ganstyle_desktop.library.thumbnails import ensure_thumbnail
+
+    path = ensure_thumbnail(workspace, sha, size)
+    image = QImage(str(path))
+    if image.isNull():
+        raise UserFacingError(f"{path.name}: the cached thumbnail cannot be read")
+    return image
+
+
+@dataclass(frozen=True)
+class AugmentRequest:
+    image_path: Path
+    pipeline: PipelineConfig
+    n: int = 8
+    size: int = 96
+    seed: int = 0
+
+
+def _augment(request: AugmentRequest, _control: JobControl, _report: Report) -> tuple:
+    from ganstyle_desktop.engine.data import augment_preview
+    from ganstyle_desktop.engine.imageio import load_rgb
+
+    image = load_rgb(request.image_path)
+    arrays = augment_preview(image, request.pipeline, request.n, request.size, request.seed)
+    return request, arrays
+
+
+class AugmentPreviewJob(LatestRequestJob):
+    """``finished`` carries ``(AugmentRequest, [HxWx3 uint8 arrays])``."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(_augment, parent, "dataset-augment-preview")
+
+
+# -- training sources and style references ---------------------------------------------------
+
+SourceBuilder = Callable[[], Any]
+
+
+def dataset_training_sources(workspace: Path) -> dict[str, SourceBuilder]:
+    """``"Dataset: <name>" -> () -> (StyleSource, PipelineConfig)`` for every dataset of
+    the workspace (a quick catalog read; the builders read it again when a run starts)."""
+    from ganstyle_desktop.library.catalog import Catalog
+    from ganstyle_desktop.library.training import training_source
+
+    with Catalog.open(workspace, create=False) as catalog:
+        datasets = catalog.list_datasets()
+
+    def builder(dataset_id: int) -> SourceBuilder:
+        def build() -> Any:
+            with Catalog.open(workspace, create=False) as catalog:
+                return training_source(catalog, dataset_id)
+
+        return build
+
+    return {f"Dataset: {d.name}": builder(d.id) for d in datasets}
+
+
+def dataset_references(workspace: Path, dataset_id: int, count: int = 4) -> tuple[str, list[Path]]:
+    """A dataset's name and the files of its first ``count`` images."""
+    from ganstyle_desktop.library.catalog import Catalog
+
+    with Catalog.open(workspace, create=False) as catalog:
+        name = catalog.get_dataset(dataset_id).name
+        images = catalog.list_images(dataset_id)[:count]
+        return name, [catalog.image_path(i) for i in images]
+
+
+def list_style_files(folder: Path, count: int = 4) -> list[Path]:
+    """The first ``count`` image files of a folder (searched like a training source)."""
+    from ganstyle_desktop.engine.imageio import collect_image_files
+
+    if not folder.is_dir():
+        return []
+    try:
+        return collect_image_files([folder])[:count]
+    except OSError:
+        return []
+
+
+class StyleFilesJob(LatestRequestJob):
+    """The first images of a style folder, for the canvas' reference strip."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(
+            lambda folder, _control, _report: list_style_files(Path(folder)),
+            parent,
+            "style-files",
+        )
