@@ -74,8 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.reset_settings:
         reset_settings()
 
+    from .ui.jobs import shutdown_all
     from .ui.main_window import MainWindow
 
+    # A safety net: however the application ends, no job thread outlives it.
+    app.aboutToQuit.connect(lambda: shutdown_all(30_000))
     window = MainWindow(workspace=args.workspace)
     if args.photo is not None:
         QTimer.singleShot(0, lambda: window.canvas.open_photo(args.photo))
@@ -115,8 +118,7 @@ def _run_screenshot(app, window, target: Path) -> int:
         if not ok:
             print(f"could not write {target}", file=sys.stderr)
         result["code"] = 0 if ok else 1
-        window.close()
-        app.quit()
+        close_then_quit()
 
     def timed_out() -> None:
         print("start-up did not finish in time; saving what is shown", file=sys.stderr)
@@ -125,8 +127,12 @@ def _run_screenshot(app, window, target: Path) -> int:
     def grab_now() -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         result["code"] = 0 if window.grab().save(str(target), "PNG") else 1
+        close_then_quit()
+
+    def close_then_quit() -> None:
+        # The window closes once its jobs have stopped; quit only then.
+        window.closed.connect(app.quit)
         window.close()
-        app.quit()
 
     if window.is_started():
         QTimer.singleShot(0, grab)
