@@ -193,7 +193,7 @@ class StylizeResult:
 def _stylize(request: StylizeRequest, control: JobControl, report: Report) -> StylizeResult:
     limit_torch_threads()
     from ganstyle_desktop.engine import events as ev
-    from ganstyle_desktop.engine.model_cache import load_model_cached
+    from ganstyle_desktop.engine.model_cache import device_for, load_model_cached
     from ganstyle_desktop.engine.stylize import stylize_steps
 
     started = time.monotonic()
@@ -201,7 +201,11 @@ def _stylize(request: StylizeRequest, control: JobControl, report: Report) -> St
     photo = request.photo if isinstance(request.photo, Photo) else read_photo(request.photo)
     control.raise_if_cancelled()
     # The photo blend needs no model; stylize_steps gives the pixels back untouched.
-    model = None if request.blend.is_photo else load_model_cached(request.model_path)
+    model = (
+        None
+        if request.blend.is_photo
+        else load_model_cached(request.model_path, device_for(request.device))
+    )
     control.raise_if_cancelled()
     output, tiled = None, False
     for event in stylize_steps(
