@@ -179,7 +179,8 @@ class MultiStyle(AdversarialMethod):
         flipped = bool(torch.rand(1, generator=self.rngs["flip"]).item() < 0.5)
         real = torch.flip(content, dims=[3]) if flipped else content
         kind = self.config.gan_loss
-        self._observe_palette(style, style_ids.to(style.device).long())
+        ids = style_ids.to(style.device).long()
+        self._observe_palette(self.global_batch(style), self.global_batch(ids))
 
         with self.plan.autocast():
             fake = self.G(real, targets)
@@ -197,8 +198,12 @@ class MultiStyle(AdversarialMethod):
                 # (StarGAN-style): heads learn what sets traditions apart, so G must
                 # give each tradition its own look instead of one average style.
                 shift = torch.randint(
-                    1, self.D.n_heads, real_ids.shape, generator=self.rngs["heads"]
-                ).to(real_ids.device)
+                    1,
+                    self.D.n_heads,
+                    (self.global_rows(real_ids.shape[0]),),
+                    generator=self.rngs["heads"],
+                )
+                shift = self.local_rows(shift).to(real_ids.device)
                 wrong = _pick(all_heads, (real_ids + shift) % self.D.n_heads)
                 loss_d = loss_d + self.lambda_wrong_head * _fake_term(wrong, kind)
         self.backward(loss_d)
@@ -210,7 +215,7 @@ class MultiStyle(AdversarialMethod):
         with self.plan.autocast():
             loss_gan = generator_adversarial_loss(self.D(self.augment(fake), heads), kind)
             loss_gan = loss_gan * self.config.lambda_gan
-            loss_nce = self.nce.loss(self.G, content, fake, self.rngs["nce"], flip_target=flipped)
+            loss_nce = self.nce(self.G, content, fake, self.rngs["nce"], flip_target=flipped)
             loss_nce = loss_nce * self.lambda_nce
             loss_palette = self._palette_loss(fake, heads) * self.lambda_palette
             loss_g = loss_gan + loss_nce + loss_palette
