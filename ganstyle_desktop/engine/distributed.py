@@ -220,8 +220,18 @@ class DataParallel:
         dist.barrier()
 
 
+BACKEND_VARIABLE = "GANSTYLE_DIST_BACKEND"
+
+
 def backend_for(device_type: str) -> str:
-    """NCCL between GPUs, gloo on the CPU (and for anything else)."""
+    """NCCL between GPUs, gloo on the CPU (and for anything else).
+
+    ``GANSTYLE_DIST_BACKEND=gloo`` overrides it: gloo lets two processes share one GPU,
+    which NCCL refuses (the GPU check runs DDP that way on a one-GPU machine).
+    """
+    chosen = os.environ.get(BACKEND_VARIABLE, "").strip().lower()
+    if chosen:
+        return chosen
     return "nccl" if device_type == "cuda" else "gloo"
 
 
