@@ -75,3 +75,21 @@ def test_torchrun_shares_the_inputs_and_prints_one_summary(model_file: Path, tmp
     (alone / "a.jpg").write_bytes(b"keep me")
     assert main([*args, str(alone), "--device", "cpu"]) == 1
     assert _outputs(out) == _outputs(alone)
+
+
+def test_under_torchrun_a_repeated_ctrl_c_right_away_is_the_same_one() -> None:
+    from ganstyle_desktop.cli.train_cmd import _CtrlC
+    from ganstyle_desktop.engine.control import JobControl
+
+    control = JobControl()
+    handler = _CtrlC(control, [], grace_seconds=60.0)
+    handler._handle(2, None)  # the terminal's Ctrl-C: stop after this step
+    handler._handle(2, None)  # torchrun passing the same Ctrl-C on: not a second one
+    assert control.cancelled
+    handler.first_at -= 120.0
+    with pytest.raises(KeyboardInterrupt):
+        handler._handle(2, None)  # a real second Ctrl-C later: quit now
+    alone = _CtrlC(JobControl(), [])
+    alone._handle(2, None)
+    with pytest.raises(KeyboardInterrupt):
+        alone._handle(2, None)  # one process: the second Ctrl-C quits at once, as before

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -23,6 +25,7 @@ def _check(*args: str) -> tuple[int, dict]:
     return done.returncode, json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_cpu_safe_parts_run_and_cuda_parts_say_why_they_were_skipped() -> None:
     code, report = _check(
         "--only", "environment,train_amp,stylize_large,train_speed",

@@ -93,8 +93,9 @@ class AdversarialMethod(TrainingMethod):
         """Route the training forwards through DDP replicas of every network."""
         replicas = {id(net): self.plan.replicate(net) for net in self.nets.values()}
         for attr, value in list(vars(self).items()):
-            if id(value) in replicas and any(value is net for net in self.nets.values()):
-                setattr(self, attr, replicas[id(value)])
+            replica = replicas.get(id(value))
+            if replica is not None:
+                setattr(self, attr, replica)
 
     def global_batch(self, x: torch.Tensor) -> torch.Tensor:
         """Every process's rows of ``x`` in rank order (state that spans the batch)."""

@@ -179,8 +179,7 @@ class MultiStyle(AdversarialMethod):
         flipped = bool(torch.rand(1, generator=self.rngs["flip"]).item() < 0.5)
         real = torch.flip(content, dims=[3]) if flipped else content
         kind = self.config.gan_loss
-        ids = style_ids.to(style.device).long()
-        self._observe_palette(self.global_batch(style), self.global_batch(ids))
+        self._observe_palette(style, style_ids.to(style.device).long())
 
         with self.plan.autocast():
             fake = self.G(real, targets)
@@ -236,8 +235,10 @@ class MultiStyle(AdversarialMethod):
     def _observe_palette(self, style: torch.Tensor, ids: torch.Tensor) -> None:
         mean = style.float().mean(dim=(2, 3))
         std = style.float().std(dim=(2, 3))
+        # Every process updates from the whole batch's images, in the same order.
+        mean, std, ids = self.global_batch(mean), self.global_batch(std), self.global_batch(ids)
         m = self.palette_momentum
-        for i in range(style.shape[0]):
+        for i in range(mean.shape[0]):
             t = int(ids[i])
             if self.palette_seen[t] == 0:
                 self.palette_mean[t], self.palette_std[t] = mean[i], std[i]
