@@ -384,8 +384,9 @@ def _train(args: argparse.Namespace, config: TrainConfig, parallel: DataParallel
     finished: TrainingFinished | None = None
     try:
         trainer = Trainer(config, control, resume=args.resume, parallel=parallel)
-        # torchrun passes a terminal's Ctrl-C on to every process, which also gets it from
-        # the terminal: the two count as one.
+        # torchrun passes a terminal's Ctrl-C on to every process; where a process also gets
+        # it from the terminal (launchers that keep the terminal's process group), the two
+        # count as one.
         with _CtrlC(control, bar_holder, grace_seconds=2.0 if parallel else 0.0):
             for event in trainer.run():
                 bar = bar_holder[0] if bar_holder else None
@@ -436,9 +437,12 @@ def _train(args: argparse.Namespace, config: TrainConfig, parallel: DataParallel
         _record_cli_details(finished.model_path, command, args.name)
     timing = _timing_text(step_times)
     if finished.cancelled:
+        launcher = "ganstyle-cli"
+        if parallel is not None:
+            launcher = f"torchrun --nproc-per-node {parallel.world_size} -m ganstyle_desktop.cli"
         print(
             f"Cancelled at step {finished.step}. The run folder keeps the last checkpoint; "
-            f"continue with: ganstyle-cli train --out {shlex.quote(str(config.out_dir))} --resume",
+            f"continue with: {launcher} train --out {shlex.quote(str(config.out_dir))} --resume",
             file=sys.stderr,
         )
         if finished.model_path is not None:
