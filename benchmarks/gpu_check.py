@@ -296,24 +296,26 @@ def inference_parity(check: Check) -> dict:
 
 
 def stylize_large(check: Check) -> dict:
-    if not check.cuda:
+    if not check.cuda and not check.args.rehearse:
         return _skip("no CUDA GPU: 2048/4096 px GPU stylize times and memory need one")
-    import torch
-
     from ganstyle_desktop.engine.events import StylizeFinished
     from ganstyle_desktop.engine.modelfile import load_model
     from ganstyle_desktop.engine.stylize import stylize_array, stylize_steps
 
     model = load_model(STARTER, device="cpu")
     photo = check.photo()
-    stylize_array(model, _resized(photo, 512, 512), device="cuda")  # warm-up: kernels, cuDNN
+    sizes = (2048, 4096) if check.cuda else (96, 160)  # --rehearse: tiny, on the CPU
+    warm = 512 if check.cuda else 64
+    stylize_array(model, _resized(photo, warm, warm), device=check.device)  # kernels, cuDNN
     runs = []
     modes = [
         ("tiled, 1 GB budget, auto precision", {"memory_budget_mb": 1024}),
         ("whole image, auto precision", {"tiling": "whole"}),
         ("whole image, fp32", {"tiling": "whole", "precision": "fp32"}),
     ]
-    for size in (2048, 4096):
+    budget = 1024 if check.cuda else 1  # MB: tiles on the CPU rehearsal too
+    modes[0] = (modes[0][0], {"memory_budget_mb": budget})
+    for size in sizes:
         image = _resized(photo, size, size)
         for label, options in modes:
             if check.out_of_time(reserve=20):
@@ -321,12 +323,10 @@ def stylize_large(check: Check) -> dict:
                 continue
             record: dict = {"size": size, "mode": label}
             try:
-                torch.cuda.empty_cache()
-                torch.cuda.reset_peak_memory_stats()
-                base = torch.cuda.memory_allocated()
+                base = _reset_peak_memory(check)
                 check.sync()
                 t0 = time.perf_counter()
-                for event in stylize_steps(model, image, device="cuda", **options):
+                for event in stylize_steps(model, image, device=check.device, **options):
                     if isinstance(event, StylizeFinished):
                         record.update(
                             tiles=event.extra.get("tiles"),
@@ -334,7 +334,7 @@ def stylize_large(check: Check) -> dict:
                         )
                 check.sync()
                 record["seconds"] = round(time.perf_counter() - t0, 3)
-                record["peak_gpu_mb"] = round((torch.cuda.max_memory_allocated() - base) / 2**20, 1)
+                record["peak_gpu_mb"] = _peak_memory_mb(check, base)
             except Exception as exc:  # e.g. out of memory on a small GPU: record it
                 record["error"] = f"{type(exc).__name__}: {exc}"[:500]
             runs.append(record)
@@ -344,10 +344,8 @@ def stylize_large(check: Check) -> dict:
 
 
 def train_speed(check: Check) -> dict:
-    if not check.cuda:
+    if not check.cuda and not check.args.rehearse:
         return _skip("no CUDA GPU: 256 px training speed is a GPU figure")
-    import torch
-
     from ganstyle_desktop.engine.config import StyleSource, TrainConfig
     from ganstyle_desktop.engine.events import StepCompleted
     from ganstyle_desktop.engine.presets import PRESETS
@@ -355,11 +353,15 @@ def train_speed(check: Check) -> dict:
 
     args = check.args
     size, warmup, timed = 256, 3, args.speed_steps
+    presets = _chosen(args.presets, list(PRESETS))
+    if not check.cuda:  # --rehearse: tiny, on the CPU
+        size, warmup, timed = 32, 1, 2
+        presets = _chosen(args.presets or "tiny", list(PRESETS))
     method = args.speed_method
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         folders = _image_folders(check, Path(tmp), side=size + size // 4)
-        for preset in _chosen(args.presets, list(PRESETS)):
+        for preset in presets:
             for batch in (1, 4, 8):
                 if check.out_of_time(reserve=15):
                     runs.append({"preset": preset, "batch": batch, "skipped": "time budget"})
@@ -376,14 +378,14 @@ def train_speed(check: Check) -> dict:
                     size=size,
                     batch_size=batch,
                     steps=warmup + timed + 1,
-                    device="cuda",
+                    device=check.device,
                     preview_every=0,
                     checkpoint_every=0,
                     n_previews=1,
                 )
                 record: dict = {"preset": preset, "batch": batch, "method": method}
                 try:
-                    torch.cuda.reset_peak_memory_stats()
+                    base = _reset_peak_memory(check)
                     stamps = [
                         time.perf_counter()
                         for event in Trainer(config).run()
@@ -394,7 +396,7 @@ def train_speed(check: Check) -> dict:
                     record.update(
                         steps_per_second=round(1.0 / median, 2),
                         images_per_second=round(batch / median, 1),
-                        peak_gpu_mb=round(torch.cuda.max_memory_allocated() / 2**20, 1),
+                        peak_gpu_mb=_peak_memory_mb(check, base),
                     )
                 except Exception as exc:
                     record["error"] = f"{type(exc).__name__}: {exc}"[:500]
@@ -554,6 +556,25 @@ def _timed_run(command: list[str], env: dict, check: Check) -> dict:
     return record
 
 
+def _reset_peak_memory(check: Check) -> int:
+    """Start a peak-memory measurement; returns the bytes already allocated."""
+    if not check.cuda:
+        return 0
+    import torch
+
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    return torch.cuda.memory_allocated()
+
+
+def _peak_memory_mb(check: Check, base: int) -> float | None:
+    if not check.cuda:
+        return None
+    import torch
+
+    return round((torch.cuda.max_memory_allocated() - base) / 2**20, 1)
+
+
 def _free_memory(check: Check) -> None:
     import gc
 
@@ -613,6 +634,12 @@ def main() -> int:
     p.add_argument("--speed-method", default="fastcut")
     p.add_argument("--speed-steps", type=int, default=10)
     p.add_argument("--json-out", type=Path, help="also write the JSON here")
+    p.add_argument(
+        "--rehearse",
+        action="store_true",
+        help="without CUDA, run the CUDA-only sections on the CPU at toy sizes (checks the "
+        "script itself; the figures mean nothing)",
+    )
     args = p.parse_args()
 
     report: dict = {"check": "ganstyle gpu_check", "budget_seconds": args.budget, "sections": {}}

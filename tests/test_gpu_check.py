@@ -26,10 +26,10 @@ def _check(*args: str) -> tuple[int, dict]:
 
 
 @pytest.mark.slow
-def test_cpu_safe_parts_run_and_cuda_parts_say_why_they_were_skipped() -> None:
+def test_every_section_but_ddp_runs_on_the_cpu_at_toy_sizes() -> None:
     code, report = _check(
         "--only", "environment,train_amp,stylize_large,train_speed",
-        "--methods", "fastcut", "--presets", "tiny", "--budget", "120",
+        "--methods", "fastcut", "--presets", "tiny", "--rehearse", "--budget", "200",
     )  # fmt: skip
     assert code == 0, report
     sections = report["sections"]
@@ -41,8 +41,17 @@ def test_cpu_safe_parts_run_and_cuda_parts_say_why_they_were_skipped() -> None:
         ("fastcut", "fp16"),
     }
     assert all(r["grad_scaler"] == (r["precision"] == "fp16") for r in amp["runs"])
-    for name in ("stylize_large", "train_speed"):
-        assert sections[name]["status"] == "skipped" and "CUDA" in sections[name]["reason"]
+    assert [r["size"] for r in sections["stylize_large"]["runs"]] == [96] * 3 + [160] * 3
+    speeds = sections["train_speed"]["runs"]
+    assert [r["batch"] for r in speeds] == [1, 4, 8]
+    assert all(r["steps_per_second"] > 0 for r in speeds)
+
+
+def test_without_cuda_the_gpu_figures_say_why_they_are_skipped() -> None:
+    code, report = _check("--only", "stylize_large,train_speed")
+    assert code == 0
+    for section in report["sections"].values():
+        assert section["status"] == "skipped" and "no CUDA GPU" in section["reason"]
 
 
 def test_a_spent_budget_still_gives_json() -> None:
