@@ -21,7 +21,13 @@ computes, to float rounding. The rules that make it so:
   is updated on every rank from the all-gathered global batch.
 
 So every rank holds the same state at every step: rank 0 alone writes checkpoints, and any
-rank's copy resumes the whole group exactly.
+rank's copy resumes the whole group exactly. A method that adds a per-image random draw
+keeps the rule with ``AdversarialMethod.global_rows`` / ``local_rows`` (a loss summed over
+the batch, or batch norm, would break it); tests/engine/test_distributed.py compares every
+method against one process with the doubled batch and fails on a draw that does not.
+Floating-point rounding still differs (DDP adds two half-batch gradients), so models agree
+to float precision after one step and drift apart slowly, by hundredths to tenths of a
+level of 255 after a few steps (benchmarks/bench_ddp_equivalence.py).
 """
 
 from __future__ import annotations
@@ -161,7 +167,7 @@ class DataParallel:
         import torch.distributed as dist
 
         local = tensor.detach()
-        wire = local.float() if local.is_floating_point() else local
+        wire = local.float() if local.dtype in (torch.float16, torch.bfloat16) else local
         wire = wire.to(self.device).contiguous()
         parts = [torch.empty_like(wire) for _ in range(self.world_size)]
         dist.all_gather(parts, wire)
