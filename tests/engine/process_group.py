@@ -2,8 +2,9 @@
 
 ``start_group`` forks ``world`` processes of this test process (torch is already imported,
 so they start in milliseconds), gives each RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and
-MASTER_PORT as torchrun would, joins them in a gloo process group and runs the CLI's
-``main`` on each argv in turn. Each rank's stdout and stderr go to ``rank<N>.log`` and its
+MASTER_PORT as torchrun would, joins them in a gloo process group and runs each job in
+turn: a list of strings is an argv for the CLI's ``main``, anything else a callable
+returning an exit code. Each rank's stdout and stderr go to ``rank<N>.log`` and its
 return codes to ``rank<N>.json`` in ``logs``. ``torchrun_command`` is the real launcher,
 for the tests that must go through it.
 """
@@ -56,7 +57,7 @@ def torchrun_command(nproc: int, *cli_args: str) -> list[str]:
     ]
 
 
-def _rank_main(rank: int, world: int, port: int, argvs: list[list[str]], logs: Path) -> None:
+def _rank_main(rank: int, world: int, port: int, jobs: list, logs: Path) -> None:
     log = os.open(logs / f"rank{rank}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
@@ -78,21 +79,21 @@ def _rank_main(rank: int, world: int, port: int, argvs: list[list[str]], logs: P
     # a short timeout turns a rank that died into a failure instead of a hang.
     dist.init_process_group("gloo", timeout=timedelta(seconds=60))
     codes = []
-    for argv in argvs:
-        codes.append(main(argv))
+    for job in jobs:
+        codes.append(main(job) if isinstance(job, list) else job())
         (logs / f"rank{rank}.json").write_text(json.dumps(codes))
     dist.destroy_process_group()
 
 
-def start_group(argvs: list[list[str]], logs: Path, world: int = 2) -> list:
-    """Started processes (``multiprocessing.Process``) running ``argvs`` on each rank."""
+def start_group(jobs: list, logs: Path, world: int = 2) -> list:
+    """Started processes (``multiprocessing.Process``) running ``jobs`` on each rank."""
     import torch._dynamo  # noqa: F401  (DDP imports it: once here, not in every child)
 
     logs.mkdir(parents=True, exist_ok=True)
     port = free_port()
     context = multiprocessing.get_context("fork")
     processes = [
-        context.Process(target=_rank_main, args=(rank, world, port, argvs, logs))
+        context.Process(target=_rank_main, args=(rank, world, port, jobs, logs))
         for rank in range(world)
     ]
     for p in processes:

@@ -6,6 +6,7 @@ process_group.py) or start torchrun itself, and train the tiny preset at 32 px.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -24,15 +25,21 @@ from process_group import (
     wait_group,
 )
 from safetensors.torch import load_file
-from training_setup import write_images
+from training_setup import tiny_config, write_images
 
 from ganstyle_desktop.cli import main
 from ganstyle_desktop.engine.augment import diff_augment
 from ganstyle_desktop.engine.checkpoints import find_checkpoints
 from ganstyle_desktop.engine.data import StyleSampler, TrainingImages
-from ganstyle_desktop.engine.distributed import LaunchError, Shard, launch_from_env
+from ganstyle_desktop.engine.distributed import (
+    LaunchError,
+    Shard,
+    data_parallel_from_env,
+    launch_from_env,
+)
 from ganstyle_desktop.engine.imageio import collect_image_files
 from ganstyle_desktop.engine.modelfile import load_model, read_card
+from ganstyle_desktop.engine.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
 METHODS = ("fastcut", "cut", "cyclegan", "multistyle")
@@ -160,6 +167,14 @@ def _files(run: Path) -> list[str]:
     return sorted(p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file())
 
 
+def _train_in_group(config) -> int:
+    """A job for start_group: the engine's Trainer in the group's process."""
+    with data_parallel_from_env("cpu") as parallel:
+        assert parallel is not None
+        list(Trainer(config, parallel=parallel).run())
+    return 0
+
+
 def _levels_apart(a: Path, b: Path, photos: Path) -> torch.Tensor:
     """|difference| of two models' outputs on the content photos, in levels of 255."""
     x = torch.cat([TrainingImages(collect_image_files([photos]), 32).sample(3, _generator())])
@@ -169,13 +184,16 @@ def _levels_apart(a: Path, b: Path, photos: Path) -> torch.Tensor:
     return (ya - yb).abs() * 127.5
 
 
-def _assert_same_streams(a: Path, b: Path, step: int) -> None:
-    """Every random stream's state (data, augment, NCE, flips, pools' draws) is equal."""
+def _assert_same_state(a: Path, b: Path, step: int) -> None:
+    """Every random stream (data, augment, NCE, flips, pools' draws) is in the same state,
+    and what spans the batch (image pools, palette statistics) holds the same values."""
     name = f"checkpoints/step_{step:07d}/state.safetensors"
     ta, tb = load_file(str(a / name)), load_file(str(b / name))
     assert ta.keys() == tb.keys()
     streams = [k for k in ta if "rng" in k]
     assert streams and all(torch.equal(ta[k], tb[k]) for k in streams)
+    for key in (k for k in ta if k.startswith(("pool.", "palette."))):
+        assert torch.allclose(ta[key].double(), tb[key].double(), atol=1e-3), key
 
 
 def test_two_processes_train_what_one_process_trains_with_the_doubled_batch(
@@ -183,10 +201,13 @@ def test_two_processes_train_what_one_process_trains_with_the_doubled_batch(
 ) -> None:
     steps = ["--steps", "3", "--checkpoint-every", "1", "--preview-every", "2"]
     logs = tmp_path / "logs"
-    argvs = [_train_args(tmp_path, m, tmp_path / "two" / m, 2, *steps) for m in METHODS]
-    codes = wait_group(start_group(argvs, logs))
+    jobs: list = [_train_args(tmp_path, m, tmp_path / "two" / m, 2, *steps) for m in METHODS]
+    # CycleGAN with a pool of 2 (the CLI's is 50): past fakes are swapped in from step 1.
+    pooled = tiny_config(tmp_path / "two-pool", "cyclegan", steps=3, batch_size=2, pool_size=2)
+    jobs.append(functools.partial(_train_in_group, pooled))
+    codes = wait_group(start_group(jobs, logs))
     assert codes == [0, 0], rank_log(logs, 0)[-3000:] + rank_log(logs, 1)[-3000:]
-    assert rank_codes(logs, 0) == rank_codes(logs, 1) == [0] * len(METHODS)
+    assert rank_codes(logs, 0) == rank_codes(logs, 1) == [0] * len(jobs)
 
     photos = _folders(tmp_path)["content"]
     for method in METHODS:
@@ -201,9 +222,17 @@ def test_two_processes_train_what_one_process_trains_with_the_doubled_batch(
         for name in names:
             apart = _levels_apart(two / name, one / name, photos)
             assert apart.mean() < LAST_STEP_MEAN_LEVELS, (method, name, apart.mean())
-        _assert_same_streams(one, two, 3)
+        _assert_same_state(one, two, 3)
         training = read_card(two / "model.safetensors").training
         assert training["processes"] == 2 and training["effective_batch_size"] == 4
+
+    alone = tiny_config(tmp_path / "one-pool", "cyclegan", steps=3, batch_size=4, pool_size=2)
+    list(Trainer(alone).run())
+    one, two = Path(alone.out_dir), Path(pooled.out_dir)
+    assert _levels_apart(two / "model.safetensors", one / "model.safetensors", photos).mean() < (
+        LAST_STEP_MEAN_LEVELS
+    )
+    _assert_same_state(one, two, 3)
 
     assert not torch.distributed.is_initialized()  # the one-process runs never start a group
     rank0, rank1 = rank_log(logs, 0), rank_log(logs, 1)
