@@ -4,6 +4,9 @@ Folders are searched recursively and their sub-folder structure is kept under ``
 Existing outputs are skipped unless ``--overwrite``. A file that fails (unreadable,
 unwritable) is reported in the summary and the rest carry on; the exit status is 1 when
 anything failed.
+
+Under ``torchrun --nproc-per-node N`` the input list is shared out round-robin, each
+process on its own device (``cuda:LOCAL_RANK``); rank 0 prints one summary of them all.
 """
 
 from __future__ import annotations
@@ -14,17 +17,23 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ganstyle_desktop.engine.blend import Blend, BlendError
 from ganstyle_desktop.engine.export import FORMATS
 from ganstyle_desktop.engine.imageio import collect_image_files
 
 from . import CliError
+from .parallel import cli_data_parallel
 from .progress import ProgressBar
+
+if TYPE_CHECKING:
+    from ganstyle_desktop.engine.distributed import DataParallel
 
 log = logging.getLogger(__name__)
 
 FORMAT_CHOICES = ("png", "jpg", "webp", "tif")
+PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -65,6 +74,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (95)")
     p.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument(
+        "--precision",
+        choices=PRECISION_CHOICES,
+        default="auto",
+        help="arithmetic of the network: auto (the device's fastest, but fp32 for 16-bit "
+        "TIFF output, which bf16/fp16 would round to a few thousand levels), fp32, bf16, fp16",
+    )
     p.set_defaults(run=run)
 
 
@@ -155,9 +171,6 @@ def _parse_blend(text: str | None, strength: float, model) -> Blend:
 
 def run(args: argparse.Namespace) -> int:
     from ganstyle_desktop.engine.devices import DeviceUnavailable, plan_for
-    from ganstyle_desktop.engine.export import ExportError
-    from ganstyle_desktop.engine.imageio import ImageLoadError
-    from ganstyle_desktop.engine.stylize import StylizeError, stylize_file
 
     if not 0.0 <= args.strength <= 1.0:
         raise CliError(f"--strength must be between 0 and 1, not {args.strength}.")
@@ -177,7 +190,30 @@ def run(args: argparse.Namespace) -> int:
     if not jobs and not failures:
         raise CliError("No images found in the inputs (jpg, png, webp, tif, bmp).")
     _check_out_dir(args.out)
+    # Under torchrun the processes share the jobs; rank 0 is the only one heard.
+    with cli_data_parallel(args.device, backend="gloo") as parallel:
+        return _stylize(args, model, blend, jobs, failures, parallel)
 
+
+def _stylize(
+    args: argparse.Namespace,
+    model,
+    blend: dict[str, float] | None,
+    jobs: list[Job],
+    failures: list[tuple[Path, str]],
+    parallel: DataParallel | None,
+) -> int:
+    from ganstyle_desktop.engine.devices import plan_for
+    from ganstyle_desktop.engine.export import ExportError
+    from ganstyle_desktop.engine.imageio import ImageLoadError
+    from ganstyle_desktop.engine.stylize import StylizeError, stylize_file
+
+    device = args.device
+    if parallel is not None:
+        device = str(plan_for(args.device, local_rank=parallel.local_rank).device)
+        all_jobs, jobs = jobs, parallel.share(jobs)
+        if not parallel.is_main:
+            failures = []  # missing inputs: rank 0 reports them once
     done = skipped = 0
     with ProgressBar(len(jobs), label="stylize") as bar:
         for index, job in enumerate(jobs):
@@ -195,12 +231,13 @@ def run(args: argparse.Namespace) -> int:
                     job.src,
                     job.dst,
                     blend=blend,
-                    device=args.device,
+                    device=device,
                     memory_budget_mb=args.memory_mb,
                     tile_size=args.tile,
                     progress=on_tile,
                     quality=args.quality,
                     overwrite=args.overwrite,
+                    precision=args.precision,
                 )
             except (
                 ImageLoadError,
@@ -217,6 +254,8 @@ def run(args: argparse.Namespace) -> int:
                 done += 1
             bar.update(index + 1, detail=job.src.name)
 
+    if parallel is not None:
+        done, skipped, failures = _merged(parallel, all_jobs, done, skipped, failures)
     print(f"Stylized {done} image(s) into {args.out}.")
     if skipped:
         print(f"Skipped {skipped} that already exist (--overwrite replaces them).")
@@ -226,3 +265,25 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {src}: {reason}")
         return 1
     return 0
+
+
+def _merged(
+    parallel: DataParallel,
+    jobs: list[Job],
+    done: int,
+    skipped: int,
+    failures: list[tuple[Path, str]],
+) -> tuple[int, int, list[tuple[Path, str]]]:
+    """Every process's counts and failures, the failures in the order one process would
+    have met them (missing inputs first, then the job list's order)."""
+    parts = parallel.gather_json(
+        {"done": done, "skipped": skipped, "failures": [[str(s), r] for s, r in failures]}
+    )
+    order = {str(job.src): i for i, job in enumerate(jobs)}
+    merged = [(Path(s), r) for part in parts for s, r in part["failures"]]
+    merged.sort(key=lambda f: order.get(str(f[0]), -1))
+    return (
+        sum(part["done"] for part in parts),
+        sum(part["skipped"] for part in parts),
+        merged,
+    )

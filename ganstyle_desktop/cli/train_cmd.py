@@ -4,6 +4,11 @@ Builds a :class:`TrainConfig` from the arguments (with provenance and culture ta
 ``MANIFEST.csv`` found beside the style folder), runs the engine's trainer and shows its
 progress. Ctrl-C asks the trainer to stop after the current step; it saves a checkpoint
 that ``--resume`` continues from, and the command exits with status 130.
+
+Under ``torchrun --nproc-per-node N`` (or several nodes) the same command trains one model
+data-parallel: each process trains on its share of every step's batch, rank 0 alone
+prints and writes (see ``engine/distributed.py`` for why N x batch b equals one process
+with batch N*b).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ganstyle_desktop.engine.config import (
     GAN_LOSSES,
@@ -33,7 +39,11 @@ from ganstyle_desktop.engine.imageio import IMAGE_EXTENSIONS, collect_image_file
 from ganstyle_desktop.engine.presets import PRESETS, UnknownPreset
 
 from . import CliError
+from .parallel import cli_data_parallel
 from .progress import ProgressBar
+
+if TYPE_CHECKING:
+    from ganstyle_desktop.engine.distributed import DataParallel
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +82,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--size", type=int, default=defaults.size, help="training crop size in px")
     p.add_argument("--steps", type=int, default=defaults.steps)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        help="images per step; under torchrun per process (the effective batch is "
+        "processes x this)",
+    )
     p.add_argument("--lr", type=float, default=defaults.lr, help="learning rate")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument("--seed", type=int, default=defaults.seed)
@@ -288,9 +304,11 @@ def command_line(
 class _CtrlC:
     """First Ctrl-C: cancel after the current step (checkpoint kept). Second: stop now."""
 
-    def __init__(self, control, bar_holder: list) -> None:
+    def __init__(self, control, bar_holder: list, grace_seconds: float = 0.0) -> None:
         self.control = control
         self.bar_holder = bar_holder
+        self.grace_seconds = grace_seconds  # a repeat this soon is the same Ctrl-C
+        self.first_at: float | None = None
         self.previous = None
         self.installed = False
 
@@ -304,7 +322,10 @@ class _CtrlC:
 
     def _handle(self, signum, frame) -> None:
         if self.control.cancelled:
+            if time.monotonic() - (self.first_at or 0.0) < self.grace_seconds:
+                return
             raise KeyboardInterrupt
+        self.first_at = time.monotonic()
         self.control.cancel()
         message = "Stopping after this step and saving a checkpoint (Ctrl-C again: quit now)..."
         if self.bar_holder:
@@ -322,20 +343,6 @@ def _loss_text(losses: dict[str, float]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ganstyle_desktop.engine.control import JobControl
-    from ganstyle_desktop.engine.data import NoTrainingImages
-    from ganstyle_desktop.engine.events import (
-        CheckpointSaved,
-        LogMessage,
-        MetricsComputed,
-        Paused,
-        Resumed,
-        StepCompleted,
-        TrainingFinished,
-        TrainingStarted,
-    )
-    from ganstyle_desktop.engine.trainer import Trainer
-
     if args.resume:
         config_path = args.out / "config.json"
         if not config_path.is_file():
@@ -351,14 +358,36 @@ def run(args: argparse.Namespace) -> int:
             )
     else:
         config = build_config(args)
+    # Under torchrun: one process per rank, rank 0 the only one heard (cli/parallel.py).
+    with cli_data_parallel(config.device) as parallel:
+        return _train(args, config, parallel)
+
+
+def _train(args: argparse.Namespace, config: TrainConfig, parallel: DataParallel | None) -> int:
+    from ganstyle_desktop.engine.control import JobControl
+    from ganstyle_desktop.engine.data import NoTrainingImages
+    from ganstyle_desktop.engine.events import (
+        CheckpointSaved,
+        LogMessage,
+        MetricsComputed,
+        Paused,
+        Resumed,
+        StepCompleted,
+        TrainingFinished,
+        TrainingStarted,
+    )
+    from ganstyle_desktop.engine.trainer import Trainer
 
     control = JobControl()
     bar_holder: list[ProgressBar] = []
     step_times: list[tuple[int, float]] = []
     finished: TrainingFinished | None = None
     try:
-        trainer = Trainer(config, control, resume=args.resume)
-        with _CtrlC(control, bar_holder):
+        trainer = Trainer(config, control, resume=args.resume, parallel=parallel)
+        # torchrun passes a terminal's Ctrl-C on to every process; where a process also gets
+        # it from the terminal (launchers that keep the terminal's process group), the two
+        # count as one.
+        with _CtrlC(control, bar_holder, grace_seconds=2.0 if parallel else 0.0):
             for event in trainer.run():
                 bar = bar_holder[0] if bar_holder else None
                 if isinstance(event, TrainingStarted):
@@ -408,9 +437,12 @@ def run(args: argparse.Namespace) -> int:
         _record_cli_details(finished.model_path, command, args.name)
     timing = _timing_text(step_times)
     if finished.cancelled:
+        launcher = "ganstyle-cli"
+        if parallel is not None:
+            launcher = f"torchrun --nproc-per-node {parallel.world_size} -m ganstyle_desktop.cli"
         print(
             f"Cancelled at step {finished.step}. The run folder keeps the last checkpoint; "
-            f"continue with: ganstyle-cli train --out {shlex.quote(str(config.out_dir))} --resume",
+            f"continue with: {launcher} train --out {shlex.quote(str(config.out_dir))} --resume",
             file=sys.stderr,
         )
         if finished.model_path is not None:

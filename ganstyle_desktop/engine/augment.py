@@ -2,13 +2,20 @@
 to real and fake images before the discriminator, so D cannot memorise a small style set.
 
 All randomness comes from the ``torch.Generator`` passed in (drawn on its device, then
-moved), so a seeded run augments identically on every backend.
+moved), so a seeded run augments identically on every backend. ``shard`` (one process's
+rows of a data-parallel batch) draws for the whole global batch and keeps the process's
+rows, so each image gets the same draw as in a single process with the whole batch.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch.nn import functional as F
+
+if TYPE_CHECKING:
+    from .distributed import Shard
 
 POLICIES = ("color", "translation", "cutout")
 TRANSLATION_RATIO = 0.125
@@ -25,35 +32,53 @@ def parse_policy(policy: str) -> list[str]:
     return names
 
 
-def _rand(shape: tuple[int, ...], generator: torch.Generator, like: torch.Tensor) -> torch.Tensor:
-    r = torch.rand(shape, generator=generator, device=generator.device)
+def _global(shape: tuple[int, ...], shard: Shard | None) -> tuple[int, ...]:
+    return shape if shard is None else (shard.total, *shape[1:])
+
+
+def _rand(
+    shape: tuple[int, ...], generator: torch.Generator, like: torch.Tensor, shard: Shard | None
+) -> torch.Tensor:
+    r = torch.rand(_global(shape, shard), generator=generator, device=generator.device)
+    r = r if shard is None else shard.take(r)
     return r.to(device=like.device, dtype=like.dtype)
 
 
 def _randint(
-    low: int, high: int, shape: tuple[int, ...], generator: torch.Generator, device: torch.device
+    low: int,
+    high: int,
+    shape: tuple[int, ...],
+    generator: torch.Generator,
+    device: torch.device,
+    shard: Shard | None,
 ) -> torch.Tensor:
-    r = torch.randint(low, high, shape, generator=generator, device=generator.device)
+    r = torch.randint(
+        low, high, _global(shape, shard), generator=generator, device=generator.device
+    )
+    r = r if shard is None else shard.take(r)
     return r.to(device)
 
 
-def color(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def color(x: torch.Tensor, generator: torch.Generator, shard: Shard | None = None) -> torch.Tensor:
     n = x.shape[0]
-    x = x + (_rand((n, 1, 1, 1), generator, x) - 0.5)  # brightness
+    x = x + (_rand((n, 1, 1, 1), generator, x, shard) - 0.5)  # brightness
     mean = x.mean(dim=1, keepdim=True)
-    x = (x - mean) * (_rand((n, 1, 1, 1), generator, x) * 2) + mean  # saturation
+    x = (x - mean) * (_rand((n, 1, 1, 1), generator, x, shard) * 2) + mean  # saturation
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    x = (x - mean) * (_rand((n, 1, 1, 1), generator, x) + 0.5) + mean  # contrast
+    x = (x - mean) * (_rand((n, 1, 1, 1), generator, x, shard) + 0.5) + mean  # contrast
     return x
 
 
 def translation(
-    x: torch.Tensor, generator: torch.Generator, ratio: float = TRANSLATION_RATIO
+    x: torch.Tensor,
+    generator: torch.Generator,
+    ratio: float = TRANSLATION_RATIO,
+    shard: Shard | None = None,
 ) -> torch.Tensor:
     n, _, h, w = x.shape
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    dy = _randint(-sh, sh + 1, (n, 1, 1), generator, x.device)
-    dx = _randint(-sw, sw + 1, (n, 1, 1), generator, x.device)
+    dy = _randint(-sh, sh + 1, (n, 1, 1), generator, x.device, shard)
+    dx = _randint(-sw, sw + 1, (n, 1, 1), generator, x.device, shard)
     ys = torch.arange(h, device=x.device).view(1, h, 1)
     xs = torch.arange(w, device=x.device).view(1, 1, w)
     # Index into a zero-padded copy: shifted-out pixels become 0 (mid-grey in [-1, 1]).
@@ -66,12 +91,15 @@ def translation(
 
 
 def cutout(
-    x: torch.Tensor, generator: torch.Generator, ratio: float = CUTOUT_RATIO
+    x: torch.Tensor,
+    generator: torch.Generator,
+    ratio: float = CUTOUT_RATIO,
+    shard: Shard | None = None,
 ) -> torch.Tensor:
     n, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    oy = _randint(0, h + (1 - ch % 2), (n, 1, 1), generator, x.device)
-    ox = _randint(0, w + (1 - cw % 2), (n, 1, 1), generator, x.device)
+    oy = _randint(0, h + (1 - ch % 2), (n, 1, 1), generator, x.device, shard)
+    ox = _randint(0, w + (1 - cw % 2), (n, 1, 1), generator, x.device, shard)
     ys = torch.arange(h, device=x.device).view(1, h, 1)
     xs = torch.arange(w, device=x.device).view(1, 1, w)
     inside_y = (ys >= oy - ch // 2) & (ys < oy - ch // 2 + ch)
@@ -93,8 +121,13 @@ def _format_of(x: torch.Tensor) -> torch.memory_format:
 _OPS = {"color": color, "translation": translation, "cutout": cutout}
 
 
-def diff_augment(x: torch.Tensor, policy: str, generator: torch.Generator) -> torch.Tensor:
-    """Apply the comma-separated ``policy`` ("color,translation,cutout"; "" = identity)."""
+def diff_augment(
+    x: torch.Tensor, policy: str, generator: torch.Generator, shard: Shard | None = None
+) -> torch.Tensor:
+    """Apply the comma-separated ``policy`` ("color,translation,cutout"; "" = identity).
+
+    ``shard``: ``x`` is one process's rows of a larger batch (see the module doc).
+    """
     for name in parse_policy(policy):
-        x = _OPS[name](x, generator)
+        x = _OPS[name](x, generator, shard=shard)
     return x

@@ -117,12 +117,23 @@ class TrainingImages:
     def __len__(self) -> int:
         return len(self.images)
 
-    def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
-        """``batch_size`` augmented crops, float32 B x 3 x size x size in [-1, 1]."""
+    def sample(
+        self, batch_size: int, generator: torch.Generator, rows: range | None = None
+    ) -> torch.Tensor:
+        """``batch_size`` augmented crops, float32 B x 3 x size x size in [-1, 1].
+
+        ``rows``: return only these crops of the batch (one process's share of a
+        data-parallel step); every crop is still drawn, so ``generator`` advances exactly
+        as for the whole batch and each process keeps its part of the same stream.
+        """
         crops = []
-        for _ in range(batch_size):
+        for i in range(batch_size):
             index = _randint(len(self.images), generator)
-            crops.append(augment_crop(self.images[index], self.size, self.pipeline, generator))
+            crop = augment_crop(self.images[index], self.size, self.pipeline, generator)
+            if rows is None or i in rows:
+                crops.append(crop)
+        if not crops:
+            return torch.empty(0, 3, self.size, self.size)
         return torch.stack(crops).float().div_(127.5).sub_(1.0)
 
 
@@ -211,14 +222,21 @@ class StyleSampler:
         return len(self.sources)
 
     def sample(
-        self, batch_size: int, generator: torch.Generator
+        self, batch_size: int, generator: torch.Generator, rows: range | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(crops, tradition ids); ``rows`` as in :meth:`TrainingImages.sample`."""
         ids = [
             _randint(len(self.sources), generator) if len(self.sources) > 1 else 0
             for _ in range(batch_size)
         ]
-        images = [self.sources[i].sample(1, generator)[0] for i in ids]
-        return torch.stack(images), torch.tensor(ids, dtype=torch.long)
+        keep = range(batch_size) if rows is None else rows
+        images = [
+            self.sources[t].sample(1, generator, rows=None if i in keep else range(0))
+            for i, t in enumerate(ids)
+        ]
+        kept = [im[0] for im in images if len(im)]
+        kept_ids = [t for i, t in enumerate(ids) if i in keep]
+        return torch.stack(kept), torch.tensor(kept_ids, dtype=torch.long)
 
 
 def preview_batch(files: Sequence[Path | str], size: int, n: int) -> torch.Tensor:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import torch
 
+if TYPE_CHECKING:
+    from .distributed import DataParallel, Shard
+
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class DeviceUnavailable(RuntimeError):
@@ -27,10 +32,42 @@ class DevicePlan:
     amp_dtype: torch.dtype | None  # None: full float32
     channels_last: bool
     label: str  # for people: "CPU (2 threads)", "CUDA: NVIDIA H100"
+    # Under torchrun: the process group this process trains in (see engine/distributed.py)
+    parallel: DataParallel | None = None
 
     @property
     def type(self) -> str:
         return self.device.type
+
+    # -- several processes (None: this process is the whole job) -----------------------
+    @property
+    def is_main(self) -> bool:
+        """True where files are written: the only process, or rank 0."""
+        return self.parallel is None or self.parallel.is_main
+
+    def with_parallel(self, parallel: DataParallel | None) -> DevicePlan:
+        if parallel is None:
+            return self
+        label = f"{self.label} x {parallel.world_size} processes ({parallel.backend})"
+        return replace(self, parallel=parallel, label=label)
+
+    def shard(self, rows: int) -> Shard:
+        """This process's rows of a step's global batch, given ``rows`` per process."""
+        from .distributed import whole_batch
+
+        return whole_batch(rows) if self.parallel is None else self.parallel.shard(rows)
+
+    def replicate(self, module: torch.nn.Module) -> torch.nn.Module:
+        """A DDP replica of ``module`` under torchrun; the module itself otherwise."""
+        return module if self.parallel is None else self.parallel.replicate(module)
+
+    def with_precision(self, precision: str) -> DevicePlan:
+        """The plan computing in ``precision``: fp32, bf16 or fp16 (autocast)."""
+        if precision not in PRECISIONS:
+            raise ValueError(
+                f"Unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}."
+            )
+        return replace(self, amp_dtype=PRECISIONS[precision])
 
     @property
     def uses_grad_scaler(self) -> bool:
@@ -72,11 +109,17 @@ def available_devices() -> list[str]:
     return found
 
 
-def plan_for(preference: str | None = "auto", *, mixed_precision: bool | None = None) -> DevicePlan:
+def plan_for(
+    preference: str | None = "auto",
+    *,
+    mixed_precision: bool | None = None,
+    local_rank: int | None = None,
+) -> DevicePlan:
     """Pick a device. ``preference`` is auto, cpu, cuda, cuda:N or mps.
 
     ``GANSTYLE_DEVICE`` in the environment overrides ``auto``. ``mixed_precision=None``
-    means "on where it pays" (CUDA only).
+    means "on where it pays" (CUDA only). ``local_rank`` (one of several processes on
+    this machine) turns a plain "cuda" into that process's own GPU.
     """
     pref = (preference or "auto").lower()
     if pref == "auto":
@@ -96,6 +139,8 @@ def plan_for(preference: str | None = "auto", *, mixed_precision: bool | None = 
                 "(is this the CPU build of PyTorch?). Choose 'cpu' or 'auto'."
             )
         device = torch.device(pref)
+        if device.index is None and local_rank is not None:
+            device = torch.device("cuda", local_rank % torch.cuda.device_count())
         use_amp = True if mixed_precision is None else mixed_precision
         amp_dtype = None
         if use_amp:

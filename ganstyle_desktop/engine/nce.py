@@ -114,3 +114,15 @@ class PatchNCE(nn.Module):
         pooled_q, _ = self.mlp(feat_q, self.num_patches, patch_ids=ids)
         total = sum(patch_nce_loss(q, k, self.tau) for q, k in zip(pooled_q, pooled_k, strict=True))
         return total / len(self.layer_ids)
+
+    def forward(
+        self,
+        generator: ResnetGenerator,
+        source: torch.Tensor,
+        target: torch.Tensor,
+        rng: torch.Generator,
+        flip_target: bool = False,
+    ) -> torch.Tensor:
+        """:meth:`loss` as the module's forward: a data-parallel (DDP) replica of the
+        heads averages their gradients over processes only for work done in a forward."""
+        return self.loss(generator, source, target, rng, flip_target=flip_target)

@@ -37,7 +37,7 @@ from torch import nn
 
 from .blend import Blend
 from .control import JobControl
-from .devices import DevicePlan, plan_for
+from .devices import PRECISIONS, DevicePlan, plan_for
 from .events import StylizeFinished, StylizeProgress
 from .nets import (
     GeneratorSpec,
@@ -325,6 +325,27 @@ def default_thumbnail_size(
     return max(fit, min(training, height, width))
 
 
+# -- precision ------------------------------------------------------------------------------
+
+
+def inference_plan(plan: DevicePlan, precision: str, high_bit_output: bool) -> DevicePlan:
+    """``plan`` computing in ``precision``: "fp32", "bf16", "fp16", or "auto" (the device's
+    own choice, mixed precision on CUDA, except fp32 where the output keeps more than 8 bits
+    per channel: bfloat16's 8-bit and float16's 11-bit mantissas would round a 16-bit
+    TIFF's 65,536 levels to a few thousand)."""
+    if precision not in ("auto", *PRECISIONS):
+        raise StylizeError(f"precision must be auto, {', '.join(PRECISIONS)}; not {precision!r}")
+    if precision == "auto":
+        return plan.with_precision("fp32") if high_bit_output else plan
+    return plan.with_precision(precision)
+
+
+def _precision_name(plan: DevicePlan) -> str:
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}.get(
+        plan.amp_dtype, str(plan.amp_dtype)
+    )
+
+
 # -- the stylizer ---------------------------------------------------------------------------
 
 
@@ -342,6 +363,8 @@ def stylize_steps(
     tiling: str = "auto",
     statistics: str = "auto",
     thumbnail_size: int | None = None,
+    precision: str = "auto",
+    high_bit_output: bool | None = None,
 ) -> Iterator[StylizeProgress | StylizeFinished]:
     """Stylize ``image`` (HxWx3 uint8 or uint16), yielding progress per tile and a
     :class:`StylizeFinished` whose output has the input's shape and dtype.
@@ -353,6 +376,9 @@ def stylize_steps(
     instance norm for a whole-image pass, thumbnail statistics for tiles), "thumbnail"
     (also for whole-image passes: what tiles are compared against) or "full". Raises
     :class:`JobCancelled` between tiles when ``control`` is cancelled.
+
+    ``precision``: see :func:`inference_plan`; ``high_bit_output`` (default: the image is
+    16-bit) says whether the result keeps more than 8 bits per channel.
     """
     _check_image(image)
     if not 0.0 <= strength <= 1.0:
@@ -368,7 +394,9 @@ def stylize_steps(
     strength = blend.strength
 
     module = resolve_module(model, blend.mix())
-    device_plan = plan_for(device)
+    if high_bit_output is None:
+        high_bit_output = image.dtype == np.uint16
+    device_plan = inference_plan(plan_for(device), precision, high_bit_output)
     module = device_plan.prepare_module(module).eval()
     h, w = image.shape[:2]
     tiles = plan_tiles(
@@ -392,6 +420,7 @@ def stylize_steps(
         "tile_size": [tiles.tile_height, tiles.tile_width],
         "device": device_plan.label,
         "statistics": "thumbnail" if use_thumbnail else "full",
+        "precision": _precision_name(device_plan),
     }
     scale = _scale_of(image)
 
@@ -540,14 +569,16 @@ def stylize_file(
     quality: int = 95,
     overwrite: bool = False,
     image_format: str | None = None,
+    precision: str = "auto",
 ) -> Path:
     """Stylize the image file ``src`` into ``dst`` (format from its suffix or
     ``image_format``). The output is upright (EXIF orientation applied), keeps the size,
     the ICC profile, EXIF (minus orientation) and PNG text; 16-bit input stays 16-bit
-    where the format allows (TIFF). Raises ImageLoadError for an unreadable input,
+    where the format allows (TIFF), and is then computed in fp32 unless ``precision`` says
+    otherwise (see :func:`inference_plan`). Raises ImageLoadError for an unreadable input,
     FileExistsError when ``dst`` exists and not ``overwrite``, ExportError when writing
     fails."""
-    from .export import read_image_with_metadata, save_result
+    from .export import format_for, read_image_with_metadata, save_result
 
     src, dst = Path(src), Path(dst)
     blend = Blend.coerce(blend, strength)
@@ -563,6 +594,8 @@ def stylize_file(
         tile_size=tile_size,
         control=control,
         progress=progress,
+        precision=precision,
+        high_bit_output=pixels.dtype == np.uint16 and format_for(dst, image_format) == "TIFF",
     )
     del pixels
     return save_result(

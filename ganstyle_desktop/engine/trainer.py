@@ -6,6 +6,10 @@ prints them, tests inspect them. Pause and cancel (:class:`.control.JobControl`)
 honoured between steps. On the CPU a run is a pure function of its config and seed: every
 random draw comes from a dedicated ``torch.Generator`` whose state is checkpointed, so a
 resumed run (even after SIGKILL) continues exactly as if it had never stopped.
+
+Under torchrun (``parallel``, see :mod:`.distributed`) every process runs this loop on its
+share of each step's batch; they hold identical state, so rank 0 alone writes previews,
+checkpoints and the model file, and any checkpoint resumes the whole group.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from .atomic import write_with_atomic
 from .checkpoints import (
     CHECKPOINTS,
     Checkpoint,
+    checkpoint_dir,
     find_checkpoints,
     load_checkpoint,
     load_latest_checkpoint,
@@ -35,6 +40,7 @@ from .config import ConfigError, PipelineConfig, TrainConfig
 from .control import JobCancelled, JobControl
 from .data import NoTrainingImages, StyleSampler, TrainingImages, preview_batch
 from .devices import DevicePlan, plan_for
+from .distributed import DataParallel, Shard
 from .events import (
     CheckpointSaved,
     LogMessage,
@@ -92,6 +98,7 @@ class Trainer:
         resume: bool = False,
         resume_from: Path | str | None = None,
         evaluator: Evaluator | None = None,
+        parallel: DataParallel | None = None,
     ) -> None:
         run_dir = Path(config.out_dir)
         resume = resume or resume_from is not None
@@ -113,12 +120,17 @@ class Trainer:
         self.resume = resume
         self.resume_from = Path(resume_from) if resume_from is not None else None
         self.evaluator = evaluator
-        self.plan: DevicePlan = plan_for(config.device, mixed_precision=config.mixed_precision)
+        self.plan: DevicePlan = plan_for(
+            config.device,
+            mixed_precision=config.mixed_precision,
+            local_rank=parallel.local_rank if parallel else None,
+        ).with_parallel(parallel)
         self.method: TrainingMethod | None = None
         self._best: dict | None = None  # {"step": int, "metrics": {...}}
         self._metrics: dict | None = None  # the latest {"step": int, "metrics": {...}}
         self._wall_before = 0.0  # training seconds of earlier sessions of this run
         self._start_step = 0  # the step this session starts from (> 0 when resuming)
+        self._processes_before: int | None = None  # of the checkpoint resumed from
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> Iterator[TrainingEvent]:
@@ -140,7 +152,8 @@ class Trainer:
         cfg, control, plan = self.config, self.control, self.plan
         self._start_step = 0
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_temp_folders(self.run_dir)
+        if plan.is_main:
+            remove_stale_temp_folders(self.run_dir)
         if not self.resume and find_checkpoints(self.run_dir):
             raise ConfigError(
                 f"{self.run_dir} already holds a training run; resume it or choose an empty folder."
@@ -148,6 +161,8 @@ class Trainer:
 
         skipped: list[str] = []
         content_sources, held_apart = self._hold_apart_for_quality_checks()
+        if not plan.is_main:  # quality checks (and the best checkpoint) are rank 0's
+            self.evaluator, held_apart = None, []
         content = _load_images(
             "Content photos", content_sources, cfg, cfg.content_pipeline, skipped, control
         )
@@ -169,6 +184,7 @@ class Trainer:
         method = method_class(cfg.method)(cfg, plan)
         self.method = method
         data_rng = seeded_generator(cfg.seed, 1)
+        shard = plan.shard(cfg.batch_size)  # this process's rows of each step's batch
 
         step = 0
         resumed_from: Path | None = None
@@ -187,8 +203,11 @@ class Trainer:
                 self._best = ckpt.meta.get("best")
                 self._wall_before = float(ckpt.meta.get("wall_seconds", 0.0))
                 resumed_from = ckpt.path
-        else:
+                self._processes_before = int(ckpt.meta.get("processes", 1))
+        elif plan.is_main:
             cfg.save(self.run_dir / CONFIG_FILE)
+        if plan.parallel is not None:
+            method.attach_data_parallel()
 
         previews = preview_batch(_until_cancelled(content.files, control), cfg.size, cfg.n_previews)
         control.raise_if_cancelled()
@@ -208,7 +227,16 @@ class Trainer:
             )
         for message in skipped:
             yield LogMessage("warning", f"Skipped {message}")
-        if cfg.metrics_every and self.evaluator is None:
+        if plan.parallel is not None:
+            yield self._data_parallel_message(shard)
+        if self._processes_before not in (None, shard.total // cfg.batch_size):
+            yield LogMessage(
+                "warning",
+                f"This run was trained in {self._processes_before} processes and continues "
+                f"in {shard.total // cfg.batch_size}: the effective batch changes from "
+                f"{self._processes_before * cfg.batch_size} to {shard.total}.",
+            )
+        if cfg.metrics_every and self.evaluator is None and plan.is_main:
             yield self._start_quality_checks(held_apart)
         control.raise_if_cancelled()
         return content, styles, step, data_rng, previews
@@ -233,19 +261,25 @@ class Trainer:
                     pass
                 if not control.cancelled:
                     yield Resumed(step)
-            if control.cancelled:
+            cancelled = control.cancelled
+            if plan.parallel is not None:  # all processes stop after the same step
+                cancelled = plan.parallel.any(cancelled)
+            if cancelled:
                 yield from self._finish(step, data_rng, t_session, cancelled=True)
                 return
 
             t0 = time.perf_counter()
-            content_batch = content.sample(cfg.batch_size, data_rng)
-            style_batch, style_ids = styles.sample(cfg.batch_size, data_rng)
+            rows = None if shard.whole else shard.rows
+            content_batch = content.sample(shard.total, data_rng, rows=rows)
+            style_batch, style_ids = styles.sample(shard.total, data_rng, rows=rows)
             lr = method.learning_rate()
             losses = method.train_step(
                 plan.prepare_batch(content_batch),
                 plan.prepare_batch(style_batch),
                 style_ids.to(plan.device),
             )
+            if plan.parallel is not None:  # the global batch's losses, on every process
+                losses = plan.parallel.mean(losses)
             step += 1
             dt = time.perf_counter() - t0
             # Smoothed, so the ETA does not jump with every step.
@@ -254,7 +288,7 @@ class Trainer:
                 step=step,
                 total_steps=cfg.steps,
                 losses=losses,
-                images_per_second=cfg.batch_size / max(seconds_per_step, 1e-9),
+                images_per_second=shard.total / max(seconds_per_step, 1e-9),
                 seconds_per_step=seconds_per_step,
                 eta_seconds=seconds_per_step * (cfg.steps - step),
                 learning_rate=lr,
@@ -262,7 +296,7 @@ class Trainer:
 
             last = step == cfg.steps
             if (cfg.preview_every and step % cfg.preview_every == 0) or last:
-                if len(previews):
+                if len(previews) and plan.is_main:
                     yield self._preview(step, previews)
             new_best = False
             if self.evaluator is not None and cfg.metrics_every and step % cfg.metrics_every == 0:
@@ -279,7 +313,8 @@ class Trainer:
                     }
                     new_best = True
             if (cfg.checkpoint_every and step % cfg.checkpoint_every == 0) or new_best or last:
-                yield self._checkpoint(step, data_rng, t_session, is_best=new_best)
+                if plan.is_main:
+                    yield self._checkpoint(step, data_rng, t_session, is_best=new_best)
 
         yield from self._finish(step, data_rng, t_session, cancelled=False)
 
@@ -287,7 +322,7 @@ class Trainer:
     def _checkpoint_to_resume(self) -> Checkpoint | None:
         """The chosen checkpoint (``resume_from``), or the newest one that loads."""
         if self.resume_from is None:
-            return load_latest_checkpoint(self.run_dir)
+            return self._resume_checkpoint()
         folder = self.resume_from
         if folder.suffix == ".safetensors":  # a checkpoint's model file
             folder = folder.parent
@@ -310,7 +345,7 @@ class Trainer:
         self, step: int, data_rng: torch.Generator, t_session: float, *, cancelled: bool
     ) -> Iterator[TrainingEvent]:
         model_path = None
-        if step > 0:
+        if step > 0 and self.plan.is_main:
             if cancelled:
                 yield self._checkpoint(step, data_rng, t_session, is_best=False)
             model_path = self._export(self.run_dir, step, self._wall(t_session))
@@ -341,6 +376,8 @@ class Trainer:
             "best": self._best,
             "method_state": self.method.state_meta(),
         }
+        if self.plan.parallel is not None:
+            meta["processes"] = self.plan.parallel.world_size
         metrics = self._best["metrics"] if is_best and self._best else None
         folder = save_checkpoint(
             self.run_dir,
@@ -404,6 +441,9 @@ class Trainer:
                 "diffaugment": cfg.diffaugment,
             },
         }
+        if self.plan.parallel is not None:
+            fields["training"]["processes"] = self.plan.parallel.world_size
+            fields["training"]["effective_batch_size"] = self.plan.shard(cfg.batch_size).total
         if isinstance(generator, ResnetGenerator):
             fields["architecture"] = {"generator": "resnet", "spec": generator.spec.to_dict()}
         # Methods with other generators (multistyle) describe themselves.
@@ -411,6 +451,36 @@ class Trainer:
         if callable(card_fields):
             fields.update(card_fields())
         return ModelCard(**fields)
+
+    def _resume_checkpoint(self) -> Checkpoint | None:
+        """The newest loadable checkpoint; under torchrun, the one rank 0 chose (every
+        process reads it from the run folder, which they must all see)."""
+        parallel = self.plan.parallel
+        if parallel is None:
+            return load_latest_checkpoint(self.run_dir)
+        ckpt = load_latest_checkpoint(self.run_dir) if parallel.is_main else None
+        step = parallel.broadcast_int(ckpt.step if ckpt is not None else -1)
+        if ckpt is not None or step < 0:
+            return ckpt
+        folder = checkpoint_dir(self.run_dir, step)
+        try:
+            return load_checkpoint(folder)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"Process {parallel.rank} cannot read {folder} ({exc}): every process of a "
+                "run needs the run folder and the data at the same path (a shared file system)."
+            ) from exc
+
+    def _data_parallel_message(self, shard: Shard) -> LogMessage:
+        parallel, cfg = self.plan.parallel, self.config
+        assert parallel is not None
+        return LogMessage(
+            "info",
+            f"Data-parallel training: {parallel.world_size} processes ({parallel.backend}) x "
+            f"batch {cfg.batch_size} = effective batch {shard.total}. Learning rate rule: "
+            f"{cfg.lr:g} applies to the effective batch as given, not scaled, because the "
+            f"run computes what one process with --batch-size {shard.total} would.",
+        )
 
     def _hold_apart_for_quality_checks(self) -> tuple[list[str], list[Path]]:
         """Content sources to train on, and the photos kept out of training for the

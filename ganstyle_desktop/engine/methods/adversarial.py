@@ -56,6 +56,9 @@ class AdversarialMethod(TrainingMethod):
         return self.rngs[name]
 
     def add_network(self, name: str, module: nn.Module, ema: bool = False) -> nn.Module:
+        """Initialise, place and register ``module`` as ``nets[name]`` (what checkpoints
+        hold). Under torchrun, :meth:`attach_data_parallel` later rebinds every attribute
+        that holds it (``self.G``, ``self.D``) to its DDP replica."""
         self._salt += 1
         init_weights(module, seeded_generator(self.config.seed, self._salt))
         module = self.plan.prepare_module(module)
@@ -82,7 +85,31 @@ class AdversarialMethod(TrainingMethod):
     def augment(self, x: torch.Tensor) -> torch.Tensor:
         if not self.config.diffaugment:
             return x
-        return diff_augment(x, self.config.diffaugment, self.rngs["augment"])
+        shard = None if self.plan.parallel is None else self.plan.shard(x.shape[0])
+        return diff_augment(x, self.config.diffaugment, self.rngs["augment"], shard=shard)
+
+    # -- several processes (engine/distributed.py); identities in a single process --------
+    def attach_data_parallel(self) -> None:
+        """Route the training forwards through DDP replicas of every network."""
+        replicas = {id(net): self.plan.replicate(net) for net in self.nets.values()}
+        for attr, value in list(vars(self).items()):
+            replica = replicas.get(id(value))
+            if replica is not None:
+                setattr(self, attr, replica)
+
+    def global_batch(self, x: torch.Tensor) -> torch.Tensor:
+        """Every process's rows of ``x`` in rank order (state that spans the batch)."""
+        return x if self.plan.parallel is None else self.plan.parallel.all_gather(x)
+
+    def local_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """This process's rows of ``x``, drawn or gathered for the global batch."""
+        if self.plan.parallel is None:
+            return x
+        return self.plan.shard(x.shape[0] // self.plan.parallel.world_size).take(x)
+
+    def global_rows(self, rows: int) -> int:
+        """The global batch's size when this process holds ``rows`` of it."""
+        return rows if self.plan.parallel is None else rows * self.plan.parallel.world_size
 
     def backward(self, loss: torch.Tensor) -> None:
         if self.scaler is not None:

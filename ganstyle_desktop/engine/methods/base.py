@@ -54,3 +54,8 @@ class TrainingMethod(ABC):
     @abstractmethod
     def learning_rate(self) -> float:
         """The current generator learning rate (for display)."""
+
+    def attach_data_parallel(self) -> None:
+        """Train from here on as one of several processes (``plan.parallel``): called by
+        the trainer once the networks are built and any checkpoint is loaded."""
+        raise NotImplementedError(f"{self.name} cannot train in several processes yet")

@@ -85,11 +85,11 @@ class CUT(AdversarialMethod):
         with self.plan.autocast():
             loss_gan = generator_adversarial_loss(self.D(self.augment(fake)), kind)
             loss_gan = loss_gan * self.config.lambda_gan
-            loss_nce = self.nce.loss(self.G, content, fake, nce_rng, flip_target=flipped)
+            loss_nce = self.nce(self.G, content, fake, nce_rng, flip_target=flipped)
             loss_nce = loss_nce * self.lambda_nce
             losses = {"d": loss_d, "g_gan": loss_gan, "nce": loss_nce}
             if idt is not None:
-                loss_idt = self.nce.loss(self.G, style, idt, nce_rng, flip_target=flipped)
+                loss_idt = self.nce(self.G, style, idt, nce_rng, flip_target=flipped)
                 loss_idt = loss_idt * self.lambda_nce
                 losses["nce_idt"] = loss_idt
                 nce_total = 0.5 * (loss_nce + loss_idt)

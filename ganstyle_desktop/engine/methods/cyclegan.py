@@ -116,8 +116,9 @@ class CycleGAN(AdversarialMethod):
         set_requires_grad([self.D_A, self.D_B], True)
         self.optimizers["D"].zero_grad(set_to_none=True)
         self._pool_dtype = fake_b.dtype
-        pooled_b = self.pool_fake_style.query(fake_b)
-        pooled_a = self.pool_fake_photo.query(fake_a)
+        # The pools hold the global batch's fakes (identical on every process).
+        pooled_b = self.local_rows(self.pool_fake_style.query(self.global_batch(fake_b)))
+        pooled_a = self.local_rows(self.pool_fake_photo.query(self.global_batch(fake_a)))
         with self.plan.autocast():
             loss_d_a = discriminator_loss(
                 self.D_A(self.augment(real_b)), self.D_A(self.augment(pooled_b)), kind

@@ -197,8 +197,12 @@ class MultiStyle(AdversarialMethod):
                 # (StarGAN-style): heads learn what sets traditions apart, so G must
                 # give each tradition its own look instead of one average style.
                 shift = torch.randint(
-                    1, self.D.n_heads, real_ids.shape, generator=self.rngs["heads"]
-                ).to(real_ids.device)
+                    1,
+                    self.D.n_heads,
+                    (self.global_rows(real_ids.shape[0]),),
+                    generator=self.rngs["heads"],
+                )
+                shift = self.local_rows(shift).to(real_ids.device)
                 wrong = _pick(all_heads, (real_ids + shift) % self.D.n_heads)
                 loss_d = loss_d + self.lambda_wrong_head * _fake_term(wrong, kind)
         self.backward(loss_d)
@@ -210,7 +214,7 @@ class MultiStyle(AdversarialMethod):
         with self.plan.autocast():
             loss_gan = generator_adversarial_loss(self.D(self.augment(fake), heads), kind)
             loss_gan = loss_gan * self.config.lambda_gan
-            loss_nce = self.nce.loss(self.G, content, fake, self.rngs["nce"], flip_target=flipped)
+            loss_nce = self.nce(self.G, content, fake, self.rngs["nce"], flip_target=flipped)
             loss_nce = loss_nce * self.lambda_nce
             loss_palette = self._palette_loss(fake, heads) * self.lambda_palette
             loss_g = loss_gan + loss_nce + loss_palette
@@ -231,8 +235,10 @@ class MultiStyle(AdversarialMethod):
     def _observe_palette(self, style: torch.Tensor, ids: torch.Tensor) -> None:
         mean = style.float().mean(dim=(2, 3))
         std = style.float().std(dim=(2, 3))
+        # Every process updates from the whole batch's images, in the same order.
+        mean, std, ids = self.global_batch(mean), self.global_batch(std), self.global_batch(ids)
         m = self.palette_momentum
-        for i in range(style.shape[0]):
+        for i in range(mean.shape[0]):
             t = int(ids[i])
             if self.palette_seen[t] == 0:
                 self.palette_mean[t], self.palette_std[t] = mean[i], std[i]
