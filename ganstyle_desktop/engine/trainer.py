@@ -239,7 +239,7 @@ class Trainer:
         if cfg.metrics_every and self.evaluator is None and plan.is_main:
             yield self._start_quality_checks(held_apart)
         control.raise_if_cancelled()
-        return content, styles, step, data_rng, previews
+        return content, styles, step, data_rng, previews, shard
 
     def _steps(
         self,
@@ -248,6 +248,7 @@ class Trainer:
         step: int,
         data_rng: torch.Generator,
         previews: torch.Tensor,
+        shard: Shard,
         t_session: float,
     ) -> Iterator[TrainingEvent]:
         cfg, control, plan = self.config, self.control, self.plan
