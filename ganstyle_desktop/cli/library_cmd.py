@@ -18,6 +18,8 @@ import zipfile
 from pathlib import Path
 
 from ganstyle_desktop import paths
+from ganstyle_desktop.engine.atomic import WriteError
+from ganstyle_desktop.engine.fileguard import describe_os_error
 from ganstyle_desktop.library import (
     Catalog,
     CatalogError,
@@ -290,10 +292,10 @@ def _export(args: argparse.Namespace) -> int:
         try:
             dataset = catalog.find_dataset(args.dataset)
             path = export_dataset(catalog, dataset.id, args.out)
-        except CatalogError as exc:
+        except (CatalogError, WriteError) as exc:
             raise CliError(str(exc)) from exc
-        except OSError as exc:
-            raise CliError(f"{args.out}: cannot write the archive ({exc})") from exc
+        except OSError as exc:  # reading a stored original
+            raise CliError(f"{args.out}: not exported ({describe_os_error(exc)})") from exc
     print(f"exported {dataset.name!r} ({dataset.image_count} images) to {path}")
     return 0
 

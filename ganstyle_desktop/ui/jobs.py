@@ -44,6 +44,7 @@ _FRIENDLY_ERRORS = (
     "DeviceUnavailable",
     "FileNotFoundError",
     "ExportError",
+    "WriteError",
 )
 
 
