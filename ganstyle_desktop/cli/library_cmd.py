@@ -20,6 +20,7 @@ from pathlib import Path
 from ganstyle_desktop import paths
 from ganstyle_desktop.engine.atomic import WriteError
 from ganstyle_desktop.engine.fileguard import describe_os_error
+from ganstyle_desktop.engine.imageio import DEFAULT_MAX_PIXELS, set_pixel_limit
 from ganstyle_desktop.library import (
     Catalog,
     CatalogError,
@@ -31,7 +32,6 @@ from ganstyle_desktop.library import (
     import_manifest,
     import_paths,
 )
-from ganstyle_desktop.library.importer import DEFAULT_MAX_PIXELS
 
 from . import CliError
 from .progress import ProgressBar
@@ -78,8 +78,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-pixels",
         type=int,
-        default=DEFAULT_MAX_PIXELS,
-        help=f"refuse larger images before decoding (default {DEFAULT_MAX_PIXELS:,})",
+        default=None,
+        help="refuse larger images before decoding (default: $GANSTYLE_MAX_PIXELS or "
+        f"{DEFAULT_MAX_PIXELS:,}; training and stylizing apply the same limit)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=_import)
@@ -167,7 +168,11 @@ def _import(args: argparse.Namespace) -> int:
         raise CliError(f"{manifest}: manifest not found")
     if not sources and manifest is None:
         raise CliError("Name files, folders or zips to import (or --manifest FILE).")
-    options = ImportOptions(max_pixels=args.max_pixels)
+    if args.max_pixels is not None:
+        if args.max_pixels < 1:
+            raise CliError(f"--max-pixels must be positive, not {args.max_pixels}.")
+        set_pixel_limit(args.max_pixels)  # one limit for everything this process reads
+    options = ImportOptions()
     progress = _Progress()
     with _open(args, create=True) as catalog:
         try:

@@ -198,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
                 MemoryError,
                 OSError,
                 ValueError,
+                RuntimeError,  # one odd photo never ends the batch
             ) as exc:
                 reason = str(exc) if not isinstance(exc, MemoryError) else "out of memory"
                 failures.append((job.src, reason))

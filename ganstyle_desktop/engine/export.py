@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from .atomic import atomic_path
-from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, open_image, to_rgb
-from .tiff16 import read_tiff16, write_tiff16
+from .fileguard import UnreadableFile, describe_os_error, open_regular_file
+from .imageio import ImageLoadError, open_image, to_rgb
+from .tiff16 import Tiff16Error, read_tiff16, write_tiff16
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def read_metadata(path: Path | str) -> ImageMetadata:
     path = Path(path)
     meta = ImageMetadata()
     try:
-        with Image.open(path) as im:
+        with open_regular_file(path) as fh, Image.open(fh) as im:
             meta.icc_profile = _rgb_profile(im.info.get("icc_profile"))
             exif = im.getexif()
             if _EXIF_ORIENTATION in exif:
@@ -82,21 +83,25 @@ def read_metadata(path: Path | str) -> ImageMetadata:
                 meta.exif = exif.tobytes()
             text = getattr(im, "text", None) or {}
             meta.text = {k: v for k, v in text.items() if isinstance(v, str)}
-    except (OSError, ValueError, SyntaxError) as exc:
+    except Exception as exc:  # metadata is a courtesy: an odd block never costs the image
         log.debug("%s: metadata not read (%s)", path.name, exc)
     return meta
 
 
 def read_image_with_metadata(
-    path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS
+    path: Path | str, max_pixels: int | None = None
 ) -> tuple[np.ndarray, ImageMetadata]:
     """Upright HxWx3 pixels (uint16 for 16-bit RGB TIFF and 16-bit greyscale, else
     uint8) and the metadata to carry over. Raises ImageLoadError naming the file."""
     path = Path(path)
     if path.suffix.lower() in (".tif", ".tiff"):
         try:
-            found = read_tiff16(path)
-        except (OSError, ValueError, struct_error) as exc:
+            found = read_tiff16(path, max_pixels=max_pixels)
+        except (Tiff16Error, UnreadableFile) as exc:  # their messages are the reason
+            raise ImageLoadError(path, getattr(exc, "reason", str(exc))) from exc
+        except OSError as exc:
+            raise ImageLoadError(path, describe_os_error(exc)) from exc
+        except (ValueError, struct_error) as exc:
             raise ImageLoadError(path, f"damaged 16-bit TIFF ({exc})") from exc
         if found is not None:
             pixels, icc = found
@@ -112,7 +117,7 @@ def read_image_with_metadata(
             return np.repeat(grey[:, :, None], 3, axis=2), meta
     try:
         rgb = to_rgb(im)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # an odd mode a decoder produced: refuse it, never crash
         raise ImageLoadError(path, f"cannot convert {im.mode} image to RGB ({exc})") from exc
     return np.asarray(rgb), meta
 

@@ -27,7 +27,7 @@ from typing import Any
 from PIL import Image
 
 from ganstyle_desktop.engine.config import PipelineConfig
-from ganstyle_desktop.engine.imageio import DEFAULT_MAX_PIXELS, load_rgb
+from ganstyle_desktop.engine.imageio import load_rgb
 
 from .records import (
     DATASET_FIELDS,
@@ -542,9 +542,7 @@ class Catalog:
         record = image if isinstance(image, ImageRecord) else self.get_image(image)
         return self.store.path_for(record.sha256)
 
-    def read_image(
-        self, image: int | ImageRecord, max_pixels: int | None = DEFAULT_MAX_PIXELS
-    ) -> Image.Image:
+    def read_image(self, image: int | ImageRecord, max_pixels: int | None = None) -> Image.Image:
         """The image upright (EXIF orientation applied) as 8-bit RGB; originals stay as stored."""
         return load_rgb(self.image_path(image), max_pixels=max_pixels)
 
@@ -560,7 +558,7 @@ class Catalog:
         filled = 0
         for image_id, sha in rows:
             try:
-                facts = inspect_image(self.store.read_bytes(sha), max_pixels=DEFAULT_MAX_PIXELS)
+                facts = inspect_image(self.store.read_bytes(sha))
             except (OSError, ValueError, ImageRejected) as exc:
                 log.info("image #%s: cannot fill its facts (%s)", image_id, exc)
                 continue

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from ganstyle_desktop.engine.config import PipelineConfig
 from ganstyle_desktop.engine.control import JobCancelled, JobControl
+from ganstyle_desktop.engine.imageio import pixel_limit
 
 from .catalog import Catalog, CatalogError
 from .manifest import ManifestError, ManifestRow, normalise_key, parse_manifest, read_manifest
@@ -30,13 +31,15 @@ from .store import sha256_bytes
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_PIXELS = 100_000_000
 ProgressCallback = Callable[[int, int, str], None]
 
 
 @dataclass
 class ImportOptions:
-    max_pixels: int = DEFAULT_MAX_PIXELS  # larger images are refused before decoding
+    # Larger images are refused before decoding. None: the engine's one limit
+    # (imageio.pixel_limit(), which training and stylizing apply too); a number only
+    # lowers it for this import, so everything imported stays readable by training.
+    max_pixels: int | None = None
     near_duplicate_bits: int = NEAR_DUPLICATE_BITS
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
 
@@ -302,7 +305,7 @@ class Importer:
         if existing is not None:
             return f"exact duplicate of image #{existing} already in the dataset"
         try:
-            facts = inspect_image(data, self.options.max_pixels)
+            facts = inspect_image(data, self._pixel_limit())
         except ImageRejected as exc:
             return exc.reason
         index = self._hash_index(dataset_id)
@@ -362,6 +365,11 @@ class Importer:
             self._hash_index(dataset_id).ids[p.position] = image_id
             p.imported.image_id = image_id
             report.imported.append(p.imported)
+
+    def _pixel_limit(self) -> int:
+        limit = pixel_limit()
+        asked = self.options.max_pixels
+        return limit if asked is None else min(asked, limit)
 
     def _hash_index(self, dataset_id: int) -> SignatureIndex:
         if dataset_id not in self._hashes:
