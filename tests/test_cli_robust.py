@@ -151,3 +151,14 @@ def test_stylize_goes_on_past_a_one_pixel_and_a_1x4000_photo(tmp_path: Path, cap
     assert "thin.png: 1 x 4000 px" in captured.out and "at least 16 x 16 px" in captured.out
     assert "dot.png: 1 x 1 px" in captured.out
     assert "RuntimeError" not in captured.out + captured.err
+
+
+def test_stylize_writes_a_244_character_file_name(tmp_path: Path, capsys) -> None:
+    model = _tiny_model(tmp_path / "m.safetensors")
+    photo = _images(tmp_path / "photos", 1, 8, size=(40, 32))[0]
+    long_photo = photo.with_name("p" * 240 + ".png")  # 244 characters
+    photo.rename(long_photo)
+    out = tmp_path / "out"
+    code = cli.main(["stylize", str(model), str(long_photo), "--out", str(out), "--device", "cpu"])
+    assert code == 0, capsys.readouterr().out
+    assert [p.name for p in out.iterdir()] == [long_photo.name]

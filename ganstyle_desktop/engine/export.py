@@ -97,12 +97,21 @@ def read_image_with_metadata(
     if path.suffix.lower() in (".tif", ".tiff"):
         try:
             found = read_tiff16(path, max_pixels=max_pixels)
-        except (Tiff16Error, UnreadableFile) as exc:  # their messages are the reason
-            raise ImageLoadError(path, getattr(exc, "reason", str(exc))) from exc
+        except UnreadableFile as exc:
+            raise ImageLoadError(path, exc.reason) from exc
         except OSError as exc:
             raise ImageLoadError(path, describe_os_error(exc)) from exc
         except (ValueError, struct_error) as exc:
-            raise ImageLoadError(path, f"damaged 16-bit TIFF ({exc})") from exc
+            # The 16-bit reader gives up; the image gate (what the importer and training
+            # use) decides: it reads the file at 8 bits, or its refusal stands with the
+            # 16-bit reader's clearer words.
+            reason = str(exc) if isinstance(exc, Tiff16Error) else f"damaged 16-bit TIFF ({exc})"
+            try:
+                im = open_image(path, max_pixels=max_pixels)
+            except ImageLoadError:
+                raise ImageLoadError(path, reason) from exc
+            log.warning("%s: %s; read at 8 bits per channel instead", path.name, reason)
+            return np.asarray(to_rgb(im)), read_metadata(path)
         if found is not None:
             pixels, icc = found
             meta = read_metadata(path)

@@ -95,6 +95,7 @@ def read_tiff16(
         if count > _MAX_TAGS or ifd + 2 + 12 * count > size:
             raise Tiff16Error("truncated TIFF: its directory runs past the end of the file")
         tags: dict[int, list] = {}
+        broken: set[int] = set()  # tags whose values lie outside the file
         raw_entries = fh.read(12 * count)
         for i in range(count):
             tag, typ, n, value = struct.unpack(bo + "HHI4s", raw_entries[12 * i : 12 * i + 12])
@@ -106,7 +107,8 @@ def read_tiff16(
             else:
                 (offset,) = struct.unpack(bo + "I", value)
                 if offset + item * n > size:
-                    raise Tiff16Error(f"damaged TIFF: tag {tag} points outside the file")
+                    broken.add(tag)  # fatal only if this reader needs the tag (below)
+                    continue
                 here = fh.tell()
                 fh.seek(offset)
                 payload = fh.read(item * n)
@@ -116,6 +118,8 @@ def read_tiff16(
             else:
                 fmt = {2: "H", 4: "I"}[item]
                 tags[tag] = list(struct.unpack(f"{bo}{n}{fmt}", payload))
+        if broken & {258, 259, 262, 277, 284}:
+            return None  # cannot tell whether it is a plain 16-bit RGB TIFF: Pillow decides
         samples = _first(tags, 277, 1)
         bits = tags.get(258, [1])
         if (
@@ -129,6 +133,8 @@ def read_tiff16(
         for tag, what in ((256, "image width"), (257, "image height")):
             if not tags.get(tag):
                 raise Tiff16Error(f"damaged 16-bit TIFF: it has no {what}")
+        if broken & {256, 257, 273, 279}:
+            raise Tiff16Error("damaged 16-bit TIFF: its size or strip tags point outside the file")
         for tag in (273, 279):
             if not tags.get(tag):
                 raise Tiff16Error("damaged 16-bit TIFF: it does not say where its strips are")

@@ -69,6 +69,8 @@ class CatalogBusy(CatalogError):
 # cancel), for at most MAX_BUSY_WAIT_SECONDS before it gives up with CatalogBusy.
 BUSY_POLL_SECONDS = 1.0
 MAX_BUSY_WAIT_SECONDS = 600.0
+# Without ``on_busy`` (an edit from the window, say) nobody would see the wait: a short one.
+QUIET_BUSY_WAIT_SECONDS = 30.0
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -174,7 +176,8 @@ class Catalog:
                 if not _is_busy(exc):
                     raise
             waited = time.monotonic() - started
-            if waited > MAX_BUSY_WAIT_SECONDS:
+            limit = MAX_BUSY_WAIT_SECONDS if self.on_busy else QUIET_BUSY_WAIT_SECONDS
+            if waited > limit:
                 raise CatalogBusy(
                     f"{self.workspace}: another program has kept the catalog locked for "
                     f"{waited:.0f} s; close it (or wait for it to finish) and try again"

@@ -230,7 +230,7 @@ class Importer:
             try:
                 info = json.loads(collector.archive_info[0].text)
                 meta = dict(info["dataset"])
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
                 raise CatalogError(f"{archive.name}: dataset.json is damaged ({exc})") from exc
             rows: list[ManifestRow] = []
             for m in collector.archive_manifests:

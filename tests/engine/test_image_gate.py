@@ -296,7 +296,6 @@ def _set_tag(data: bytes, tag: int, value: int) -> bytes:
         (lambda d: _drop_tag(d, 256), "width"),
         (lambda d: _drop_tag(d, 257), "height"),
         (lambda d: _drop_tag(d, 273), "strip"),
-        (lambda d: _drop_tag(d, 279), "strip"),
         (lambda d: d[: len(d) // 2], "truncated"),
         (lambda d: _set_tag(d, 273, 10**9), "outside the file"),
     ],
@@ -307,6 +306,16 @@ def test_damaged_16_bit_tiffs_give_clear_errors(tmp_path: Path, damage, words: s
     with pytest.raises(ImageLoadError) as info:
         read_image_with_metadata(path)
     assert str(info.value).startswith("deep.tif: ") and words in str(info.value)
+
+
+def test_a_16_bit_tiff_only_the_gate_can_read_is_read_at_8_bits(tmp_path: Path) -> None:
+    # No strip sizes: the 16-bit reader gives up, Pillow (the gate, which the importer
+    # used to accept it) infers them; stylizing must then read it too, at 8 bits.
+    path = tmp_path / "no-counts.tif"
+    path.write_bytes(_drop_tag(_tiff16(tmp_path / "good.tif").read_bytes(), 279))
+    assert set(_verdicts(path).values()) == {""}
+    pixels, _ = read_image_with_metadata(path)
+    assert pixels.dtype == np.uint8 and pixels.shape == (20, 24, 3)
 
 
 def test_a_small_16_bit_tiff_claiming_huge_strips_costs_no_memory(tmp_path: Path) -> None:
