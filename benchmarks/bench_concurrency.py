@@ -9,7 +9,8 @@ load first, then wait for a go signal) on a fresh workspace:
 - ``import``: both import the same files (a folder of ``--images`` generated images into
   ``--dataset d --create``, or, with ``--manifest``, the manifest's files into its
   datasets). Counted: runs where a process failed (exit status not 0, or a traceback),
-  rows stored twice in one dataset, and files that ended up in no dataset (lost).
+  rows stored twice in one dataset, files that ended up in no dataset (lost), and datasets
+  made twice ("slug (2)").
 - ``create``: both create a dataset in the new workspace. Counted: runs where one failed.
 
 The tests run the same races twice each (tests/library/test_concurrency.py).
@@ -22,6 +23,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -108,14 +110,22 @@ def catalog_facts(ws: Path) -> dict:
         ).fetchone()[0]
         shas = {r[0] for r in conn.execute("SELECT sha256 FROM images")}
         rows = conn.execute("SELECT COUNT(*) FROM images").fetchone()[0]
-        datasets = conn.execute("SELECT COUNT(*) FROM datasets").fetchone()[0]
+        names = [r[0] for r in conn.execute("SELECT name FROM datasets")]
     finally:
         conn.close()
-    return {"duplicates": int(duplicates), "shas": shas, "rows": rows, "datasets": datasets}
+    # "slug (2)": a dataset made twice because both processes asked for it at once
+    split = sum(1 for n in names if re.search(r" \(\d+\)$", n))
+    return {
+        "duplicates": int(duplicates),
+        "shas": shas,
+        "rows": rows,
+        "datasets": len(names),
+        "split_datasets": split,
+    }
 
 
 def run_imports(root: Path, repetitions: int, sources: list[str], expected: set[str]) -> dict:
-    failed_runs, duplicate_rows, lost, runs = 0, 0, 0, []
+    failed_runs, duplicate_rows, lost, split, runs = 0, 0, 0, 0, []
     for i in range(repetitions):
         ws = root / f"import-{i}"
         command = ["library", "--workspace", str(ws), "import", *sources]
@@ -132,12 +142,14 @@ def run_imports(root: Path, repetitions: int, sources: list[str], expected: set[
         failed_runs += bad
         duplicate_rows += facts["duplicates"]
         lost += missing
+        split += facts["split_datasets"]
         runs.append(
             {
                 "exit": [r["exit"] for r in results],
                 "errors": [r["error"] for r in results if r["error"]],
                 "rows": facts["rows"],
                 "datasets": facts["datasets"],
+                "split_datasets": facts["split_datasets"],
                 "duplicate_rows": facts["duplicates"],
                 "lost": missing,
                 "consistent": consistent,
@@ -151,6 +163,7 @@ def run_imports(root: Path, repetitions: int, sources: list[str], expected: set[
         "failed_runs": failed_runs,
         "duplicate_rows": duplicate_rows,
         "lost_files": lost,
+        "split_datasets": split,
         "runs": runs,
     }
 
@@ -206,6 +219,7 @@ def main() -> int:
         )
     )
     bad = imports["failed_runs"] + imports["duplicate_rows"] + imports["lost_files"]
+    bad += imports["split_datasets"]
     return 1 if bad or creates["failed_runs"] else 0
 
 

@@ -121,12 +121,16 @@ class Catalog:
         self.thumbs_dir = self.workspace / "thumbs"
         self.tmp_dir = self.workspace / "tmp"
         try:
-            self._conn = sqlite3.connect(db_path, isolation_level=None, timeout=BUSY_POLL_SECONDS)
+            self._conn = sqlite3.connect(
+                db_path, isolation_level=None, timeout=QUIET_BUSY_WAIT_SECONDS
+            )
         except sqlite3.Error as exc:
             raise CatalogError(f"{db_path}: cannot open the catalog ({exc})") from exc
         self._conn.row_factory = sqlite3.Row
         try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_POLL_SECONDS * 1000)}")
             self._while_busy(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
+            self._conn.execute(f"PRAGMA busy_timeout = {int(QUIET_BUSY_WAIT_SECONDS * 1000)}")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             reached = migrate(self._conn, begin=self._begin)
@@ -163,7 +167,13 @@ class Catalog:
 
     def _begin(self, sql: str) -> None:
         """Start a write transaction, waiting (with progress) while another holds the lock."""
-        self._while_busy(lambda: self._conn.execute(sql))
+        # SQLite waits BUSY_POLL_SECONDS at a time here (then we report and try again);
+        # other statements keep the long timeout (readers in WAL mode rarely wait at all).
+        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_POLL_SECONDS * 1000)}")
+        try:
+            self._while_busy(lambda: self._conn.execute(sql))
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(QUIET_BUSY_WAIT_SECONDS * 1000)}")
 
     def _while_busy(self, action: Callable[[], object]) -> None:
         started = time.monotonic()
@@ -203,54 +213,79 @@ class Catalog:
         description: str = "",
         pipeline: PipelineConfig | None = None,
     ) -> int:
+        name = self._checked_new_dataset(name, kind)
+        try:
+            with self._tx() as c:
+                return self._insert_dataset(
+                    c, name, kind, tradition, region, era, description, pipeline
+                )
+        except sqlite3.IntegrityError as exc:
+            raise CatalogError(f"a dataset named {name!r} already exists") from exc
+
+    def ensure_dataset(
+        self,
+        name: str,
+        kind: str = "style",
+        tradition: str = "",
+        region: str = "",
+        era: str = "",
+        description: str = "",
+        pipeline: PipelineConfig | None = None,
+    ) -> tuple[int, bool]:
+        """The live dataset called ``name``, created (with these fields) when there is
+        none: ``(id, created)``. One write transaction, so several processes asking at once
+        all get the same dataset; a name held by a trashed one gets a fresh one ("name (2)")."""
+        name = self._checked_new_dataset(name, kind)
+        with self._tx() as c:
+            rows = c.execute(
+                "SELECT id, deleted_at FROM datasets WHERE name = ?", (name,)
+            ).fetchall()
+            if rows and rows[0]["deleted_at"] is None:
+                return int(rows[0]["id"]), False
+            wanted = name if not rows else self._free_name(c, name)
+            dataset_id = self._insert_dataset(
+                c, wanted, kind, tradition, region, era, description, pipeline
+            )
+        return dataset_id, True
+
+    @staticmethod
+    def _checked_new_dataset(name: str, kind: str) -> str:
         name = name.strip()
         if not name:
             raise CatalogError("a dataset needs a name")
         if kind not in DATASET_KINDS:
             raise CatalogError(f"dataset kind {kind!r} is not one of {', '.join(DATASET_KINDS)}")
-        try:
-            with self._tx() as c:
-                cur = c.execute(
-                    "INSERT INTO datasets (name, kind, tradition, region, era, description, "
-                    "pipeline) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        name,
-                        kind,
-                        tradition,
-                        region,
-                        era,
-                        description,
-                        pipeline_to_json(pipeline or PipelineConfig()),
-                    ),
-                )
-        except sqlite3.IntegrityError as exc:
-            raise CatalogError(f"a dataset named {name!r} already exists") from exc
+        return name
+
+    @staticmethod
+    def _insert_dataset(
+        c: sqlite3.Connection,
+        name: str,
+        kind: str,
+        tradition: str,
+        region: str,
+        era: str,
+        description: str,
+        pipeline: PipelineConfig | None,
+    ) -> int:
+        cur = c.execute(
+            "INSERT INTO datasets (name, kind, tradition, region, era, description, "
+            "pipeline) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                kind,
+                tradition,
+                region,
+                era,
+                description,
+                pipeline_to_json(pipeline or PipelineConfig()),
+            ),
+        )
         return int(cur.lastrowid)
 
-    def ensure_dataset(self, name: str, kind: str = "style", **fields: Any) -> tuple[int, bool]:
-        """The live dataset called ``name``, created (with ``kind`` and ``fields``) when
-        there is none: ``(id, created)``. Safe when several processes ask at once; a name
-        held by a trashed dataset gets a fresh one ("name (2)")."""
-        name = name.strip()
-        for attempt in range(100):
-            row = self._conn.execute(
-                "SELECT id FROM datasets WHERE name = ? AND deleted_at IS NULL", (name,)
-            ).fetchone()
-            if row is not None:
-                return int(row[0]), False
-            taken = self._conn.execute("SELECT 1 FROM datasets WHERE name = ?", (name,)).fetchone()
-            wanted = name if not taken else self._free_name(name)
-            try:
-                return self.create_dataset(wanted, kind=kind, **fields), True
-            except CatalogError:
-                if wanted != name:  # a race for the fresh name: look again
-                    continue
-                if attempt > 10:
-                    raise
-        raise CatalogError(f"could not create a dataset named {name!r}")
-
-    def _free_name(self, name: str) -> str:
-        taken = {r[0] for r in self._conn.execute("SELECT name FROM datasets")}
+    @staticmethod
+    def _free_name(c: sqlite3.Connection, name: str) -> str:
+        taken = {r[0] for r in c.execute("SELECT name FROM datasets")}
         n = 2
         while f"{name} ({n})" in taken:
             n += 1
@@ -807,8 +842,10 @@ class Catalog:
                 for sha in bad:
                     cur = c.execute("DELETE FROM images WHERE sha256 = ?", (sha,))
                     report.removed_rows += cur.rowcount
-            for sha in report.orphans:
-                self.store.remove(sha)
+            # Orphans go the careful way: never while another program is importing.
+            kept = self.discard_objects(report.orphans).orphans_kept
+            if kept:
+                log.info("catalog repair left %d orphan object(s): another import is at work", kept)
             report.repaired = True
             log.info("catalog repair: %s", report.summary())
         return report

@@ -125,6 +125,37 @@ def test_two_processes_import_one_folder_without_duplicates_or_losses(
         assert catalog.check().ok
 
 
+def test_a_dataset_created_by_another_process_mid_request_is_the_one_used(
+    catalog: Catalog,
+) -> None:
+    # Another process creates "ink" the moment this one starts looking for it (modelled
+    # with a second connection, from SQLite's statement trace). Before, the second look
+    # saw the name taken and made "ink (2)", splitting a manifest's dataset in two.
+    other = sqlite3.connect(catalog.workspace / "catalog.sqlite", timeout=0.1)
+    seen: list[str] = []
+
+    def create_elsewhere(statement: str) -> None:
+        # Right after this catalog first looked for the dataset, whatever it does next.
+        seen.append(statement)
+        looked = [i for i, text in enumerate(seen) if "FROM datasets" in text]
+        if not looked or len(seen) != looked[0] + 2:
+            return
+        try:  # refused while this catalog holds the write lock: then nothing is in between
+            other.execute("INSERT INTO datasets (name) VALUES ('ink')")
+            other.commit()
+        except sqlite3.OperationalError:
+            other.rollback()
+
+    catalog._conn.set_trace_callback(create_elsewhere)
+    try:
+        dataset_id, _ = catalog.ensure_dataset("ink")
+    finally:
+        catalog._conn.set_trace_callback(None)
+        other.close()
+    assert [d.name for d in catalog.list_datasets()] == ["ink"]
+    assert catalog.find_dataset("ink").id == dataset_id
+
+
 # -- the schema forbids duplicates; the migration merges old ones ----------------------------
 
 
