@@ -75,3 +75,20 @@ def test_hostile_manifests_are_manifest_errors(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(ManifestError, match="FIFO"):
         _within(30, read_manifest, fifo)
+
+
+def test_an_over_long_name_inside_a_zip_is_stored_cut_to_255_characters(
+    catalog: Catalog, tmp_path: Path, image_bytes
+) -> None:
+    import zipfile
+
+    long_name = "長" * 600 + ".jpg"  # no file system allows it; a zip does
+    archive = tmp_path / "long.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(long_name, image_bytes(3))
+    did = catalog.create_dataset("d")
+    report = import_paths(catalog, did, [archive])
+    assert len(report.imported) == 1
+    (image,) = catalog.list_images(did)
+    assert len(image.original_name) == 255 and image.original_name.endswith("….jpg")
+    assert len(image.title) <= 255
