@@ -263,7 +263,8 @@ def _orientation(im: Image.Image) -> int:
 
 def open_image(path: Path | str, max_pixels: int | None = None) -> Image.Image:
     """Open, check, fully decode and upright an image; raises ImageLoadError with the
-    reason. ``max_pixels`` lowers the limit for this call (None: :func:`pixel_limit`)."""
+    reason. ``max_pixels`` sets the limit for this call (None, the default: the one limit
+    every reader shares, :func:`pixel_limit`)."""
     path = Path(path)
     try:
         fh = open_regular_file(path)

@@ -16,7 +16,7 @@ from ganstyle_desktop.engine.imageio import ImageLoadError, open_image, to_rgb
 
 log = logging.getLogger(__name__)
 
-THUMB_MAX_PIXELS = 200_000_000
+THUMB_MAX_PIXELS = None  # the image gate's one limit (imageio.pixel_limit)
 
 
 def thumbnail_path(workspace: Path | str, sha256: str, size: int) -> Path:
