@@ -11,4 +11,6 @@ python benchmarks/bench_train_speed.py > "$out/train_speed.json"
 python benchmarks/bench_stylize.py --presets lite classic --sizes 512 1024 2048 4096 \
     > "$out/stylize.json"
 python benchmarks/bench_quality.py --minutes "${QUALITY_MINUTES:-30}" > "$out/quality.json"
+python benchmarks/bench_fuzz.py --cases 10000 > "$out/fuzz.json"
+python benchmarks/bench_concurrency.py --repetitions 10 > "$out/concurrency.json"
 echo "results in $out"

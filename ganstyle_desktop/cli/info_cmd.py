@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 from . import CliError
@@ -40,22 +39,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_model(path: Path, as_json: bool) -> int:
-    from ganstyle_desktop.engine.modelfile import ModelFileError, read_card, read_tensor_shapes
+    from ganstyle_desktop.engine.modelfile import ModelFileError, verify_model_file
 
-    if not path.exists():
-        raise CliError(f"{path}: no such file.")
     if path.is_dir():
         raise CliError(f"{path} is a folder; name a .safetensors model file inside it.")
     try:
-        card = read_card(path)
-        shapes = read_tensor_shapes(path)
+        # What is shown is checked first: card, architecture, tensors, finite weights.
+        verified = verify_model_file(path)
     except ModelFileError as exc:
         raise CliError(str(exc)) from exc
     if as_json:
-        print(json.dumps(card.to_dict(), indent=2, ensure_ascii=False))
+        print(json.dumps(verified.card.to_dict(), indent=2, ensure_ascii=False))
         return 0
-    parameters = sum(math.prod(shape) for shape in shapes.values())
-    print(format_card(card, path, parameters))
+    print(format_card(verified.card, path, verified.parameters))
     return 0
 
 
@@ -89,8 +85,9 @@ def format_card(card, path: Path | None = None, parameters: int | None = None) -
         shown = f"{value:.4g}" if isinstance(value, float) else str(value)
         rows.append(("Metric " + key, shown))
     training = card.training or {}
-    if training.get("wall_seconds") is not None:
-        rows.append(("Training time", f"{float(training['wall_seconds']):.1f} s"))
+    seconds = training.get("wall_seconds")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        rows.append(("Training time", f"{float(seconds):.1f} s"))
     if training.get("hardware"):
         rows.append(("Hardware", str(training["hardware"])))
     if training.get("command"):

@@ -12,12 +12,17 @@ Every sub-command takes ``--workspace DIR`` (default: the app's workspace folder
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
 import zipfile
 from pathlib import Path
 
 from ganstyle_desktop import paths
+from ganstyle_desktop.engine.atomic import WriteError
+from ganstyle_desktop.engine.fileguard import check_regular_file, describe_os_error, printable
+from ganstyle_desktop.engine.imageio import DEFAULT_MAX_PIXELS, set_pixel_limit
 from ganstyle_desktop.library import (
     Catalog,
     CatalogError,
@@ -29,7 +34,6 @@ from ganstyle_desktop.library import (
     import_manifest,
     import_paths,
 )
-from ganstyle_desktop.library.importer import DEFAULT_MAX_PIXELS
 
 from . import CliError
 from .progress import ProgressBar
@@ -76,8 +80,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-pixels",
         type=int,
-        default=DEFAULT_MAX_PIXELS,
-        help=f"refuse larger images before decoding (default {DEFAULT_MAX_PIXELS:,})",
+        default=None,
+        help="refuse larger images before decoding (default: $GANSTYLE_MAX_PIXELS or "
+        f"{DEFAULT_MAX_PIXELS:,}; training and stylizing apply the same limit)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=_import)
@@ -149,6 +154,7 @@ class _Progress:
 
 def _is_dataset_archive(path: Path) -> bool:
     try:
+        check_regular_file(path)  # zipfile would block on a FIFO named .zip
         with zipfile.ZipFile(path) as zf:
             return "dataset.json" in zf.namelist()
     except (zipfile.BadZipFile, OSError):
@@ -159,13 +165,21 @@ def _import(args: argparse.Namespace) -> int:
     sources: list[Path] = list(args.sources)
     manifest: Path | None = args.manifest
     for s in sources:
-        if not s.exists():
-            raise CliError(f"{s}: no such file or folder")
+        try:
+            os.stat(s)
+        except OSError as exc:  # missing, a link loop, no permission: say which
+            if exc.errno == errno.ENOENT and not os.path.islink(s):
+                raise CliError(f"{printable(s)}: no such file or folder") from exc
+            raise CliError(f"{printable(s)}: {describe_os_error(exc)}") from exc
     if manifest is not None and not manifest.is_file():
         raise CliError(f"{manifest}: manifest not found")
     if not sources and manifest is None:
         raise CliError("Name files, folders or zips to import (or --manifest FILE).")
-    options = ImportOptions(max_pixels=args.max_pixels)
+    if args.max_pixels is not None:
+        if args.max_pixels < 1:
+            raise CliError(f"--max-pixels must be positive, not {args.max_pixels}.")
+        set_pixel_limit(args.max_pixels)  # one limit for everything this process reads
+    options = ImportOptions()
     progress = _Progress()
     with _open(args, create=True) as catalog:
         try:
@@ -178,7 +192,8 @@ def _import(args: argparse.Namespace) -> int:
                         raise CliError(
                             f"no dataset named {args.dataset!r}; add --create to make it"
                         ) from None
-                    dataset_id = catalog.create_dataset(args.dataset, kind=args.kind)
+                    # Another process may be creating it this very moment: both get it.
+                    dataset_id, _ = catalog.ensure_dataset(args.dataset, kind=args.kind)
                 report = import_paths(
                     catalog,
                     dataset_id,
@@ -208,14 +223,20 @@ def _import(args: argparse.Namespace) -> int:
         finally:
             progress.close()
     _print_report(report, args.json)
-    return 1 if report.skipped and not report.imported else 0
+    # Success unless a file failed: files already in the dataset are no failure.
+    return 1 if report.failures else 0
 
 
 def _print_report(report: ImportReport, as_json: bool) -> None:
     if as_json:
         data = {
             "imported": len(report.imported),
-            "skipped": [{"file": s.source, "reason": s.reason} for s in report.skipped],
+            "skipped": [
+                {"file": s.source, "reason": s.reason, "kind": s.kind} for s in report.skipped
+            ],
+            "already_present": len(report.duplicates),
+            "failed": len(report.failures),
+            "repaired_first": report.tidied,
             "near_duplicates": [
                 {"file": f.source, "image_id": f.image_id, "looks_like": f.near_duplicate_of}
                 for f in report.near_duplicates
@@ -290,16 +311,18 @@ def _export(args: argparse.Namespace) -> int:
         try:
             dataset = catalog.find_dataset(args.dataset)
             path = export_dataset(catalog, dataset.id, args.out)
-        except CatalogError as exc:
+        except (CatalogError, WriteError) as exc:
             raise CliError(str(exc)) from exc
-        except OSError as exc:
-            raise CliError(f"{args.out}: cannot write the archive ({exc})") from exc
+        except OSError as exc:  # reading a stored original
+            raise CliError(f"{args.out}: not exported ({describe_os_error(exc)})") from exc
     print(f"exported {dataset.name!r} ({dataset.image_count} images) to {path}")
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
     with _open(args) as catalog:
+        # What an interrupted import leaves (orphans, temp files) is repaired on open.
+        tidied = catalog.tidy()
         report = catalog.check(repair=args.repair)
     if args.json:
         print(
@@ -312,11 +335,18 @@ def _check(args: argparse.Namespace) -> int:
                     "mismatched": report.mismatched,
                     "leftovers": report.leftovers,
                     "removed_rows": report.removed_rows,
+                    "repaired_on_open": {
+                        "orphans": tidied.orphans_removed,
+                        "leftovers": tidied.leftovers_removed,
+                        "orphans_kept": tidied.orphans_kept,
+                    },
                 },
                 indent=2,
             )
         )
     else:
+        if not tidied.nothing_done:
+            print(f"repaired on open: {tidied.summary()}")
         print(report.summary())
         for label, items in (
             ("orphan", report.orphans),

@@ -144,9 +144,7 @@ def _check_out_dir(out_dir: Path) -> None:
 def _load(path: Path, device: str):
     from ganstyle_desktop.engine.modelfile import ModelFileError, load_model
 
-    if not path.is_file():
-        raise CliError(f"{path}: no such model file.")
-    try:
+    try:  # a missing file, a folder, a FIFO: load_model says which
         return load_model(path, device="cpu")
     except ModelFileError as exc:
         raise CliError(str(exc)) from exc
@@ -246,6 +244,7 @@ def _stylize(
                 MemoryError,
                 OSError,
                 ValueError,
+                RuntimeError,  # one odd photo never ends the batch
             ) as exc:
                 reason = str(exc) if not isinstance(exc, MemoryError) else "out of memory"
                 failures.append((job.src, reason))

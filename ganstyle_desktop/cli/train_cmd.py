@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ganstyle_desktop.engine.atomic import WriteError, write_reason
 from ganstyle_desktop.engine.config import (
     GAN_LOSSES,
     METHODS,
@@ -423,8 +424,10 @@ def _train(args: argparse.Namespace, config: TrainConfig, parallel: DataParallel
                     _say(bar, f"{type(event).__name__.lower()} at step {event.step}")
                 elif isinstance(event, TrainingFinished):
                     finished = event
-    except (ConfigError, NoTrainingImages, DeviceUnavailable, UnknownPreset) as exc:
+    except (ConfigError, NoTrainingImages, DeviceUnavailable, UnknownPreset, WriteError) as exc:
         raise CliError(str(exc)) from exc
+    except OSError as exc:  # e.g. the run folder cannot be made: a read-only disk
+        raise CliError(f"{exc.filename or config.out_dir}: {write_reason(exc)}") from exc
     finally:
         if bar_holder:
             bar_holder[0].close()

@@ -20,7 +20,14 @@ from pathlib import Path
 
 import torch
 
-from .atomic import _fsync_dir, write_text_atomic
+from .atomic import (
+    WriteError,
+    _fsync_dir,
+    as_os_error,
+    remove_stale_temp_files,
+    write_reason,
+    write_text_atomic,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +122,11 @@ def save_checkpoint(
     from safetensors.torch import save_file
 
     root = Path(run_dir) / CHECKPOINTS
-    root.mkdir(parents=True, exist_ok=True)
     final = checkpoint_dir(run_dir, step)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(final, write_reason(exc), exc.errno) from exc
     if is_complete(final):
         # A step's state is unique (e.g. cancel right after a scheduled save, or right
         # after resuming): the folder on disk already holds exactly this state.
@@ -149,8 +159,14 @@ def save_checkpoint(
             shutil.rmtree(final)
         os.replace(tmp, final)
         _fsync_dir(root)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        # A full or read-only disk: one clear error naming the checkpoint, nothing left.
+        if isinstance(exc, WriteError):  # a model file inside: name the checkpoint instead
+            raise WriteError(final, exc.reason, exc.errno) from exc
+        os_error = as_os_error(exc) if isinstance(exc, Exception) else None
+        if os_error is not None:
+            raise WriteError(final, write_reason(os_error), os_error.errno) from exc
         raise
     if is_best:
         write_text_atomic(
@@ -250,8 +266,13 @@ def set_aside_newer_checkpoints(
 
 
 def remove_stale_temp_folders(run_dir: Path | str) -> None:
-    """Clear half-written folders left by a killed process (they are never valid)."""
-    root = Path(run_dir) / CHECKPOINTS
+    """Clear what a killed process left half-written: checkpoint folders (never valid) and
+    the hidden temp files of atomic writes (the model, its card, config, previews)."""
+    run_dir = Path(run_dir)
+    root = run_dir / CHECKPOINTS
+    for folder in (run_dir, root, run_dir / "previews"):
+        for path in remove_stale_temp_files(folder):
+            log.info("removed %s, left by an interrupted write", path)
     if not root.is_dir():
         return
     for leftover in root.iterdir():

@@ -19,7 +19,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from .config import PipelineConfig
-from .imageio import ImageLoadError, load_rgb, to_rgb
+from .imageio import ImageLoadError, load_rgb, size_problem, to_rgb
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,10 @@ class TrainingImages:
         self.size = int(size)
         self.pipeline = pipeline or PipelineConfig()
         self.files, self.skipped = [], []
+        for im in images:  # the image gate's size rules, for pictures that did not pass it
+            problem = size_problem(im.width, im.height, max_pixels=im.width * im.height)
+            if problem:
+                raise NoTrainingImages(f"No usable training images ({problem}).")
         self.images = [
             _pil_to_tensor(_stored_image(to_rgb(im), self.size, self.pipeline)) for im in images
         ]

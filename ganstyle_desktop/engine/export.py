@@ -18,8 +18,9 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from .atomic import atomic_path
-from .imageio import DEFAULT_MAX_PIXELS, ImageLoadError, open_image, to_rgb
-from .tiff16 import read_tiff16, write_tiff16
+from .fileguard import UnreadableFile, describe_os_error, open_regular_file
+from .imageio import ImageLoadError, open_image, to_rgb
+from .tiff16 import Tiff16Error, read_tiff16, write_tiff16
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def read_metadata(path: Path | str) -> ImageMetadata:
     path = Path(path)
     meta = ImageMetadata()
     try:
-        with Image.open(path) as im:
+        with open_regular_file(path) as fh, Image.open(fh) as im:
             meta.icc_profile = _rgb_profile(im.info.get("icc_profile"))
             exif = im.getexif()
             if _EXIF_ORIENTATION in exif:
@@ -83,22 +84,35 @@ def read_metadata(path: Path | str) -> ImageMetadata:
                 meta.exif = exif.tobytes()
             text = getattr(im, "text", None) or {}
             meta.text = {k: v for k, v in text.items() if isinstance(v, str)}
-    except (OSError, ValueError, SyntaxError) as exc:
+    except Exception as exc:  # metadata is a courtesy: an odd block never costs the image
         log.debug("%s: metadata not read (%s)", path.name, exc)
     return meta
 
 
 def read_image_with_metadata(
-    path: Path | str, max_pixels: int | None = DEFAULT_MAX_PIXELS
+    path: Path | str, max_pixels: int | None = None
 ) -> tuple[np.ndarray, ImageMetadata]:
     """Upright HxWx3 pixels (uint16 for 16-bit RGB TIFF and 16-bit greyscale, else
     uint8) and the metadata to carry over. Raises ImageLoadError naming the file."""
     path = Path(path)
     if path.suffix.lower() in (".tif", ".tiff"):
         try:
-            found = read_tiff16(path)
-        except (OSError, ValueError, struct_error) as exc:
-            raise ImageLoadError(path, f"damaged 16-bit TIFF ({exc})") from exc
+            found = read_tiff16(path, max_pixels=max_pixels)
+        except UnreadableFile as exc:
+            raise ImageLoadError(path, exc.reason) from exc
+        except OSError as exc:
+            raise ImageLoadError(path, describe_os_error(exc)) from exc
+        except (ValueError, struct_error) as exc:
+            # The 16-bit reader gives up; the image gate (what the importer and training
+            # use) decides: it reads the file at 8 bits, or its refusal stands with the
+            # 16-bit reader's clearer words.
+            reason = str(exc) if isinstance(exc, Tiff16Error) else f"damaged 16-bit TIFF ({exc})"
+            try:
+                im = open_image(path, max_pixels=max_pixels)
+            except ImageLoadError:
+                raise ImageLoadError(path, reason) from exc
+            log.warning("%s: %s; read at 8 bits per channel instead", path.name, reason)
+            return np.asarray(to_rgb(im)), read_metadata(path)
         if found is not None:
             pixels, icc = found
             meta = read_metadata(path)
@@ -113,7 +127,7 @@ def read_image_with_metadata(
             return np.repeat(grey[:, :, None], 3, axis=2), meta
     try:
         rgb = to_rgb(im)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # an odd mode a decoder produced: refuse it, never crash
         raise ImageLoadError(path, f"cannot convert {im.mode} image to RGB ({exc})") from exc
     return np.asarray(rgb), meta
 

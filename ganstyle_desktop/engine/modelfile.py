@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import os
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -26,6 +28,7 @@ from torch import nn
 from ganstyle_desktop import __version__
 
 from .atomic import write_text_atomic, write_with_atomic
+from .fileguard import UnreadableFile, describe_os_error, open_regular_file, printable
 from .nets import GeneratorSpec, ResnetGenerator
 
 log = logging.getLogger(__name__)
@@ -36,8 +39,24 @@ CARD_SCHEMA_VERSION = 1
 CARD_METADATA_KEY = "ganstyle_card"
 # Suffixes that mean "pickle inside" (torch.save, joblib, HF pytorch_model.bin).
 UNSAFE_SUFFIXES = frozenset({".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar"})
-# A card is a few KB; a header larger than this is corruption, not a model.
-_MAX_HEADER_BYTES = 64 * 1024 * 1024
+# A card is a few KB (provenance of a big dataset: a few MB); more is corruption or an
+# attack, refused before parsing. Nesting deeper than MAX_JSON_DEPTH is never a card.
+MAX_HEADER_BYTES = 64 * 1024 * 1024
+MAX_CARD_BYTES = 32 * 1024 * 1024
+MAX_JSON_DEPTH = 32
+MAX_TENSORS = 100_000
+MAX_TRADITIONS = 1024
+# Sane bounds on the architecture a card may ask for (inclusive), checked before any
+# network is built: the presets use widths 4 to 64, 1 to 9 blocks and 2 downsamplings.
+SPEC_BOUNDS: dict[str, tuple[int, int]] = {
+    "in_channels": (3, 3),
+    "out_channels": (3, 3),
+    "width": (1, 1024),
+    "n_blocks": (0, 64),
+    "n_down": (0, 5),
+}
+MAX_BOTTLENECK_CHANNELS = 8192  # width * 2**n_down
+STYLE_BOUNDS: dict[str, tuple[int, int]] = {"style_dim": (1, 4096), "mlp_hidden": (1, 16384)}
 _SAFETENSORS_DTYPE_BYTES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1,
     "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
@@ -119,7 +138,46 @@ class ModelCard:
             isinstance(t, dict) for t in card.traditions
         ):
             raise ValueError("the card's traditions are not a list of objects")
+        _check_card_types(card)
         return card
+
+
+_CARD_TEXT_FIELDS = ("name", "kind", "method", "preset", "direction", "engine_version", "created")
+_CARD_CHOICES = {
+    "kind": ("single", "multistyle"),
+    "direction": ("photo_to_style", "style_to_photo"),
+}
+
+
+def _check_card_types(card: ModelCard) -> None:
+    """Every field a reader shows or uses has the type it promises (ValueError if not)."""
+    for name in _CARD_TEXT_FIELDS:
+        if not isinstance(getattr(card, name), str):
+            raise ValueError(f"the card's {name} is not text")
+    for name, choices in _CARD_CHOICES.items():
+        if getattr(card, name) not in choices:
+            raise ValueError(
+                f"the card's {name} {getattr(card, name)!r} is not one of {', '.join(choices)}"
+            )
+    for name in ("training_size", "steps"):
+        value = getattr(card, name)
+        if not _is_int(value) or value < 0:
+            raise ValueError(f"the card's {name} {value!r} is not a whole number >= 0")
+    for name in ("metrics", "training"):
+        if not isinstance(getattr(card, name), dict):
+            raise ValueError(f"the card's {name} is not an object")
+    if not isinstance(card.data_provenance, list) or not all(
+        isinstance(row, dict) for row in card.data_provenance
+    ):
+        raise ValueError("the card's data_provenance is not a list of objects")
+    if len(card.traditions) > MAX_TRADITIONS:
+        raise ValueError(
+            f"the card lists {len(card.traditions):,} traditions (at most {MAX_TRADITIONS:,})"
+        )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # -- generator builders ---------------------------------------------------------------------
@@ -303,13 +361,14 @@ def _refuse_unsafe(path: Path, head: bytes, tail: bytes) -> None:
 def _read_header(path: Path) -> tuple[dict, int]:
     """Parse and check the safetensors header; returns (header, data start offset).
 
-    Refuses pickles first. Checks that every tensor's bytes lie inside the file, so a
-    truncated file is caught here without reading any weights.
+    Refuses pickles first and anything that is not a regular file (a FIFO would block
+    ``open()`` forever). Checks sizes, nesting and that every tensor's bytes lie inside
+    the file, so a truncated file is caught here without reading any weights.
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
+        with open_regular_file(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
             head = fh.read(16)
             fh.seek(max(0, size - 16))
             tail = fh.read(16)
@@ -318,7 +377,13 @@ def _read_header(path: Path) -> tuple[dict, int]:
             if size < 8:
                 raise InvalidModelFile(path, f"{path.name}: too short to be a model file")
             (header_len,) = struct.unpack("<Q", head[:8])
-            if header_len > min(size - 8, _MAX_HEADER_BYTES):
+            if header_len > MAX_HEADER_BYTES:
+                raise InvalidModelFile(
+                    path,
+                    f"{path.name}: the safetensors header is too large ({header_len:,} bytes, "
+                    f"at most {MAX_HEADER_BYTES:,}); not a GANStyle model",
+                )
+            if header_len > size - 8:
                 raise InvalidModelFile(
                     path,
                     f"{path.name}: not a safetensors model file, or it is truncated "
@@ -326,19 +391,71 @@ def _read_header(path: Path) -> tuple[dict, int]:
                 )
             fh.seek(8)
             raw = fh.read(header_len)
+    except UnreadableFile as exc:
+        raise InvalidModelFile(path, f"{printable(path.name)}: {exc.reason}") from exc
     except OSError as exc:
-        raise InvalidModelFile(
-            path, f"{path.name}: cannot be read ({exc.strerror or exc})"
-        ) from exc
+        raise InvalidModelFile(path, f"{printable(path.name)}: {describe_os_error(exc)}") from exc
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InvalidModelFile(path, f"{path.name}: damaged safetensors header ({exc})") from exc
+    header = _bounded_json(path, text, "safetensors header")
     if not isinstance(header, dict):
         raise InvalidModelFile(path, f"{path.name}: damaged safetensors header (not an object)")
+    if len(header) > MAX_TENSORS + 1:
+        raise InvalidModelFile(
+            path, f"{path.name}: {len(header):,} tensors in the header (at most {MAX_TENSORS:,})"
+        )
+    metadata = header.get("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise InvalidModelFile(
+            path, f"{path.name}: damaged safetensors header (metadata must map text to text)"
+        )
     data_start = 8 + header_len
     _check_tensor_extents(path, header, size - data_start)
     return header, data_start
+
+
+def _bounded_json(path: Path, text: str, what: str) -> object:
+    """``json.loads(text)`` refusing nesting deeper than MAX_JSON_DEPTH (never a
+    RecursionError, whichever reader asks)."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        value = None
+        deep = True
+    except json.JSONDecodeError as exc:
+        raise InvalidModelFile(path, f"{path.name}: the {what} is damaged ({exc})") from exc
+    else:
+        deep = _nesting_depth(value) > MAX_JSON_DEPTH
+    if deep:
+        raise InvalidModelFile(
+            path,
+            f"{path.name}: the {what} is nested too deeply (more than {MAX_JSON_DEPTH} levels); "
+            "not a GANStyle model",
+        )
+    return value
+
+
+def _nesting_depth(value: object) -> int:
+    """Depth of nested lists and objects, without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _plausible_safetensors(head: bytes, size: int) -> bool:
@@ -354,11 +471,18 @@ def _check_tensor_extents(path: Path, header: dict, data_bytes: int) -> None:
         if name == "__metadata__":
             continue
         try:
-            start, stop = (int(v) for v in info["data_offsets"])
+            offsets, shape = info["data_offsets"], info["shape"]
+            if not (
+                isinstance(offsets, list)
+                and len(offsets) == 2
+                and all(_is_int(v) for v in offsets)
+                and isinstance(shape, list)
+                and all(_is_int(d) and d >= 0 for d in shape)
+            ):
+                raise TypeError("malformed offsets or shape")
+            start, stop = offsets
             n_bytes = _SAFETENSORS_DTYPE_BYTES[info["dtype"]]
-            count = 1
-            for dim in info["shape"]:
-                count *= int(dim)
+            count = math.prod(shape)
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidModelFile(
                 path, f"{path.name}: damaged entry for tensor {name!r} in the header"
@@ -383,26 +507,148 @@ def _card_from_header(path: Path, header: dict) -> ModelCard:
             f"{path.name}: no GANStyle model card inside (plain safetensors weights or a "
             "training checkpoint, not a GANStyle model)",
         )
+    if len(text) > MAX_CARD_BYTES:
+        raise InvalidModelFile(
+            path,
+            f"{path.name}: the model card is too large ({len(text):,} characters, at most "
+            f"{MAX_CARD_BYTES:,})",
+        )
+    data = _bounded_json(path, text, "model card")
     try:
-        return ModelCard.from_dict(json.loads(text))
-    except json.JSONDecodeError as exc:
-        raise InvalidModelFile(path, f"{path.name}: the model card is damaged ({exc})") from exc
+        return ModelCard.from_dict(data)
     except (TypeError, ValueError) as exc:
         raise InvalidModelFile(path, f"{path.name}: {exc}") from exc
 
 
-def read_card(path: Path | str) -> ModelCard:
-    """The card of the model at ``path``, read from the header only (no weights)."""
-    path = Path(path)
+# -- the architecture: bounds, then the tensors it implies -----------------------------------
+
+
+def _check_architecture(path: Path, card: ModelCard) -> None:
+    """Refuse architecture fields outside sane bounds, before anything is built."""
+    arch = card.architecture
+
+    def bad(message: str) -> InvalidModelFile:
+        return InvalidModelFile(path, f"{path.name}: the card's architecture {message}")
+
+    spec = arch.get("spec", {})
+    if not isinstance(spec, dict):
+        raise bad("has a spec that is not an object")
+    for name, (lo, hi) in SPEC_BOUNDS.items():
+        if name not in spec:
+            continue
+        value = spec[name]
+        if not _is_int(value) or not lo <= value <= hi:
+            raise bad(f"asks for {name} {value!r} (allowed: a whole number {lo} to {hi})")
+    if "separable" in spec and not isinstance(spec["separable"], bool):
+        raise bad(f"has separable {spec['separable']!r} (allowed: true or false)")
+    width, n_down = spec.get("width", 64), spec.get("n_down", 2)
+    if width * 2**n_down > MAX_BOTTLENECK_CHANNELS:
+        raise bad(
+            f"asks for {width * 2**n_down:,} bottleneck channels (width {width} x 2^{n_down}; "
+            f"at most {MAX_BOTTLENECK_CHANNELS:,})"
+        )
+    for name, (lo, hi) in STYLE_BOUNDS.items():
+        for where in (arch, spec):
+            if name in where and (not _is_int(where[name]) or not lo <= where[name] <= hi):
+                raise bad(f"asks for {name} {where[name]!r} (allowed: a whole number {lo} to {hi})")
+    for where in (arch, spec):
+        traditions = where.get("traditions")
+        if traditions is None:
+            continue
+        if not isinstance(traditions, list) or not 1 <= len(traditions) <= MAX_TRADITIONS:
+            count = len(traditions) if isinstance(traditions, list) else traditions
+            raise bad(f"lists {count!r} traditions (allowed: 1 to {MAX_TRADITIONS})")
+        if not all(isinstance(t, str | dict) for t in traditions):
+            raise bad("lists traditions that are neither names nor objects")
+
+
+def _expected_state(path: Path, card: ModelCard) -> dict[str, tuple[tuple[int, ...], bool]] | None:
+    """Names -> (shape, is floating) of the tensors the card's architecture needs, from a
+    skeleton on the meta device (no memory, no arithmetic); None for an unknown kind."""
+    _check_architecture(path, card)
+    builder = _builder_for(card.architecture["generator"])
+    if builder is None:
+        return None
+    try:
+        with torch.device("meta"):
+            skeleton = builder(card.architecture)
+    except Exception as exc:  # a builder rejecting its own fields: the card is wrong
+        raise InvalidModelFile(
+            path, f"{path.name}: its architecture cannot be built ({exc})"
+        ) from exc
+    return {
+        name: (tuple(t.shape), t.is_floating_point()) for name, t in skeleton.state_dict().items()
+    }
+
+
+_FLOAT_DTYPES = frozenset({"F16", "BF16", "F32", "F64"})
+
+
+def _check_header_against(path: Path, header: dict, expected: dict) -> None:
+    """The tensors in the header are exactly those the architecture needs."""
+    present = {
+        name: (tuple(info["shape"]), info["dtype"])
+        for name, info in header.items()
+        if name != "__metadata__"
+    }
+    missing = sorted(set(expected) - set(present))
+    unexpected = sorted(set(present) - set(expected))
+    wrong = [
+        f"{k} {present[k][0]} instead of {shape}"
+        for k, (shape, _) in expected.items()
+        if k in present and present[k][0] != shape
+    ]
+    wrong_type = [
+        f"{k} is {present[k][1]}"
+        for k, (_, floating) in expected.items()
+        if k in present and floating and present[k][1] not in _FLOAT_DTYPES
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing {len(missing)} tensors (e.g. {', '.join(missing[:3])})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected tensors (e.g. {', '.join(unexpected[:3])})")
+    if wrong:
+        problems.append(f"wrong shapes: {'; '.join(wrong[:3])}")
+    if wrong_type:
+        problems.append(f"not floating point: {'; '.join(wrong_type[:3])}")
+    if problems:
+        raise InvalidModelFile(
+            path,
+            f"{path.name}: the weights do not match the architecture on its card: "
+            + ", ".join(problems),
+        )
+
+
+def _check_finite(path: Path, name: str, tensor: torch.Tensor) -> None:
+    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        raise InvalidModelFile(
+            path,
+            f"{path.name}: the weights are damaged: values in {name} are not finite "
+            "(NaN or infinity); the model would paint black",
+        )
+
+
+def _validated_header(path: Path) -> tuple[dict, ModelCard, dict | None]:
     header, _ = _read_header(path)
-    return _card_from_header(path, header)
+    card = _card_from_header(path, header)
+    expected = _expected_state(path, card)
+    if expected is not None:
+        _check_header_against(path, header, expected)
+    return header, card, expected
+
+
+def read_card(path: Path | str) -> ModelCard:
+    """The card of the model at ``path``, read from the header only (no weights): the card,
+    its architecture's bounds and the tensors the header lists are all checked."""
+    path = Path(path)
+    return _validated_header(path)[1]
 
 
 def read_tensor_shapes(path: Path | str) -> dict[str, tuple[int, ...]]:
     """Tensor names and shapes from the header alone (for parameter counts in lists)."""
     path = Path(path)
-    header, _ = _read_header(path)
-    _card_from_header(path, header)  # the same refusals as read_card
+    header, _, _ = _validated_header(path)
     return {
         name: tuple(int(d) for d in info["shape"])
         for name, info in header.items()
@@ -410,21 +656,56 @@ def read_tensor_shapes(path: Path | str) -> dict[str, tuple[int, ...]]:
     }
 
 
+@dataclass
+class VerifiedModel:
+    """What :func:`verify_model_file` checked: the card and the tensors' shapes."""
+
+    path: Path
+    card: ModelCard
+    shapes: dict[str, tuple[int, ...]]
+
+    @property
+    def parameters(self) -> int:
+        return sum(math.prod(shape) for shape in self.shapes.values())
+
+
+def verify_model_file(path: Path | str) -> VerifiedModel:
+    """Everything :func:`load_model` checks, without building the network: the header, the
+    card, the architecture against its bounds and the tensors, and every weight finite
+    (read one tensor at a time). For ``info`` and importing a model into the app."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    header, card, _ = _validated_header(path)
+    shapes = {
+        name: tuple(int(d) for d in info["shape"])
+        for name, info in header.items()
+        if name != "__metadata__"
+    }
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as weights:
+            for name in shapes:
+                _check_finite(path, name, weights.get_tensor(name))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InvalidModelFile(path, f"{path.name}: weights cannot be read ({exc})") from exc
+    return VerifiedModel(path, card, shapes)
+
+
 def load_model(path: Path | str, device: str | torch.device = "cpu") -> StyleModel:
     """Open a model file; the generator is on ``device`` and in eval mode.
 
     Raises UnsafeModelFile for pickles, InvalidModelFile for anything else wrong with
-    the file, and devices.DeviceUnavailable for a device this machine lacks.
+    the file (checked before the network is built), and devices.DeviceUnavailable for a
+    device this machine lacks.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     path = Path(path)
-    header, _ = _read_header(path)
-    card = _card_from_header(path, header)
+    _, card, expected = _validated_header(path)
     kind = card.architecture["generator"]
     builder = _builder_for(kind)
-    if builder is None:
+    if builder is None or expected is None:
         raise InvalidModelFile(
             path,
             f"{path.name}: needs a {kind!r} generator, which this GANStyle does not know; "
@@ -432,7 +713,7 @@ def load_model(path: Path | str, device: str | torch.device = "cpu") -> StyleMod
         )
     try:
         generator = builder(card.architecture)
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, RuntimeError) as exc:
         raise InvalidModelFile(
             path, f"{path.name}: its architecture cannot be built ({exc})"
         ) from exc
@@ -441,6 +722,8 @@ def load_model(path: Path | str, device: str | torch.device = "cpu") -> StyleMod
     except (SafetensorError, OSError, ValueError) as exc:
         raise InvalidModelFile(path, f"{path.name}: weights cannot be read ({exc})") from exc
     _check_state(path, generator, state)
+    for name, tensor in state.items():
+        _check_finite(path, name, tensor)
     generator.load_state_dict(state, strict=True)
     if isinstance(device, str):
         from .devices import plan_for

@@ -39,6 +39,7 @@ from .blend import Blend
 from .control import JobControl
 from .devices import PRECISIONS, DevicePlan, plan_for
 from .events import StylizeFinished, StylizeProgress
+from .imageio import size_problem
 from .nets import (
     GeneratorSpec,
     clear_frozen_statistics,
@@ -264,6 +265,10 @@ def _check_image(image: np.ndarray) -> None:
         raise StylizeError(f"expected uint8 or uint16 pixels, got {image.dtype}")
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise StylizeError("the image is empty")
+    height, width = image.shape[:2]
+    problem = size_problem(width, height, max_pixels=height * width)  # in memory: no limit
+    if problem:  # the image gate's words: e.g. "1 x 4000 px is too small: ..."
+        raise StylizeError(problem)
 
 
 def _region(image: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
@@ -414,6 +419,8 @@ def stylize_steps(
     if thumbnail_size is None:
         thumbnail_size = default_thumbnail_size(model, module, h, w, memory_budget_mb)
     m = size_multiple(module)
+    if min(h, w) <= m:  # the deepest layer would see a single pixel
+        raise StylizeError(f"{w} x {h} px is too small for this model: it needs more than {m} px")
     total = tiles.n_tiles + (1 if use_thumbnail else 0)
     extra = {
         "tiles": tiles.n_tiles if tiles.tiled else 0,

@@ -7,10 +7,14 @@ sample, any byte order, any strip layout) and leaves everything else to Pillow.
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
 import numpy as np
+
+from .fileguard import open_regular_file
+from .imageio import size_problem
 
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 7: 1}  # BYTE, ASCII, SHORT, LONG, UNDEFINED
 _TAG_ICC = 34675
@@ -58,10 +62,25 @@ def write_tiff16(path: Path | str, pixels: np.ndarray, icc_profile: bytes | None
         fh.write(struct.pack("<I", 0))
 
 
-def read_tiff16(path: Path | str) -> tuple[np.ndarray, bytes | None] | None:
+class Tiff16Error(ValueError):
+    """A 16-bit TIFF that cannot be read; the message says what is wrong with it."""
+
+
+_MAX_TAGS = 4096
+
+
+def read_tiff16(
+    path: Path | str, max_pixels: int | None = None
+) -> tuple[np.ndarray, bytes | None] | None:
     """(HxWx3 uint16 upright pixels, ICC profile) of a plain 16-bit RGB TIFF; None when the
-    file is any other kind of TIFF (then Pillow reads it)."""
-    with open(path, "rb") as fh:
+    file is any other kind of TIFF (then Pillow reads it).
+
+    Every offset and count is checked against the file's size before anything is read, so
+    a damaged or hostile file costs no more memory than its pixels would (Tiff16Error
+    says what is wrong); images over ``max_pixels`` are refused before reading pixels.
+    """
+    with open_regular_file(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
         head = fh.read(8)
         if len(head) < 8 or head[:2] not in (b"II", b"MM"):
             return None
@@ -69,49 +88,87 @@ def read_tiff16(path: Path | str) -> tuple[np.ndarray, bytes | None] | None:
         if struct.unpack(bo + "H", head[2:4])[0] != 42:
             return None  # BigTIFF or not a TIFF
         (ifd,) = struct.unpack(bo + "I", head[4:8])
+        if ifd + 2 > size:
+            raise Tiff16Error("truncated TIFF: its first directory lies outside the file")
         fh.seek(ifd)
         (count,) = struct.unpack(bo + "H", fh.read(2))
+        if count > _MAX_TAGS or ifd + 2 + 12 * count > size:
+            raise Tiff16Error("truncated TIFF: its directory runs past the end of the file")
         tags: dict[int, list] = {}
+        broken: set[int] = set()  # tags whose values lie outside the file
         raw_entries = fh.read(12 * count)
         for i in range(count):
             tag, typ, n, value = struct.unpack(bo + "HHI4s", raw_entries[12 * i : 12 * i + 12])
-            size = _TYPE_SIZES.get(typ)
-            if size is None:
+            item = _TYPE_SIZES.get(typ)
+            if item is None:
                 continue
-            if size * n <= 4:
-                payload = value[: size * n]
+            if item * n <= 4:
+                payload = value[: item * n]
             else:
+                (offset,) = struct.unpack(bo + "I", value)
+                if offset + item * n > size:
+                    broken.add(tag)  # fatal only if this reader needs the tag (below)
+                    continue
                 here = fh.tell()
-                fh.seek(struct.unpack(bo + "I", value)[0])
-                payload = fh.read(size * n)
+                fh.seek(offset)
+                payload = fh.read(item * n)
                 fh.seek(here)
             if typ in (1, 2, 7):
                 tags[tag] = [payload]
             else:
-                fmt = {2: "H", 4: "I"}[size]
+                fmt = {2: "H", 4: "I"}[item]
                 tags[tag] = list(struct.unpack(f"{bo}{n}{fmt}", payload))
-        samples = tags.get(277, [1])[0]
+        if broken & {258, 259, 262, 277, 284}:
+            return None  # cannot tell whether it is a plain 16-bit RGB TIFF: Pillow decides
+        samples = _first(tags, 277, 1)
         bits = tags.get(258, [1])
         if (
             samples not in (3, 4)
             or any(b != 16 for b in bits)
-            or tags.get(259, [1])[0] != 1
-            or tags.get(262, [2])[0] != 2
-            or tags.get(284, [1])[0] != 1
+            or _first(tags, 259, 1) != 1
+            or _first(tags, 262, 2) != 2
+            or _first(tags, 284, 1) != 1
         ):
             return None
+        for tag, what in ((256, "image width"), (257, "image height")):
+            if not tags.get(tag):
+                raise Tiff16Error(f"damaged 16-bit TIFF: it has no {what}")
+        if broken & {256, 257, 273, 279}:
+            raise Tiff16Error("damaged 16-bit TIFF: its size or strip tags point outside the file")
+        for tag in (273, 279):
+            if not tags.get(tag):
+                raise Tiff16Error("damaged 16-bit TIFF: it does not say where its strips are")
         w, h = tags[256][0], tags[257][0]
-        chunks = []
-        for offset, n_bytes in zip(tags[273], tags[279], strict=False):
+        problem = size_problem(w, h, max_pixels)
+        if problem:
+            raise Tiff16Error(problem)
+        offsets, counts = tags[273], tags[279]
+        if len(offsets) != len(counts):
+            raise Tiff16Error("damaged 16-bit TIFF: strip offsets and sizes do not pair up")
+        needed = w * h * samples * 2
+        for offset, n_bytes in zip(offsets, counts, strict=True):
+            if offset + n_bytes > size:
+                raise Tiff16Error("damaged 16-bit TIFF: a strip lies outside the file (truncated)")
+        if sum(counts) < needed:
+            raise Tiff16Error("truncated 16-bit TIFF: the strips hold fewer pixels than it says")
+        data = bytearray()
+        for offset, n_bytes in zip(offsets, counts, strict=True):
+            if len(data) >= needed:
+                break
             fh.seek(offset)
-            chunks.append(fh.read(n_bytes))
-    data = b"".join(chunks)
-    if len(data) < w * h * samples * 2:
-        raise ValueError("truncated 16-bit TIFF strip data")
-    pixels = np.frombuffer(data, dtype=f"{bo}u2", count=w * h * samples).reshape(h, w, samples)
-    pixels = _orient(pixels[:, :, :3], tags.get(_TAG_ORIENTATION, [1])[0]).astype(np.uint16)
+            data += fh.read(min(n_bytes, needed - len(data)))
+    if len(data) < needed:
+        raise Tiff16Error("truncated 16-bit TIFF strip data")
+    pixels = np.frombuffer(bytes(data), dtype=f"{bo}u2", count=w * h * samples)
+    pixels = pixels.reshape(h, w, samples)
+    pixels = _orient(pixels[:, :, :3], _first(tags, _TAG_ORIENTATION, 1)).astype(np.uint16)
     icc = tags.get(_TAG_ICC, [None])[0]
     return np.ascontiguousarray(pixels), icc
+
+
+def _first(tags: dict[int, list], tag: int, default: int) -> int:
+    values = tags.get(tag)
+    return values[0] if values else default
 
 
 def _orient(pixels: np.ndarray, orientation: int) -> np.ndarray:

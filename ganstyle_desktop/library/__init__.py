@@ -1,7 +1,7 @@
 """The dataset library: a workspace catalog (SQLite), a content-addressed image store, the
 importer, thumbnails, export and the bridge to training. No Qt here."""
 
-from .catalog import CATALOG_FILENAME, Catalog, CatalogError
+from .catalog import CATALOG_FILENAME, Catalog, CatalogBusy, CatalogError
 from .exchange import export_dataset
 from .importer import (
     ImportedFile,
@@ -14,13 +14,14 @@ from .importer import (
     import_paths,
 )
 from .manifest import ManifestError, read_manifest
-from .records import CheckReport, Dataset, ImageRecord
+from .records import CheckReport, Dataset, ImageRecord, TidyReport
 from .thumbnails import ensure_thumbnail, thumbnail_path
 from .training import training_source
 
 __all__ = [
     "CATALOG_FILENAME",
     "Catalog",
+    "CatalogBusy",
     "CatalogError",
     "CheckReport",
     "Dataset",
@@ -31,6 +32,7 @@ __all__ = [
     "Importer",
     "ManifestError",
     "SkippedFile",
+    "TidyReport",
     "ensure_thumbnail",
     "export_dataset",
     "import_dataset_archive",

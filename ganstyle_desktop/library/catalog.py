@@ -18,16 +18,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import secrets
 import shutil
+import socket
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from ganstyle_desktop.engine.atomic import pid_alive
 from ganstyle_desktop.engine.config import PipelineConfig
-from ganstyle_desktop.engine.imageio import DEFAULT_MAX_PIXELS, load_rgb
+from ganstyle_desktop.engine.fileguard import printable
+from ganstyle_desktop.engine.imageio import load_rgb
 
 from .records import (
     DATASET_FIELDS,
@@ -36,6 +42,7 @@ from .records import (
     CheckReport,
     Dataset,
     ImageRecord,
+    TidyReport,
     pipeline_from_json,
     pipeline_to_json,
 )
@@ -45,14 +52,42 @@ from .store import ObjectStore
 log = logging.getLogger(__name__)
 
 CATALOG_FILENAME = "catalog.sqlite"
+_HOST = socket.gethostname()
 
 
 class CatalogError(Exception):
     """A catalog operation the user asked for cannot be done; the message says why."""
 
 
+class CatalogBusy(CatalogError):
+    """Another program kept the catalog locked for longer than we are willing to wait."""
+
+
+# Another process writing holds the catalog's lock for a moment (a batch of rows) or, when
+# something is wrong, for long. A writer waits in steps of BUSY_POLL_SECONDS, telling
+# ``Catalog.on_busy`` how long it has waited (the importer shows it as progress and may
+# cancel), for at most MAX_BUSY_WAIT_SECONDS before it gives up with CatalogBusy.
+BUSY_POLL_SECONDS = 1.0
+MAX_BUSY_WAIT_SECONDS = 600.0
+# Without ``on_busy`` (an edit from the window, say) nobody would see the wait: a short one.
+QUIET_BUSY_WAIT_SECONDS = 30.0
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
 def _now_sql() -> str:
     return "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+
+def _text(value: object) -> str:
+    """``str(value)`` that SQLite can store: undecodable file-name bytes become \\xNN."""
+    return printable(str(value))
 
 
 def _clean_tags(tags: Iterable[str] | str) -> list[str]:
@@ -74,23 +109,35 @@ class Catalog:
         db_path = self.workspace / CATALOG_FILENAME
         if not db_path.exists() and not create:
             raise CatalogError(f"{self.workspace}: no catalog here (run `library create` first)")
-        self.workspace.mkdir(parents=True, exist_ok=True)
-        self.store = ObjectStore(self.workspace / "objects")
+        # Called with the seconds waited while another program holds the lock; may raise
+        # (JobCancelled) to stop waiting.
+        self.on_busy: Callable[[float], None] | None = None
+        self._writer_tokens: set[str] = set()  # this catalog's own registrations
+        try:
+            self.workspace.mkdir(parents=True, exist_ok=True)
+            self.store = ObjectStore(self.workspace / "objects")
+        except OSError as exc:
+            raise CatalogError(f"{self.workspace}: cannot use this folder ({exc})") from exc
         self.thumbs_dir = self.workspace / "thumbs"
         self.tmp_dir = self.workspace / "tmp"
         try:
-            self._conn = sqlite3.connect(db_path, isolation_level=None, timeout=30.0)
+            self._conn = sqlite3.connect(
+                db_path, isolation_level=None, timeout=QUIET_BUSY_WAIT_SECONDS
+            )
         except sqlite3.Error as exc:
             raise CatalogError(f"{db_path}: cannot open the catalog ({exc})") from exc
         self._conn.row_factory = sqlite3.Row
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_POLL_SECONDS * 1000)}")
+            self._while_busy(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
+            self._conn.execute(f"PRAGMA busy_timeout = {int(QUIET_BUSY_WAIT_SECONDS * 1000)}")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA busy_timeout=30000")
-            reached = migrate(self._conn)
-        except sqlite3.DatabaseError as exc:
+            reached = migrate(self._conn, begin=self._begin)
+        except (sqlite3.DatabaseError, CatalogError) as exc:
             self._conn.close()
+            if isinstance(exc, CatalogError):
+                raise
             raise CatalogError(f"{db_path}: not a readable catalog ({exc})") from exc
         if 2 in reached and reached[0] != 1:  # an old catalog: fill what version 1 lacked
             self.backfill_image_facts()
@@ -110,13 +157,46 @@ class Catalog:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._begin("BEGIN IMMEDIATE")
         try:
             yield self._conn
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+
+    def _begin(self, sql: str) -> None:
+        """Start a write transaction, waiting (with progress) while another holds the lock."""
+        # SQLite waits BUSY_POLL_SECONDS at a time here (then we report and try again);
+        # other statements keep the long timeout (readers in WAL mode rarely wait at all).
+        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_POLL_SECONDS * 1000)}")
+        try:
+            self._while_busy(lambda: self._conn.execute(sql))
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(QUIET_BUSY_WAIT_SECONDS * 1000)}")
+
+    def _while_busy(self, action: Callable[[], object]) -> None:
+        started = time.monotonic()
+        last_log = started
+        while True:
+            try:
+                action()
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+            waited = time.monotonic() - started
+            limit = MAX_BUSY_WAIT_SECONDS if self.on_busy else QUIET_BUSY_WAIT_SECONDS
+            if waited > limit:
+                raise CatalogBusy(
+                    f"{self.workspace}: another program has kept the catalog locked for "
+                    f"{waited:.0f} s; close it (or wait for it to finish) and try again"
+                )
+            if time.monotonic() - last_log > 10:
+                log.info("waiting for another program to release the catalog (%.0f s)", waited)
+                last_log = time.monotonic()
+            if self.on_busy is not None:
+                self.on_busy(waited)
 
     @property
     def schema_version(self) -> int:
@@ -133,29 +213,83 @@ class Catalog:
         description: str = "",
         pipeline: PipelineConfig | None = None,
     ) -> int:
+        name = self._checked_new_dataset(name, kind)
+        try:
+            with self._tx() as c:
+                return self._insert_dataset(
+                    c, name, kind, tradition, region, era, description, pipeline
+                )
+        except sqlite3.IntegrityError as exc:
+            raise CatalogError(f"a dataset named {name!r} already exists") from exc
+
+    def ensure_dataset(
+        self,
+        name: str,
+        kind: str = "style",
+        tradition: str = "",
+        region: str = "",
+        era: str = "",
+        description: str = "",
+        pipeline: PipelineConfig | None = None,
+    ) -> tuple[int, bool]:
+        """The live dataset called ``name``, created (with these fields) when there is
+        none: ``(id, created)``. One write transaction, so several processes asking at once
+        all get the same dataset; a name held by a trashed one gets a fresh one ("name (2)")."""
+        name = self._checked_new_dataset(name, kind)
+        with self._tx() as c:
+            rows = c.execute(
+                "SELECT id, deleted_at FROM datasets WHERE name = ?", (name,)
+            ).fetchall()
+            if rows and rows[0]["deleted_at"] is None:
+                return int(rows[0]["id"]), False
+            wanted = name if not rows else self._free_name(c, name)
+            dataset_id = self._insert_dataset(
+                c, wanted, kind, tradition, region, era, description, pipeline
+            )
+        return dataset_id, True
+
+    @staticmethod
+    def _checked_new_dataset(name: str, kind: str) -> str:
         name = name.strip()
         if not name:
             raise CatalogError("a dataset needs a name")
         if kind not in DATASET_KINDS:
             raise CatalogError(f"dataset kind {kind!r} is not one of {', '.join(DATASET_KINDS)}")
-        try:
-            with self._tx() as c:
-                cur = c.execute(
-                    "INSERT INTO datasets (name, kind, tradition, region, era, description, "
-                    "pipeline) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        name,
-                        kind,
-                        tradition,
-                        region,
-                        era,
-                        description,
-                        pipeline_to_json(pipeline or PipelineConfig()),
-                    ),
-                )
-        except sqlite3.IntegrityError as exc:
-            raise CatalogError(f"a dataset named {name!r} already exists") from exc
+        return name
+
+    @staticmethod
+    def _insert_dataset(
+        c: sqlite3.Connection,
+        name: str,
+        kind: str,
+        tradition: str,
+        region: str,
+        era: str,
+        description: str,
+        pipeline: PipelineConfig | None,
+    ) -> int:
+        cur = c.execute(
+            "INSERT INTO datasets (name, kind, tradition, region, era, description, "
+            "pipeline) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                kind,
+                tradition,
+                region,
+                era,
+                description,
+                pipeline_to_json(pipeline or PipelineConfig()),
+            ),
+        )
         return int(cur.lastrowid)
+
+    @staticmethod
+    def _free_name(c: sqlite3.Connection, name: str) -> str:
+        taken = {r[0] for r in c.execute("SELECT name FROM datasets")}
+        n = 2
+        while f"{name} ({n})" in taken:
+            n += 1
+        return f"{name} ({n})"
 
     def _dataset_from_row(self, row: sqlite3.Row) -> Dataset:
         return Dataset(
@@ -303,44 +437,65 @@ class Catalog:
         """Add many rows in one transaction (keys as ``add_image`` takes them); their ids.
 
         Every object must already be in the store: a crash then leaves at worst orphans.
+        A row for an image the dataset already holds gives that image's id (see
+        :meth:`insert_images` to tell the cases apart).
         """
-        for row in rows:
-            if not self.store.has(row["sha256"]):
-                raise CatalogError(
-                    f"object {row['sha256']} is not in the store; store it before adding"
-                )
-        ids: list[int] = []
+        return [image_id for image_id, _ in self.insert_images(rows)]
+
+    def insert_images(self, rows: list[Mapping[str, Any]]) -> list[tuple[int, str]]:
+        """Like :meth:`add_images`, with each row's outcome: ``(id, "added")``; ``(id,
+        "present")`` when the dataset already holds that image (another import may have
+        just added it); ``(id, "restored")`` when it was in the trash and is back."""
+        out: list[tuple[int, str]] = []
         with self._tx() as c:
             for row in rows:
-                cur = c.execute(
-                    "INSERT INTO images (dataset_id, sha256, width, height, title, artist, "
-                    "year, source, license, original_name, format, orientation, phash, "
-                    "near_duplicate_of, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        row["dataset_id"],
-                        row["sha256"],
-                        int(row["width"]),
-                        int(row["height"]),
-                        str(row.get("title", "")),
-                        str(row.get("artist", "")),
-                        str(row.get("year", "")),
-                        str(row.get("source", "")),
-                        str(row.get("license", "")),
-                        str(row.get("original_name", "")),
-                        str(row.get("format", "")),
-                        int(row.get("orientation", 1)),
-                        row.get("phash"),
-                        row.get("near_duplicate_of"),
-                        str(row.get("notes", "")),
-                    ),
-                )
-                image_id = int(cur.lastrowid)
-                c.executemany(
-                    "INSERT INTO image_tags (image_id, tag) VALUES (?, ?)",
-                    [(image_id, t) for t in _clean_tags(row.get("tags", ()))],
-                )
-                ids.append(image_id)
-        return ids
+                # Checked under the write lock: a clean-up removes objects only while it
+                # holds that lock, so the object cannot vanish before this commits.
+                if not self.store.has(row["sha256"]):
+                    raise CatalogError(
+                        f"object {row['sha256']} is not in the store; store it before adding"
+                    )
+                out.append(self._insert_row(c, row))
+        return out
+
+    def _insert_row(self, c: sqlite3.Connection, row: Mapping[str, Any]) -> tuple[int, str]:
+        found = c.execute(
+            "SELECT id, deleted_at FROM images WHERE dataset_id = ? AND sha256 = ?",
+            (row["dataset_id"], row["sha256"]),
+        ).fetchone()
+        if found is not None:
+            if found["deleted_at"] is None:
+                return int(found["id"]), "present"
+            c.execute("UPDATE images SET deleted_at = NULL WHERE id = ?", (found["id"],))
+            return int(found["id"]), "restored"
+        cur = c.execute(
+            "INSERT INTO images (dataset_id, sha256, width, height, title, artist, "
+            "year, source, license, original_name, format, orientation, phash, "
+            "near_duplicate_of, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row["dataset_id"],
+                row["sha256"],
+                int(row["width"]),
+                int(row["height"]),
+                _text(row.get("title", "")),
+                _text(row.get("artist", "")),
+                _text(row.get("year", "")),
+                _text(row.get("source", "")),
+                _text(row.get("license", "")),
+                _text(row.get("original_name", "")),
+                _text(row.get("format", "")),
+                int(row.get("orientation", 1)),
+                row.get("phash"),
+                row.get("near_duplicate_of"),
+                _text(row.get("notes", "")),
+            ),
+        )
+        image_id = int(cur.lastrowid)
+        c.executemany(
+            "INSERT INTO image_tags (image_id, tag) VALUES (?, ?)",
+            [(image_id, _text(t)) for t in _clean_tags(row.get("tags", ()))],
+        )
+        return image_id, "added"
 
     _IMAGE_QUERY = """
         SELECT i.*, (SELECT GROUP_CONCAT(tag, char(31)) FROM
@@ -531,20 +686,92 @@ class Catalog:
 
     def _remove_unreferenced_objects(self) -> list[str]:
         referenced = self._referenced()
-        gone = [sha for sha in self.store.iter_objects() if sha not in referenced]
-        for sha in gone:
-            self.store.remove(sha)
-            for thumb in self.thumbs_dir.glob(f"{sha}_*.jpg"):
-                thumb.unlink(missing_ok=True)
-        return gone
+        candidates = [sha for sha in self.store.iter_objects() if sha not in referenced]
+        return self.discard_objects(candidates).orphans_removed
+
+    # -- writers and clean-up ----------------------------------------------------
+    #
+    # An importer stores an object before the row that refers to it commits, so for a
+    # moment a live import's objects look like orphans. Whoever removes orphans therefore
+    # does it only while holding the write lock and only when no other process (or
+    # Catalog) is registered as writing; a writer registers (under the same lock) before
+    # it stores anything. Rows of crashed writers name a process that is gone and are
+    # cleared.
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[str]:
+        """Register this catalog as writing objects for the duration (see above)."""
+        token = f"{os.getpid()}-{secrets.token_hex(6)}"
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO writers (token, pid, host) VALUES (?, ?, ?)",
+                (token, os.getpid(), _HOST),
+            )
+        self._writer_tokens.add(token)
+        try:
+            yield token
+        finally:
+            self._writer_tokens.discard(token)
+            with contextlib.suppress(sqlite3.Error, CatalogError):
+                with self._tx() as c:
+                    c.execute("DELETE FROM writers WHERE token = ?", (token,))
+
+    def _other_live_writers(self, c: sqlite3.Connection) -> int:
+        """Writers other than this catalog's that still run; clears those that do not."""
+        live = 0
+        for row in c.execute("SELECT token, pid, host FROM writers").fetchall():
+            if row["token"] in self._writer_tokens:
+                continue
+            if row["host"] == _HOST and not pid_alive(int(row["pid"])):
+                c.execute("DELETE FROM writers WHERE token = ?", (row["token"],))
+                continue
+            live += 1
+        return live
+
+    def discard_objects(self, shas: Iterable[str]) -> TidyReport:
+        """Remove these objects if no row refers to them and no other writer is at work."""
+        report = TidyReport()
+        candidates = sorted(set(shas))
+        if not candidates:
+            return report
+        with self._tx() as c:
+            if self._other_live_writers(c):
+                report.orphans_kept = len(candidates)
+                return report
+            for sha in candidates:
+                if c.execute("SELECT 1 FROM images WHERE sha256 = ?", (sha,)).fetchone():
+                    continue  # a row refers to it after all
+                self.store.remove(sha)
+                for thumb in self.thumbs_dir.glob(f"{sha}_*.jpg"):
+                    thumb.unlink(missing_ok=True)
+                report.orphans_removed.append(sha)
+        return report
+
+    def tidy(self) -> TidyReport:
+        """Repair what an interrupted write can leave and is safe to repair at any time:
+        temp files of processes that have ended, and orphan objects (when no other writer
+        is at work). Missing or changed objects are left to ``check(repair=True)``."""
+        stale = [str(p) for p in self.store.remove_stale_temp_files()]
+        referenced = self._referenced()
+        orphans = [sha for sha in self.store.iter_objects() if sha not in referenced]
+        report = self.discard_objects(orphans)
+        report.leftovers_removed = stale
+        if report.orphans_kept == 0 and self.tmp_dir.is_dir():
+            for p in sorted(self.tmp_dir.iterdir()):
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+                report.leftovers_removed.append(str(p))
+        if not report.nothing_done:
+            log.info("catalog tidied: %s", report.summary())
+        return report
 
     def image_path(self, image: int | ImageRecord) -> Path:
         record = image if isinstance(image, ImageRecord) else self.get_image(image)
         return self.store.path_for(record.sha256)
 
-    def read_image(
-        self, image: int | ImageRecord, max_pixels: int | None = DEFAULT_MAX_PIXELS
-    ) -> Image.Image:
+    def read_image(self, image: int | ImageRecord, max_pixels: int | None = None) -> Image.Image:
         """The image upright (EXIF orientation applied) as 8-bit RGB; originals stay as stored."""
         return load_rgb(self.image_path(image), max_pixels=max_pixels)
 
@@ -560,7 +787,7 @@ class Catalog:
         filled = 0
         for image_id, sha in rows:
             try:
-                facts = inspect_image(self.store.read_bytes(sha), max_pixels=DEFAULT_MAX_PIXELS)
+                facts = inspect_image(self.store.read_bytes(sha))
             except (OSError, ValueError, ImageRejected) as exc:
                 log.info("image #%s: cannot fill its facts (%s)", image_id, exc)
                 continue
@@ -615,8 +842,10 @@ class Catalog:
                 for sha in bad:
                     cur = c.execute("DELETE FROM images WHERE sha256 = ?", (sha,))
                     report.removed_rows += cur.rowcount
-            for sha in report.orphans:
-                self.store.remove(sha)
+            # Orphans go the careful way: never while another program is importing.
+            kept = self.discard_objects(report.orphans).orphans_kept
+            if kept:
+                log.info("catalog repair left %d orphan object(s): another import is at work", kept)
             report.repaired = True
             log.info("catalog repair: %s", report.summary())
         return report

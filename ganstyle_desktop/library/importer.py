@@ -8,6 +8,7 @@ perceptual hash) are imported and flagged for review.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,8 +20,13 @@ from pathlib import Path, PurePosixPath
 
 from ganstyle_desktop.engine.config import PipelineConfig
 from ganstyle_desktop.engine.control import JobCancelled, JobControl
+from ganstyle_desktop.engine.fileguard import UnreadableFile, printable
+from ganstyle_desktop.engine.imageio import (
+    DEFAULT_MAX_PIXELS,  # noqa: F401 - re-exported
+    pixel_limit,
+)
 
-from .catalog import Catalog, CatalogError
+from .catalog import Catalog, CatalogBusy, CatalogError
 from .manifest import ManifestError, ManifestRow, normalise_key, parse_manifest, read_manifest
 from .phash import NEAR_DUPLICATE_BITS, SignatureIndex
 from .probe import ImageRejected, inspect_image
@@ -30,13 +36,15 @@ from .store import sha256_bytes
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_PIXELS = 100_000_000
 ProgressCallback = Callable[[int, int, str], None]
 
 
 @dataclass
 class ImportOptions:
-    max_pixels: int = DEFAULT_MAX_PIXELS  # larger images are refused before decoding
+    # Larger images are refused before decoding. None: the engine's one limit
+    # (imageio.pixel_limit(), which training and stylizing apply too); a number only
+    # lowers it for this import, so everything imported stays readable by training.
+    max_pixels: int | None = None
     near_duplicate_bits: int = NEAR_DUPLICATE_BITS
     archive_limits: ArchiveLimits = field(default_factory=ArchiveLimits)
 
@@ -54,6 +62,7 @@ class ImportedFile:
 class SkippedFile:
     source: str
     reason: str
+    kind: str = "failed"  # or "duplicate": already in the dataset, which is no failure
 
 
 @dataclass
@@ -63,10 +72,28 @@ class ImportReport:
     datasets_created: list[int] = field(default_factory=list)
     cancelled: bool = False
     total: int = 0
+    tidied: list[str] = field(default_factory=list)  # what was repaired before starting
 
     @property
     def near_duplicates(self) -> list[ImportedFile]:
         return [f for f in self.imported if f.near_duplicate_of is not None]
+
+    @property
+    def duplicates(self) -> list[SkippedFile]:
+        """Files the dataset already held (not failures)."""
+        return [s for s in self.skipped if s.kind == "duplicate"]
+
+    @property
+    def failures(self) -> list[SkippedFile]:
+        """Files that could not be imported: a batch succeeds when this is empty."""
+        return [s for s in self.skipped if s.kind != "duplicate"]
+
+    def counts(self) -> str:
+        """ "3 imported, 2 already in the dataset, 1 failed"."""
+        return (
+            f"{len(self.imported)} imported, {len(self.duplicates)} already in the dataset, "
+            f"{len(self.failures)} failed"
+        )
 
     def skipped_reason(self, name: str) -> str | None:
         """The reason a file whose display path ends with ``name`` was skipped."""
@@ -84,7 +111,8 @@ class ImportReport:
         return text
 
     def to_text(self) -> str:
-        lines = [self.summary()]
+        lines = [f"repaired first: {line}" for line in self.tidied]
+        lines.append(self.summary())
         if self.skipped:
             lines.append("")
             lines.append("Skipped:")
@@ -99,6 +127,8 @@ class ImportReport:
             lines.append("")
             lines.append("Imported with notes:")
             lines += [f"  {f.source}: {'; '.join(f.notes)}" for f in noted]
+        lines.append("")
+        lines.append(f"Summary: {self.counts()}" + (" (cancelled)" if self.cancelled else ""))
         return "\n".join(lines)
 
 
@@ -200,7 +230,7 @@ class Importer:
             try:
                 info = json.loads(collector.archive_info[0].text)
                 meta = dict(info["dataset"])
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
                 raise CatalogError(f"{archive.name}: dataset.json is damaged ({exc})") from exc
             rows: list[ManifestRow] = []
             for m in collector.archive_manifests:
@@ -226,25 +256,37 @@ class Importer:
     def _dataset_for(
         self, slug: str, row: ManifestRow, default_kind: str, report: ImportReport
     ) -> int:
-        for d in self.catalog.list_datasets():
-            if d.name == slug:
-                return d.id
         kind = row.kind if row.kind in ("style", "content") else default_kind
         if slug.lower() in ("content", "photos", "photo") and not row.kind:
             kind = "content"
-        dataset_id = self.catalog.create_dataset(
-            _unique_name(self.catalog, slug),  # a trashed dataset may still hold the name
-            kind=kind,
-            tradition=row.tradition,
-            region=row.region,
-            era=row.era,
+        # Safe with another process importing the same manifest: both get one dataset.
+        dataset_id, created = self.catalog.ensure_dataset(
+            slug, kind=kind, tradition=row.tradition, region=row.region, era=row.era
         )
-        report.datasets_created.append(dataset_id)
+        if created:
+            report.datasets_created.append(dataset_id)
         return dataset_id
 
     def _run(self, jobs: list[_Job], report: ImportReport) -> None:
         report.total = len(jobs)
         self._report_progress(0, len(jobs), "")
+        catalog = self.catalog
+        previous_on_busy = catalog.on_busy
+        catalog.on_busy = self._waiting
+        self._done, self._total = 0, len(jobs)
+        try:
+            with catalog.writing():
+                tidied = catalog.tidy()  # what a crashed import left: the next one cleans up
+                if not tidied.nothing_done:
+                    report.tidied.append(tidied.summary())
+                self._run_jobs(jobs, report)
+        except JobCancelled:
+            report.cancelled = True
+            log.info("import cancelled: %s", report.summary())
+        finally:
+            catalog.on_busy = previous_on_busy
+
+    def _run_jobs(self, jobs: list[_Job], report: ImportReport) -> None:
         try:
             for done, job in enumerate(jobs, start=1):
                 if self.control is not None:
@@ -255,12 +297,20 @@ class Importer:
                     self._batch and time.monotonic() - self._batch_started > BATCH_SECONDS
                 ):
                     self._flush(report)
+                self._done = done
                 self._report_progress(done, len(jobs), job.candidate.display)
-        except JobCancelled:
-            report.cancelled = True
-            log.info("import cancelled: %s", report.summary())
         finally:
             self._flush(report)
+
+    def _waiting(self, seconds: float) -> None:
+        """The catalog is locked by another program: say so, and let a cancel through."""
+        self._report_progress(
+            self._done,
+            self._total,
+            f"waiting for another program to finish writing to the catalog ({seconds:.0f} s)",
+        )
+        if self.control is not None:
+            self.control.raise_if_cancelled()
 
     def _report_progress(self, done: int, total: int, name: str) -> None:
         if self.progress is not None:
@@ -270,6 +320,9 @@ class Importer:
         cand = job.candidate
         try:
             reason = self._import_candidate(job, report)
+        except _Duplicate as dup:
+            report.skipped.append(SkippedFile(cand.display, dup.reason, "duplicate"))
+            return
         except (CatalogError, OSError) as exc:
             reason = f"could not be stored ({exc})"
         except Exception as exc:  # one odd file must never end the whole import
@@ -289,6 +342,8 @@ class Importer:
             data = cand.read()
         except MemoryError:
             return "too large to read in the memory available"
+        except UnreadableFile as exc:  # a special file, no permission, a link loop, too big
+            return exc.reason
         except Exception as exc:  # OSError, zip CRC errors, encrypted entries, ...
             return f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
         sha = sha256_bytes(data)
@@ -297,12 +352,12 @@ class Importer:
         dataset_id = job.dataset_id
         seen = self._seen[dataset_id].get(sha)
         if seen == _PENDING:
-            return "exact duplicate of a file earlier in this import"
+            raise _Duplicate("already in this import (exact duplicate of an earlier file)")
         existing = seen or self.catalog.image_with_sha(dataset_id, sha)
         if existing is not None:
-            return f"exact duplicate of image #{existing} already in the dataset"
+            raise _Duplicate(f"exact duplicate of image #{existing} already in the dataset")
         try:
-            facts = inspect_image(data, self.options.max_pixels)
+            facts = inspect_image(data, self._pixel_limit())
         except ImageRejected as exc:
             return exc.reason
         index = self._hash_index(dataset_id)
@@ -313,7 +368,7 @@ class Importer:
         row = job.row
         fields = row.image_fields() if row is not None else {}
         if not fields.get("title"):
-            fields["title"] = PurePosixPath(cand.key.replace("\\", "/")).stem
+            fields["title"] = _capped(PurePosixPath(cand.key.replace("\\", "/")).stem)
         # Crash safety: the object is in the store (flushed by _flush) before its row commits.
         self.catalog.store.put_bytes(data, sha, durable=False)
         values = dict(
@@ -321,8 +376,10 @@ class Importer:
             sha256=sha,
             width=facts.width,
             height=facts.height,
-            original_name=(row.original_name if row is not None and row.original_name else "")
-            or PurePosixPath(cand.key.replace("\\", "/")).name,
+            original_name=_capped(
+                (row.original_name if row is not None and row.original_name else "")
+                or PurePosixPath(cand.key.replace("\\", "/")).name
+            ),
             format=facts.format,
             orientation=facts.orientation,
             phash=facts.phash,
@@ -339,29 +396,70 @@ class Importer:
         return ""
 
     def _flush(self, report: ImportReport) -> None:
-        """Make the batch's objects durable, then commit its rows in one transaction."""
+        """Make the batch's objects durable, then commit its rows in one transaction; a row
+        the catalog refuses costs that file only (the others go in one by one)."""
         batch, self._batch = self._batch, []
         if not batch:
             return
         try:
             self.catalog.store.make_durable([p.values["sha256"] for p in batch])
-            ids = self.catalog.add_images([p.values for p in batch])
-        except Exception as exc:  # noqa: BLE001 - the files stay as orphans for check --repair
-            log.exception("could not catalogue a batch of %d files", len(batch))
-            for p in batch:
-                dataset_id = p.values["dataset_id"]
-                self._seen[dataset_id].pop(p.values["sha256"], None)
-                self._hash_index(dataset_id).ids[p.position] = None
-                report.skipped.append(
-                    SkippedFile(p.imported.source, f"could not be catalogued ({exc})")
-                )
+        except OSError as exc:
+            self._failed(batch, f"could not be stored ({exc})", report)
             return
-        for p, image_id in zip(batch, ids, strict=True):
+        try:
+            outcomes = self.catalog.insert_images([p.values for p in batch])
+        except JobCancelled:
+            self._failed(batch, "not catalogued: the import was cancelled", report)
+            raise
+        except CatalogBusy as exc:
+            self._failed(batch, f"could not be catalogued ({exc})", report)
+            return
+        except Exception as exc:  # noqa: BLE001 - find the row, keep the rest
+            log.info("a batch of %d rows was refused (%s); adding them one by one", len(batch), exc)
+            outcomes = []
+            for p in batch:
+                try:
+                    outcomes += self.catalog.insert_images([p.values])
+                except JobCancelled:
+                    raise
+                except Exception as row_exc:  # noqa: BLE001 - one file, one line
+                    log.warning("could not catalogue %s: %s", p.imported.source, row_exc)
+                    self._failed([p], f"could not be catalogued ({row_exc})", report)
+                    outcomes.append(None)
+        for p, outcome in zip(batch, outcomes, strict=True):
+            if outcome is None:
+                continue
+            image_id, what = outcome
             dataset_id = p.values["dataset_id"]
             self._seen[dataset_id][p.values["sha256"]] = image_id
             self._hash_index(dataset_id).ids[p.position] = image_id
+            if what == "present":  # another import added it a moment ago
+                report.skipped.append(
+                    SkippedFile(
+                        p.imported.source,
+                        f"exact duplicate of image #{image_id} already in the dataset "
+                        "(added by another import at the same time)",
+                        "duplicate",
+                    )
+                )
+                continue
             p.imported.image_id = image_id
             report.imported.append(p.imported)
+
+    def _failed(self, batch: list[_Pending], reason: str, report: ImportReport) -> None:
+        for p in batch:
+            dataset_id = p.values["dataset_id"]
+            self._seen[dataset_id].pop(p.values["sha256"], None)
+            self._hash_index(dataset_id).ids[p.position] = None
+            report.skipped.append(SkippedFile(p.imported.source, reason))
+        # Their objects would be orphans; removed now unless another import is at work.
+        with contextlib.suppress(Exception):
+            self.catalog.discard_objects(p.values["sha256"] for p in batch)
+
+    def _pixel_limit(self) -> int:
+        limit = pixel_limit()
+        asked = self.options.max_pixels
+        return limit if asked is None else min(asked, limit)
 
     def _hash_index(self, dataset_id: int) -> SignatureIndex:
         if dataset_id not in self._hashes:
@@ -373,6 +471,26 @@ class Importer:
 
 
 _PENDING = -1  # id of an image whose row is waiting in the current batch
+MAX_NAME_CHARS = 255  # stored titles and original names; longer ones are cut
+
+
+class _Duplicate(Exception):
+    """The file is already in the dataset (or earlier in this import): not a failure."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def _capped(name: str) -> str:
+    """A name fit to store: printable, and at most MAX_NAME_CHARS (the suffix kept)."""
+    name = printable(name)
+    if len(name) <= MAX_NAME_CHARS:
+        return name
+    suffix = PurePosixPath(name).suffix[:16]
+    return name[: MAX_NAME_CHARS - len(suffix) - 1] + "…" + suffix
+
+
 BATCH_FILES = 64
 BATCH_SECONDS = 0.5
 

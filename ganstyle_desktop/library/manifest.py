@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from ganstyle_desktop.engine.fileguard import UnreadableFile, printable, read_regular_file
+
 MANIFEST_COLUMNS = (
     "path",
     "dataset",
@@ -116,9 +118,12 @@ def read_manifest(path: Path | str) -> list[ManifestRow]:
     """Rows of a CSV or JSON manifest (a list of objects, or {"images": [...]})."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # A regular file only (a FIFO would block), at most 256 MiB.
+        text = read_regular_file(path, limit=256 << 20).decode("utf-8-sig")
+    except UnreadableFile as exc:
+        raise ManifestError(f"{printable(path.name)}: {exc.reason}") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path.name}: cannot be read ({exc})") from exc
+        raise ManifestError(f"{printable(path.name)}: cannot be read ({exc})") from exc
     return parse_manifest(text, path.name)
 
 
@@ -128,6 +133,8 @@ def parse_manifest(text: str, name: str) -> list[ManifestRow]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ManifestError(f"{name}: not valid JSON ({exc})") from exc
+        except RecursionError as exc:
+            raise ManifestError(f"{name}: not a manifest (JSON nested too deeply)") from exc
         if isinstance(data, dict):
             data = data.get("images", [])
         if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):

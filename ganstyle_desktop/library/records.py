@@ -96,3 +96,33 @@ class CheckReport:
         ]
         verb = "repaired" if self.repaired else "found"
         return f"{verb}: " + ", ".join(parts)
+
+
+@dataclass
+class TidyReport:
+    """What ``Catalog.tidy`` (the safe, automatic repair after a crash) did."""
+
+    orphans_removed: list[str] = field(default_factory=list)  # objects no row referred to
+    leftovers_removed: list[str] = field(default_factory=list)  # temp files of ended writes
+    orphans_kept: int = 0  # left because another program was writing at the time
+
+    @property
+    def nothing_done(self) -> bool:
+        return not (self.orphans_removed or self.leftovers_removed or self.orphans_kept)
+
+    def summary(self) -> str:
+        parts = []
+        if self.orphans_removed:
+            parts.append(f"removed {len(self.orphans_removed)} orphan object(s)")
+        if self.leftovers_removed:
+            parts.append(f"removed {len(self.leftovers_removed)} leftover temp file(s)")
+        text = ", ".join(parts)
+        if text:
+            text += " left by an interrupted import or write"
+        if self.orphans_kept:
+            kept = (
+                f"left {self.orphans_kept} unreferenced object(s) alone: another program "
+                "is importing into this workspace"
+            )
+            text = f"{text}; {kept}" if text else kept
+        return text or "nothing to repair"

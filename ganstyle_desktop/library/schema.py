@@ -83,19 +83,77 @@ def _execute_script(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
-def _run_in_transaction(
-    conn: sqlite3.Connection, body: Callable[[sqlite3.Connection], None]
-) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        body(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Version 3: one row per (dataset, image), and a table of the processes writing.
+
+    Concurrent imports could store a file twice in one dataset; those duplicates are
+    merged into one row (the live one if any, else the oldest): empty fields are filled
+    from the others, tags are pooled and near-duplicate links point at the kept row.
+    """
+    groups = conn.execute(
+        "SELECT dataset_id, sha256 FROM images GROUP BY dataset_id, sha256 HAVING COUNT(*) > 1"
+    ).fetchall()
+    for dataset_id, sha in groups:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM images WHERE dataset_id = ? AND sha256 = ? "
+                "ORDER BY deleted_at IS NOT NULL, id",
+                (dataset_id, sha),
+            )
+        ]
+        keep, others = ids[0], sorted(ids[1:])  # fields fill from the oldest first
+        for other in others:
+            for column in _MERGED_TEXT_COLUMNS:
+                conn.execute(
+                    f"UPDATE images SET {column} = (SELECT {column} FROM images WHERE id = ?) "
+                    f"WHERE id = ? AND {column} = ''",
+                    (other, keep),
+                )
+            conn.execute(
+                "INSERT OR IGNORE INTO image_tags (image_id, tag) "
+                "SELECT ?, tag FROM image_tags WHERE image_id = ?",
+                (keep, other),
+            )
+            conn.execute(
+                "UPDATE images SET near_duplicate_of = ? WHERE near_duplicate_of = ?",
+                (keep, other),
+            )
+            conn.execute("DELETE FROM image_tags WHERE image_id = ?", (other,))
+            conn.execute("DELETE FROM images WHERE id = ?", (other,))
+        conn.execute(
+            "UPDATE images SET near_duplicate_of = NULL WHERE id = ? AND near_duplicate_of = id",
+            (keep,),
+        )
+        log.info("merged %d duplicate rows of one image in dataset %d", len(others), dataset_id)
+    _execute_script(
+        conn,
+        """
+        DROP INDEX IF EXISTS images_sha;
+        CREATE INDEX images_sha ON images(sha256);
+        CREATE UNIQUE INDEX images_dataset_sha ON images(dataset_id, sha256);
+        CREATE TABLE writers (
+            token TEXT PRIMARY KEY,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            started TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        """,
+    )
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+_MERGED_TEXT_COLUMNS = (
+    "title",
+    "artist",
+    "year",
+    "source",
+    "license",
+    "original_name",
+    "format",
+    "notes",
+)
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 
@@ -113,30 +171,46 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def migrate(conn: sqlite3.Connection) -> list[int]:
-    """Bring ``conn`` (autocommit mode) up to SCHEMA_VERSION; returns versions reached."""
-    reached: list[int] = []
-    version = current_version(conn)
-    fresh = version == 0
+def _refuse_newer(version: int) -> None:
     if version > SCHEMA_VERSION:
         raise NewerCatalogError(
             f"the catalog has schema version {version}, this app understands up to "
             f"{SCHEMA_VERSION}; update the app to open it"
         )
-    if version == 0:
-        _run_in_transaction(conn, lambda c: _execute_script(c, V1_SQL))
-        version = 1
-        reached.append(1)
-    while version < SCHEMA_VERSION:
-        step, target = MIGRATIONS[version], version + 1
 
-        def run(c: sqlite3.Connection, step=step, target=target) -> None:
-            step(c)
-            c.execute("UPDATE schema_version SET version = ?", (target,))
 
-        _run_in_transaction(conn, run)
-        version += 1
-        reached.append(version)
-        if not fresh:
-            log.info("catalog migrated to schema version %d", version)
+def migrate(conn: sqlite3.Connection, begin: Callable[[str], None] | None = None) -> list[int]:
+    """Bring ``conn`` (autocommit mode) up to SCHEMA_VERSION; returns the versions reached
+    (``[1, ...]`` for a catalog made now).
+
+    Everything runs in one exclusive transaction that reads the version again once it
+    holds the lock: two processes opening a new or old workspace at once cannot both
+    migrate it (one waits, then finds nothing to do). ``begin(sql)`` starts the
+    transaction (the catalog passes one that waits for a busy database with progress).
+    """
+    version = current_version(conn)
+    _refuse_newer(version)
+    if version == SCHEMA_VERSION:
+        return []
+    (begin or conn.execute)("BEGIN EXCLUSIVE")
+    try:
+        version = current_version(conn)  # again, under the lock: another may have done it
+        _refuse_newer(version)
+        reached: list[int] = []
+        fresh = version == 0
+        if fresh:
+            _execute_script(conn, V1_SQL)
+            version = 1
+            reached.append(1)
+        while version < SCHEMA_VERSION:
+            MIGRATIONS[version](conn)
+            version += 1
+            conn.execute("UPDATE schema_version SET version = ?", (version,))
+            reached.append(version)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    if not fresh:
+        log.info("catalog migrated to schema version %d", version)
     return reached

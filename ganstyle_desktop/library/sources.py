@@ -8,6 +8,7 @@ path traversal (absolute names, ``..``, drive letters, symlinks).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import unicodedata
@@ -17,6 +18,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from ganstyle_desktop.engine.fileguard import (
+    UnreadableFile,
+    check_regular_file,
+    describe_os_error,
+    printable,
+    read_regular_file,
+)
 from ganstyle_desktop.engine.imageio import IMAGE_EXTENSIONS
 
 ACCEPTED_EXTENSIONS = IMAGE_EXTENSIONS | {".gif"}
@@ -59,13 +67,21 @@ def _is_hidden(parts: Iterable[str]) -> bool:
 
 def _file_reader(path: Path, limit: int) -> Callable[[], bytes]:
     def read() -> bytes:
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
-        if len(data) > limit:
-            raise OSError(f"larger than the {limit >> 20} MiB limit for one file")
-        return data
+        # Regular files only, never blocking (a FIFO renamed .jpg): UnreadableFile says why.
+        return read_regular_file(path, limit)
 
     return read
+
+
+def _unreadable_reason(path: Path, exc: OSError) -> str:
+    """Why ``path`` cannot be read, true to the cause."""
+    if exc.errno == errno.ENOENT:
+        if os.path.islink(path):
+            return "a broken symbolic link (what it points to does not exist)"
+        return "no such file or folder"
+    if isinstance(exc, UnreadableFile):
+        return exc.reason
+    return describe_os_error(exc)
 
 
 def _unsafe_member_name(name: str) -> str:
@@ -102,40 +118,56 @@ class SourceCollector:
         out: list[Candidate] = []
         for source in sources:
             source = Path(source)
+            display = printable(str(source))
             try:
-                is_dir = source.is_dir()
-                exists = is_dir or source.exists()
-            except OSError as exc:
-                out.append(
-                    Candidate(str(source), source.name, None, reason=f"cannot be read ({exc})")
-                )
+                is_dir = stat.S_ISDIR(os.stat(source).st_mode)
+            except OSError as exc:  # missing, a link loop, no permission: say which
+                if os.path.lexists(source) and exc.errno != errno.ENOENT:
+                    self._collect_file(source, source.name, out, explicit=True)
+                    continue
+                reason = _unreadable_reason(source, exc)
+                out.append(Candidate(display, printable(source.name), None, reason=reason))
                 continue
             if is_dir:
                 self._collect_folder(source, out, excluded)
-            elif exists:
-                self._collect_file(source, source.name, out, explicit=True)
             else:
-                out.append(
-                    Candidate(str(source), source.name, None, reason="no such file or folder")
-                )
+                self._collect_file(source, source.name, out, explicit=True)
         return out
 
     def _collect_folder(self, folder: Path, out: list[Candidate], excluded: set[str]) -> None:
-        for root, dirs, files in os.walk(folder, onerror=None):
+        def unreadable(exc: OSError) -> None:  # a sub-folder that cannot be listed
+            where = Path(exc.filename or folder)
+            out.append(
+                Candidate(
+                    printable(str(where)),
+                    printable(where.name),
+                    None,
+                    reason=f"folder not searched: {_unreadable_reason(where, exc)}",
+                )
+            )
+
+        for root, dirs, files in os.walk(folder, onerror=unreadable):
             dirs[:] = sorted(d for d in dirs if not _is_hidden([d]))
             for name in sorted(files):
                 path = Path(root) / name
                 if name.startswith(".") or os.path.abspath(path) in excluded:
                     continue
+                # The key keeps undecodable bytes (as surrogates): the importer makes names
+                # printable only after splitting the path ("\\xNN" holds a backslash).
                 key = _nfc(path.relative_to(folder).as_posix())
                 self._collect_file(path, key, out, explicit=False)
 
     def _collect_file(self, path: Path, key: str, out: list[Candidate], explicit: bool) -> None:
         suffix = path.suffix.lower()
+        display = printable(str(path))
         if suffix == ".zip":
+            try:
+                check_regular_file(path)
+            except OSError as exc:
+                out.append(Candidate(display, key, None, reason=_unreadable_reason(path, exc)))
+                return
             self._collect_archive(path, out)
             return
-        display = str(path)
         if suffix not in ACCEPTED_EXTENSIONS:
             if explicit or suffix not in (".csv", ".json", ".md", ".txt"):
                 out.append(
@@ -148,11 +180,9 @@ class SourceCollector:
                 )
             return
         try:
-            st = path.stat()
+            st = check_regular_file(path)  # a FIFO, a device, a link loop: never opened
         except OSError as exc:
-            out.append(
-                Candidate(display, key, None, reason=f"cannot be read ({exc.strerror or exc})")
-            )
+            out.append(Candidate(display, key, None, reason=_unreadable_reason(path, exc)))
             return
         out.append(
             Candidate(
@@ -171,14 +201,19 @@ class SourceCollector:
             infos = zf.infolist()
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
             out.append(
-                Candidate(str(path), path.name, None, reason=f"not a readable zip archive ({exc})")
+                Candidate(
+                    printable(str(path)),
+                    printable(path.name),
+                    None,
+                    reason=f"not a readable zip archive ({exc})",
+                )
             )
             return
         if len(infos) > limits.max_entries:
             out.append(
                 Candidate(
-                    str(path),
-                    path.name,
+                    printable(str(path)),
+                    printable(path.name),
                     None,
                     reason=f"archive has {len(infos):,} entries, over the limit of {limits.max_entries:,}",
                 )
@@ -187,7 +222,7 @@ class SourceCollector:
         total = 0
         for info in infos:
             name = _nfc(info.filename)
-            display = f"{path.name}:{name}"
+            display = f"{printable(path.name)}:{name}"
             if info.is_dir():
                 continue
             unsafe = _unsafe_member_name(name)

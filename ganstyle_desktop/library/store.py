@@ -11,11 +11,20 @@ import ctypes
 import hashlib
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from ganstyle_desktop.engine.atomic import atomic_path, write_bytes_atomic
+from ganstyle_desktop.engine.atomic import (
+    WriteError,
+    atomic_path,
+    pid_alive,
+    temp_file_owner,
+    temp_name,
+    write_bytes_atomic,
+    write_reason,
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,16 +93,18 @@ class ObjectStore:
         if target.is_file():
             return sha
         if durable:
-            write_bytes_atomic(target, data)
+            write_bytes_atomic(target, data, clean_stale=False)
             return sha
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+        tmp = target.parent / temp_name(target)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise WriteError(target, write_reason(exc), exc.errno) from exc
             raise
         return sha
 
@@ -124,10 +135,14 @@ class ObjectStore:
     def put_file(self, src: Path | str) -> str:
         """Copy ``src`` into the store, hashing while copying; returns the SHA-256."""
         digest = hashlib.sha256()
-        staging = self.root / "_staging"
+        staging = self.root / STAGING
         staging.mkdir(exist_ok=True)
-        tmp_target = staging / f"{os.getpid()}-{Path(src).name[:40]}.part"
-        with atomic_path(tmp_target) as tmp, open(src, "rb") as fin, open(tmp, "wb") as fout:
+        tmp_target = staging / f"{os.getpid()}-{secrets.token_hex(4)}.part"
+        with (
+            atomic_path(tmp_target, clean_stale=False) as tmp,
+            open(src, "rb") as fin,
+            open(tmp, "wb") as fout,
+        ):
             while chunk := fin.read(_CHUNK):
                 digest.update(chunk)
                 fout.write(chunk)
@@ -169,10 +184,38 @@ class ObjectStore:
                 if f.is_file() and _valid_sha(sha):
                     yield sha
 
-    def iter_leftovers(self) -> Iterator[Path]:
-        """Temp files a crash left behind (never referenced by the catalog)."""
-        for sub in self.root.iterdir():
-            if sub.is_dir():
-                for f in sub.iterdir():
-                    if f.is_file() and not _valid_sha(sub.name + f.name):
-                        yield f
+    def iter_leftovers(self, *, include_live: bool = True) -> Iterator[Path]:
+        """Temp files a crash left behind (never referenced by the catalog); with
+        ``include_live=False`` only those whose writing process has ended."""
+        for sub in sorted(self.root.iterdir()):
+            if not sub.is_dir():
+                continue
+            for f in sorted(sub.iterdir()):
+                if not f.is_file() or (len(sub.name) == 2 and _valid_sha(sub.name + f.name)):
+                    continue
+                if include_live or not _written_by_live_process(f):
+                    yield f
+
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Remove temp files whose writing process has ended; returns them."""
+        removed = []
+        for path in self.iter_leftovers(include_live=False):
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            removed.append(path)
+        return removed
+
+
+STAGING = "_staging"
+
+
+def _written_by_live_process(path: Path) -> bool:
+    """Whether the process writing ``path`` (its id is in the name) still runs."""
+    name = path.name
+    if path.parent.name == STAGING and not name.startswith("."):
+        pid = name.split("-", 1)[0]
+        return pid.isdigit() and pid_alive(int(pid))
+    pid = temp_file_owner(name)
+    return pid is not None and pid_alive(pid)

@@ -16,7 +16,7 @@ from ganstyle_desktop.engine.imageio import ImageLoadError, open_image, to_rgb
 
 log = logging.getLogger(__name__)
 
-THUMB_MAX_PIXELS = 200_000_000
+THUMB_MAX_PIXELS = None  # the image gate's one limit (imageio.pixel_limit)
 
 
 def thumbnail_path(workspace: Path | str, sha256: str, size: int) -> Path:
@@ -37,7 +37,9 @@ def ensure_thumbnail(workspace: Path | str, sha256: str, size: int) -> Path:
     im = _open_small(source, size)
     im.thumbnail((size, size), Image.Resampling.LANCZOS)
     rgb = to_rgb(im)
-    write_with_atomic(target, lambda tmp: rgb.save(tmp, "JPEG", quality=85), suffix=".jpg")
+    write_with_atomic(
+        target, lambda tmp: rgb.save(tmp, "JPEG", quality=85), suffix=".jpg", clean_stale=False
+    )
     return target
 
 

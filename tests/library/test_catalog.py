@@ -194,7 +194,7 @@ def test_migration_fills_hashes_and_orientation_of_old_rows(tmp_path: Path) -> N
     buf = io.BytesIO()
     exif = Image.Exif()
     exif[0x0112] = 6
-    Image.new("RGB", (30, 10), (1, 2, 3)).save(buf, "JPEG", exif=exif)
+    Image.new("RGB", (60, 20), (1, 2, 3)).save(buf, "JPEG", exif=exif)
     with Catalog.open(tmp_path / "scratch") as scratch:
         sha = scratch.store.put_bytes(buf.getvalue())
     (ws / "objects" / sha[:2]).mkdir()
@@ -203,13 +203,13 @@ def test_migration_fills_hashes_and_orientation_of_old_rows(tmp_path: Path) -> N
     conn.executescript(V1_SQL)
     conn.execute("INSERT INTO datasets (name) VALUES ('d')")
     conn.execute(
-        "INSERT INTO images (dataset_id, sha256, width, height) VALUES (1, ?, 30, 10)", (sha,)
+        "INSERT INTO images (dataset_id, sha256, width, height) VALUES (1, ?, 60, 20)", (sha,)
     )
     conn.commit()
     conn.close()
     with Catalog.open(ws) as cat:
         img = cat.get_image(1)
-        assert (img.orientation, img.format, img.width, img.height) == (6, "JPEG", 10, 30)
+        assert (img.orientation, img.format, img.width, img.height) == (6, "JPEG", 20, 60)
         assert img.phash is not None and len(img.phash) == 23
         assert cat.check().ok
 

@@ -99,3 +99,59 @@ def test_fuzzed_folder_and_zip_import_never_crash(tmp_path: Path, image_bytes) -
         assert catalog.check().ok
         for record in catalog.list_images(did)[:40]:
             assert record.width > 0 and catalog.store.verify(record.sha256)
+
+
+def test_every_image_the_importer_accepts_is_readable_by_training_and_stylizing(
+    tmp_path: Path, image_bytes
+) -> None:
+    """The gate's promise: what the library accepts, training and stylizing can read (the
+    importer used to accept damaged PNGs whose decoder error EXIF reading swallowed)."""
+    from ganstyle_desktop.engine.data import TrainingImages
+    from ganstyle_desktop.engine.export import read_image_with_metadata
+
+    cases = _cases(image_bytes) + _more_cases(image_bytes)
+    accepted = unreadable = 0
+    for name, data in cases:
+        try:
+            inspect_image(data, max_pixels=4_000_000)
+        except ImageRejected:
+            continue
+        accepted += 1
+        path = tmp_path / name
+        path.write_bytes(data)
+        try:
+            TrainingImages([path], size=32)
+            read_image_with_metadata(path)
+        except Exception as exc:  # noqa: BLE001 - any failure here is the bug
+            unreadable += 1
+            print(f"{name}: accepted but unreadable: {exc!r}")
+    assert accepted > 50
+    assert unreadable == 0
+
+
+def _more_cases(image_bytes) -> list[tuple[str, bytes]]:
+    """Mutations of seeds with pixels worth damaging: noisy PNGs, a two-page TIFF, an
+    animated GIF, a 16-bit PNG (the compressed pixel data is where decoders differ)."""
+    rng = np.random.default_rng(SEED + 1)
+    noise = rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)
+    seeds = []
+    for fmt in ("PNG", "TIFF", "WEBP", "JPEG"):
+        buf = io.BytesIO()
+        Image.fromarray(noise).save(buf, fmt)
+        seeds.append((fmt, buf.getvalue()))
+    buf = io.BytesIO()
+    frames = [Image.fromarray(np.roll(noise, i, axis=1)) for i in range(3)]
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:])
+    seeds.append(("TIFF", buf.getvalue()))
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=40)
+    seeds.append(("GIF", buf.getvalue()))
+    buf = io.BytesIO()
+    Image.fromarray(noise[:, :, 0].astype(np.uint16) * 257).save(buf, "PNG")
+    seeds.append(("PNG", buf.getvalue()))
+    suffix = {"PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "JPEG": ".jpg", "GIF": ".gif"}
+    cases = []
+    for i in range(200):
+        fmt, data = seeds[i % len(seeds)]
+        cases.append((f"more_{i:03d}{suffix[fmt]}", _mutate(rng, data)))
+    return cases

@@ -28,12 +28,16 @@ def test_library_commands_end_to_end(tmp_path: Path, make_image, capsys) -> None
                 "--json",
             ]
         )
-        == 0
+        == 1  # one file failed: the empty one (the others are imported)
     )
     report = json.loads(capsys.readouterr().out.split("\n", 1)[1])
-    assert report["imported"] == 2
+    assert report["imported"] == 2 and report["failed"] == 1
     assert report["skipped"] == [
-        {"file": str(tmp_path / "in" / "empty.jpg"), "reason": "the file is empty (0 bytes)"}
+        {
+            "file": str(tmp_path / "in" / "empty.jpg"),
+            "reason": "the file is empty (0 bytes)",
+            "kind": "failed",
+        }
     ]
     assert main(["library", "list", "--workspace", ws, "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
@@ -46,15 +50,20 @@ def test_library_commands_end_to_end(tmp_path: Path, make_image, capsys) -> None
     assert "ink (style, China): 2 images" in capsys.readouterr().out
     assert main(["library", "check", "--workspace", ws2]) == 0
 
-    # damage: an orphan object, then check finds it (exit 1) and --repair fixes it
+    # damage an interrupted import leaves (an orphan object) is repaired on open and said
+    # so; damage that loses rows (a changed object) is found (exit 1) until --repair
     orphan = Path(ws2) / "objects" / "ab" / ("c" * 62)
     orphan.parent.mkdir(exist_ok=True)
     orphan.write_bytes(b"x")
     capsys.readouterr()
-    assert main(["library", "check", "--workspace", ws2]) == 1
-    assert "1 orphan object" in capsys.readouterr().out
-    assert main(["library", "check", "--workspace", ws2, "--repair"]) == 0
+    assert main(["library", "check", "--workspace", ws2]) == 0
+    assert "repaired on open: removed 1 orphan object" in capsys.readouterr().out
     assert not orphan.exists()
+    with Catalog.open(ws2) as catalog:
+        catalog.image_path(catalog.list_images()[0]).write_bytes(b"bit rot")
+    assert main(["library", "check", "--workspace", ws2]) == 1
+    assert "1 object(s) whose bytes no longer match" in capsys.readouterr().out
+    assert main(["library", "check", "--workspace", ws2, "--repair"]) == 0
 
 
 def test_clear_errors(tmp_path: Path, make_image, capsys) -> None:
@@ -104,7 +113,8 @@ def test_import_of_a_manifest_makes_one_dataset_per_value(tmp_path: Path, make_i
         encoding="utf-8",
     )
     ws = str(tmp_path / "ws")
-    assert main(["library", "import", "--workspace", ws, str(manifest)]) == 0
+    # exit 1: the file the manifest lists but lacks failed (the others are imported)
+    assert main(["library", "import", "--workspace", ws, str(manifest)]) == 1
     with Catalog.open(ws) as catalog:
         datasets = {d.name: d for d in catalog.list_datasets()}
         assert {

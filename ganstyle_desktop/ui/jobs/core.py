@@ -63,6 +63,7 @@ _FRIENDLY_ERRORS = (
     "DeviceUnavailable",
     "FileNotFoundError",
     "ExportError",
+    "WriteError",
     "NoTrainingImages",
     "UserFacingError",
 )

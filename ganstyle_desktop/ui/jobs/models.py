@@ -169,9 +169,9 @@ def render_model_thumbnail(model_path: Path, sample: Path, cache_dir: Path, side
 
 def import_model_file(src: Path, dest_dir: Path) -> str:
     from ganstyle_desktop.engine.atomic import atomic_path
-    from ganstyle_desktop.engine.modelfile import read_card
+    from ganstyle_desktop.engine.modelfile import verify_model_file
 
-    read_card(src)  # refuses pickles (UnsafeModelFile) and broken files with the reason
+    verify_model_file(src)  # refuses pickles (UnsafeModelFile) and broken files with the reason
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / src.name
     n = 2

@@ -35,8 +35,9 @@ from PySide6.QtWidgets import (
 )
 
 from ganstyle_desktop.engine.config import PipelineConfig
+from ganstyle_desktop.engine.imageio import DEFAULT_MAX_PIXELS, set_pixel_limit
 from ganstyle_desktop.library.catalog import Catalog, CatalogError
-from ganstyle_desktop.library.importer import DEFAULT_MAX_PIXELS, ImportOptions, ImportReport
+from ganstyle_desktop.library.importer import ImportOptions, ImportReport
 from ganstyle_desktop.library.records import Dataset, ImageRecord
 from ganstyle_desktop.ui.dataset_commands import (
     CreateDatasetCommand,
@@ -114,8 +115,8 @@ class DatasetsPanel(QWidget):
         self._preview_timer.timeout.connect(self.request_preview)
         self._set_enabled(False)
         limit = app_settings().value("library/max_pixels", DEFAULT_MAX_PIXELS)
-        try:
-            self.import_options.max_pixels = max(int(limit), 1)
+        try:  # one limit for import, training and stylizing in the app
+            set_pixel_limit(max(int(limit), 1))
         except (TypeError, ValueError):
             log.warning("ignoring the setting library/max_pixels=%r", limit)
         app = QCoreApplication.instance()
