@@ -21,6 +21,7 @@ tile's activations and a float32 band one tile high and one image wide are alive
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -150,6 +151,37 @@ def _lock_for(module: nn.Module) -> threading.Lock:
         if lock is None:
             lock = _LOCKS[key] = threading.Lock()
         return lock
+
+
+@contextlib.contextmanager
+def cancellable_layers(module: nn.Module, control: JobControl | None) -> Iterator[None]:
+    """Let ``control`` stop a forward pass of ``module`` between two layers.
+
+    One tile (or a whole-image pass) of a large photo takes seconds; a cancel checked only
+    between tiles would make Cancel feel ignored. A pre-hook on every leaf layer raises
+    :class:`JobCancelled` at the next layer instead (a Python call per layer: nothing next
+    to a convolution). Only the thread that registered the hooks is stopped by them: the
+    layers belong to a cached model other threads may run too.
+    """
+    if control is None:
+        yield
+        return
+    owner = threading.get_ident()
+
+    def check(_layer: nn.Module, _inputs: object) -> None:
+        if threading.get_ident() == owner:
+            control.raise_if_cancelled()
+
+    handles = [
+        layer.register_forward_pre_hook(check)
+        for layer in module.modules()
+        if next(layer.children(), None) is None
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 # -- tile planning --------------------------------------------------------------------------
@@ -431,7 +463,7 @@ def stylize_steps(
     }
     scale = _scale_of(image)
 
-    with _lock_for(module):
+    with _lock_for(module), cancellable_layers(module, control):
         try:
             done = 0
             yield StylizeProgress(done, total, "preparing")

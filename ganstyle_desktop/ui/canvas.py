@@ -6,11 +6,17 @@ The canvas draws its :class:`~.canvas_state.CanvasState` (photo, model, blend, r
 and drives the jobs that change it: a photo is opened by the engine's image I/O in a
 worker (so a truncated or oversized file is refused with its reason and never becomes
 current), stylizing and exporting run in workers (ui/jobs), and a new photo or model
-cancels the stylize in flight so an old result can never be shown or exported."""
+cancels the stylize in flight so an old result can never be shown or exported.
+
+Stylizing a large photo shows a quick preview at the size of the Output pane first,
+then the full resolution; Cancel takes at once (the pane goes back to what it showed,
+and nothing of the cancelled run is shown afterwards)."""
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +61,7 @@ from .jobs import (
     export_result,
 )
 from .jobs.models import ReferenceImagesJob
+from .settings import pixel_limit_setting
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +76,9 @@ EXPORT_FORMATS = {
 EXPORT_FILTER = "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp);;TIFF (*.tif *.tiff)"
 ZOOM_STEP = 1.25
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
+
+
+QUICK_PREVIEW_MIN, QUICK_PREVIEW_MAX = 384, 1024
 
 
 def screen_preview_side() -> int:
@@ -400,11 +410,15 @@ class Canvas(QWidget):
     """Content | style references | output, or the before/after split; drop a photo here.
 
     ``photo_opened(str)`` once a photo is decoded and current; ``photo_failed(str)`` with
-    the reason when it cannot be; ``result_ready`` when a (final) result is shown.
+    the reason when it cannot be (``photo_refused(path, reason)`` names the file too);
+    ``preview_shown(float)`` when the quick preview of a stylize is on screen (seconds
+    since Stylize); ``result_ready`` when a (final) result is shown.
     """
 
     photo_opened = Signal(str)
     photo_failed = Signal(str)
+    photo_refused = Signal(str, str)  # path, reason: it was not made current
+    preview_shown = Signal(float)
     result_ready = Signal()
     message_shown = Signal(str)
     busy_changed = Signal(bool)
@@ -420,9 +434,12 @@ class Canvas(QWidget):
         self.device = "auto"
         self._export_task: BackgroundTask | None = None
         self._stylize_when_open = False
+        self._showing_preview = False  # the Output pane holds a quick preview
+        self._stylize_started = 0.0
         self.photo_job = PhotoJob(self)
         self.photo_job.finished.connect(self._on_photo_read)
         self.photo_job.failed.connect(self._on_photo_failed)
+        self._opening_path: Path | None = None
         self.photo_job.cancelled.connect(lambda: setattr(self, "_stylize_when_open", False))
         self.stylize_job = StylizeJob(self)
         self.stylize_job.progress.connect(self._on_progress)
@@ -514,7 +531,8 @@ class Canvas(QWidget):
             )
             return False
         self._stylize_when_open = False
-        self.photo_job.request(PhotoRequest(path, screen_preview_side()))
+        self._opening_path = path
+        self.photo_job.request(PhotoRequest(path, screen_preview_side(), pixel_limit_setting()))
         return True
 
     def is_opening(self) -> bool:
@@ -529,8 +547,10 @@ class Canvas(QWidget):
 
     def _on_photo_failed(self, message: str) -> None:
         self._stylize_when_open = False
-        self.show_message(f"{message}. Try another photo.")
+        self.show_message(message, 15_000)
         self.photo_failed.emit(message)
+        if self._opening_path is not None:
+            self.photo_refused.emit(str(self._opening_path), message)
 
     def _on_photo_changed(self, photo: Photo | None) -> None:
         self.stylize_job.cancel_all()  # its result would belong to the old photo
@@ -628,30 +648,83 @@ class Canvas(QWidget):
             self.show_message("Pick a model in the Models panel first, or train one.")
             return False
         self.progress.setRange(0, 0)
+        self.progress.setFormat("Stylizing… %p%")
         self._busy_row.setVisible(True)
-        self.stylize_job.request(self.state.stylize_request(self.device, screen_preview_side()))
+        self._showing_preview = False
+        self._stylize_started = time.monotonic()
+        request = replace(
+            self.state.stylize_request(self.device, screen_preview_side()),
+            quick_side=self.quick_preview_side(),
+        )
+        self.stylize_job.request(request)
         return True
 
+    def quick_preview_side(self) -> int:
+        """Longest side of the quick preview: the Output pane as it is seen, in device
+        pixels (bounded: a tiny pane still gets a legible preview, a huge one a quick one)."""
+        pane = self.split_pane if self.split_mode() else self.output_pane
+        side = max(pane.width(), pane.height()) * pane.devicePixelRatioF()
+        return int(min(QUICK_PREVIEW_MAX, max(QUICK_PREVIEW_MIN, side)))
+
+    def is_stylizing(self) -> bool:
+        """A stylize runs that was not cancelled (a cancelled one may still be ending)."""
+        job = self.stylize_job
+        return job.is_running() and not job.is_cancelling()
+
     def cancel_stylize(self) -> None:
+        """Stop stylizing at once: the busy row goes, the Output pane shows what it showed
+        before, and nothing of the cancelled run appears later. The worker stops at the
+        next layer of the network, even in the middle of a tile."""
         self._stylize_when_open = False
+        was_stylizing = self.is_stylizing()
         self.stylize_job.cancel_all()
+        if was_stylizing:
+            self._busy_row.setVisible(False)
+            self._restore_output()
+            self._update_output_title()
+            self.busy_changed.emit(False)
+            self.show_message("Stylizing cancelled.", 3000)
+
+    def _restore_output(self) -> None:
+        """The Output pane back to the current result (or empty), without the preview."""
+        self._showing_preview = False
+        result = self.result
+        preview = result.preview if result is not None else None
+        self.output_pane.set_image(preview, self.content_pane.full_size if preview else None)
+        self.split_pane.set_after(preview)
 
     def _on_progress(self, progress: Any) -> None:
-        if isinstance(progress, Progress) and progress.total > 0:
+        if not isinstance(progress, Progress):
+            return
+        if progress.stage == "preview":
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("Painting a quick preview…")
+        elif progress.total > 0:
             self.progress.setRange(0, progress.total)
             self.progress.setValue(progress.done)
+            self.progress.setFormat(
+                "Preview shown; full resolution… %p%" if self._showing_preview else "Stylizing… %p%"
+            )
 
     def _on_partial(self, result: StylizeResult) -> None:
-        """A quick preview of the running request: shown, never made the result."""
-        if self.state.belongs(result):
-            self.output_pane.set_image(result.preview, self.content_pane.full_size)
-            self.split_pane.set_after(result.preview)
+        """A quick preview of the running request: shown, never made the result (Export
+        and the result stay the full-resolution ones)."""
+        if not self.state.belongs(result):
+            return
+        self._showing_preview = True
+        self.output_pane.set_image(result.preview, self.content_pane.full_size)
+        self.split_pane.set_after(result.preview)
+        self._update_output_title()
+        self.preview_shown.emit(time.monotonic() - self._stylize_started)
 
     def _on_result(self, result: StylizeResult) -> None:
         self._busy_row.setVisible(False)
+        self._showing_preview = False
         self.busy_changed.emit(False)
         if not self.state.set_result(result):
             log.info("a result for another photo or model was dropped")
+            self._restore_output()
+        self._update_output_title()
 
     def _on_result_changed(self, result: StylizeResult | None) -> None:
         preview = result.preview if result is not None else None
@@ -663,20 +736,30 @@ class Canvas(QWidget):
 
     def _update_output_title(self) -> None:
         stale = self.result is not None and not self.state.result_matches_blend()
-        self.output_pane.title = (
-            "Output (an earlier blend: Stylize to update)" if stale else "Output"
-        )
+        if getattr(self, "_showing_preview", False):
+            title = "Output (quick preview: full resolution on the way)"
+        elif stale:
+            title = "Output (an earlier blend: Stylize to update)"
+        else:
+            title = "Output"
+        self.output_pane.title = title
         self.output_pane.update()
 
     def _on_failed(self, message: str) -> None:
         self._busy_row.setVisible(False)
+        self._restore_output()
+        self._update_output_title()
         self.busy_changed.emit(False)
         self.stylize_failed.emit(message)
 
     def _on_cancelled(self) -> None:
-        self._busy_row.setVisible(False)
-        self.busy_changed.emit(False)
-        self.show_message("Stylizing cancelled.", 3000)
+        # Cancel already tidied the view at the click (cancel_stylize); a cancel from
+        # elsewhere (a new photo or model) leaves the pane to that change.
+        if self._busy_row.isVisible():
+            self._busy_row.setVisible(False)
+            self._restore_output()
+            self._update_output_title()
+            self.busy_changed.emit(False)
 
     # -- export -----------------------------------------------------------------------
     def export_result(self, path: str | Path, quality: int = 95) -> bool:

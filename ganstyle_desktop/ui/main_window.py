@@ -416,6 +416,7 @@ class MainWindow(QMainWindow):
         mp.imported.connect(lambda p: self.set_job_state(f"Imported {Path(p).name}"))
         cv.photo_opened.connect(self._on_photo_opened)
         cv.photo_failed.connect(lambda _m: self._startup_step("photo"))
+        cv.photo_refused.connect(self._forget_refused_photo)
         self.state.model_changed.connect(self._on_state_model)
         self.state.photo_changed.connect(lambda _p: self._update_actions())
         self.state.result_changed.connect(lambda _r: self._update_actions())
@@ -648,6 +649,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{Path(path).name} — GANStyle Desktop")
         self._update_actions()
         self._startup_step("photo")
+
+    def _forget_refused_photo(self, path: str, _reason: str) -> None:
+        """A photo that was refused (truncated, too large) is never reopened at launch."""
+        if str(app_settings().value("photo/last", "")) == path:
+            app_settings().remove("photo/last")
 
     def show_compare(self) -> None:
         """The photo rendered in every tradition the selected model (or every model) knows."""

@@ -1,4 +1,5 @@
-"""Edit > Preferences: theme, default device, confirm before quitting mid-training.
+"""Edit > Preferences: theme, default device, the largest image the app opens, confirm
+before quitting mid-training.
 
 The device choices are the engine's (the window reads them in a worker at start-up)."""
 
@@ -6,10 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QSpinBox,
+    QWidget,
+)
 
-from .settings import app_settings, setting_bool
+from .jobs import default_pixel_limit
+from .settings import PIXEL_LIMIT_KEY, app_settings, pixel_limit_setting, setting_bool
 from .theme import THEMES
+
+MEGAPIXEL = 1_000_000
 
 
 class PreferencesDialog(QDialog):
@@ -26,11 +38,27 @@ class PreferencesDialog(QDialog):
         if self.device.findText(saved) < 0:
             self.device.addItem(saved)  # a choice saved before the engine listed devices
         self.device.setCurrentText(saved)
+        self.max_megapixels = QSpinBox()
+        self.max_megapixels.setRange(1, 4000)
+        self.max_megapixels.setSingleStep(50)
+        self.max_megapixels.setSuffix(" MP")
+        self._default_megapixels = default_pixel_limit() // MEGAPIXEL
+        chosen = pixel_limit_setting()
+        self.max_megapixels.setValue(
+            chosen // MEGAPIXEL if chosen is not None else self._default_megapixels
+        )
+        self.max_megapixels.setToolTip(
+            "Photos and artworks with more pixels are refused before they are decoded, a "
+            "guard against files that would exhaust the memory. Raise it for genuine large "
+            f"scans (the default is {self._default_megapixels:,} MP; every megapixel costs "
+            "about 3 MB while a photo is open, far more while it is stylized)."
+        )
         self.confirm_quit = QCheckBox("Ask before quitting while training runs")
         self.confirm_quit.setChecked(setting_bool("confirm_quit_while_training", True))
         form = QFormLayout(self)
         form.addRow("Theme", self.theme)
         form.addRow("Stylize on", self.device)
+        form.addRow("Largest image", self.max_megapixels)
         form.addRow(self.confirm_quit)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -44,3 +72,6 @@ class PreferencesDialog(QDialog):
         s.setValue("view/theme", self.theme.currentText())
         s.setValue("stylize/device", self.device.currentText())
         s.setValue("confirm_quit_while_training", self.confirm_quit.isChecked())
+        megapixels = self.max_megapixels.value()
+        if pixel_limit_setting() is not None or megapixels != self._default_megapixels:
+            s.setValue(PIXEL_LIMIT_KEY, megapixels * MEGAPIXEL)

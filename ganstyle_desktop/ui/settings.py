@@ -49,3 +49,20 @@ def last_folder(kind: str) -> str:
 def remember_folder(kind: str, path: str | Path) -> None:
     p = Path(path)
     app_settings().setValue(f"folders/{kind}", str(p if p.is_dir() else p.parent))
+
+
+# The largest image (in pixels) the app opens, imports or trains on: a guard against
+# decompression bombs that a person can raise for a genuine large scan (Preferences).
+PIXEL_LIMIT_KEY = "library/max_pixels"
+
+
+def pixel_limit_setting() -> int | None:
+    """The pixel limit the person chose, or None for the engine's default."""
+    value = app_settings().value(PIXEL_LIMIT_KEY, None)
+    if value is None or value == "":
+        return None
+    try:
+        pixels = int(value)
+    except (TypeError, ValueError):
+        return None
+    return pixels if pixels > 0 else None

@@ -204,6 +204,65 @@ def test_cancel_between_tiles_raises_and_leaves_the_model_clean() -> None:
     assert stylize_array(model, photo(32, 32)).shape == (32, 32, 3)
 
 
+@pytest.mark.parametrize("tiling", ["whole", "tiles"])
+def test_cancel_stops_a_pass_at_the_next_layer_not_the_next_tile(tiling: str) -> None:
+    """Cancel in the middle of one forward pass: not one more layer runs after it."""
+    model, image = tiny_model(), photo(96, 128)
+    control = JobControl()
+    leaves = [m for m in model.generator.modules() if next(m.children(), None) is None]
+    ran: list[int] = []
+    hooks = [
+        layer.register_forward_hook(lambda _m, _i, _o, n=n: ran.append(n))
+        for n, layer in enumerate(leaves)
+    ]
+    middle = len(leaves) // 2
+    hooks.append(leaves[middle].register_forward_hook(lambda *_: control.cancel()))
+    try:
+        with pytest.raises(JobCancelled):
+            stylize_array(model, image, control=control, tiling=tiling, tile_size=64)
+    finally:
+        for h in hooks:
+            h.remove()
+    assert control.cancelled
+    first_cancel = ran.index(middle)
+    assert ran[first_cancel + 1 :] == []  # stopped right after the layer that cancelled
+    assert len(ran) < len(leaves)  # the pass did not finish
+    for layer in model.generator.modules():  # no hook or frozen statistics left behind
+        assert not layer._forward_pre_hooks
+        if isinstance(layer, FreezableInstanceNorm2d):
+            assert layer.mode == "normal" and layer.frozen_mean is None
+    assert stylize_array(model, image).shape == image.shape  # and it still works
+
+
+def test_the_layer_check_stops_only_the_thread_that_asked_for_it() -> None:
+    """Models are cached and shared: a cancelled stylize must not stop another thread's
+    forward pass through the same layers."""
+    import threading
+
+    from ganstyle_desktop.engine.stylize import cancellable_layers
+
+    gen = tiny_model().generator
+    x = torch.zeros(1, 3, 32, 32)
+    cancelled = JobControl()
+    cancelled.cancel()
+    outcome: list[str] = []
+
+    def other_thread() -> None:
+        with torch.inference_mode():
+            gen(x)
+        outcome.append("ran")
+
+    with cancellable_layers(gen, cancelled):
+        with pytest.raises(JobCancelled):  # this thread is stopped...
+            with torch.inference_mode():
+                gen(x)
+        t = threading.Thread(target=other_thread)  # ...another one is not
+        t.start()
+        t.join(30)
+    assert outcome == ["ran"]
+    assert all(not m._forward_pre_hooks for m in gen.modules())
+
+
 def test_multistyle_blends_tile_exactly_too() -> None:
     from ganstyle_desktop.engine.multistyle_nets import MultiStyleGenerator
 

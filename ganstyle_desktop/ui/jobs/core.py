@@ -406,6 +406,11 @@ class LatestRequestJob(Job):
     one. Events, partial results and the outcome of a superseded request are dropped, so
     every signal here belongs to :attr:`current`. ``started_requests`` counts the
     requests that actually ran (coalescing shows there).
+
+    :meth:`cancel_all` takes at once: from that call on, the current request's progress
+    and partial results are dropped and its end is reported as ``cancelled``, even when
+    the worker was already past its last check and returns a result. The worker itself
+    stops at its next check (for stylizing: the next layer of the network).
     """
 
     started = Signal(object)  # the request
@@ -428,6 +433,7 @@ class LatestRequestJob(Job):
         self._has_pending = False
         self.current: Any = None
         self.started_requests = 0
+        self._dropped = False  # the current request was cancelled: say nothing more of it
 
     def request(self, request: Any) -> None:
         """Run ``request``; a running one is cancelled and replaced."""
@@ -441,15 +447,22 @@ class LatestRequestJob(Job):
         return self._has_pending
 
     def cancel_all(self) -> None:
-        """Cancel the running request and forget the waiting one."""
+        """Cancel the running request and forget the waiting one (takes effect at once)."""
         self._pending, self._has_pending = None, False
+        if self.is_running():
+            self._dropped = True
         self.cancel()
+
+    def is_cancelling(self) -> bool:
+        """The current request was cancelled and its thread has not ended yet."""
+        return self._dropped and self.is_running()
 
     def stop(self) -> None:
         self.cancel_all()
 
     def _start(self, request: Any) -> None:
         self.current = request
+        self._dropped = False
         self.started_requests += 1
         work = self._work
 
@@ -460,8 +473,8 @@ class LatestRequestJob(Job):
         self.started.emit(request)
 
     def _handle_event(self, event: Any) -> None:
-        if self._has_pending:
-            return  # from a request that is being replaced
+        if self._has_pending or self._dropped:
+            return  # from a request that is being replaced, or was cancelled
         if isinstance(event, Partial):
             self.partial.emit(event.value)
         else:
@@ -472,7 +485,10 @@ class LatestRequestJob(Job):
             pending, self._pending, self._has_pending = self._pending, None, False
             self._start(pending)
             return
-        if failure is not None:
+        if self._dropped:  # cancelled by the person: whatever the worker had, it is gone
+            self._dropped = False
+            self.cancelled.emit()
+        elif failure is not None:
             self.failed_details.emit(*failure)
             self.failed.emit(failure[0])
         elif cancelled:

@@ -6,13 +6,17 @@ metadata to carry over (an RGB ICC profile only, EXIF without orientation, PNG t
 Stylizing works on those pixels (no second decode), previews on memoised downscaled
 copies, and an export writes the result with that metadata through the engine's writer,
 so the window and ``ganstyle-cli stylize`` produce the same file.
+
+Stylizing a large photo first paints a quick copy at the size it is seen (the canvas
+asks for its pane's size): that arrives as a ``partial`` :class:`StylizeResult` with
+``final`` False, seconds ahead of the full resolution, which follows as ``finished``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +28,24 @@ from ganstyle_desktop.engine.blend import Blend
 from ganstyle_desktop.engine.control import JobControl
 from ganstyle_desktop.ui.qimage import qimage_from_array
 
-from .core import LatestRequestJob, Progress, Report, limit_torch_threads
+from .core import (
+    LatestRequestJob,
+    Partial,
+    Progress,
+    Report,
+    UserFacingError,
+    limit_torch_threads,
+)
 
 __all__ = [
     "Photo",
     "PhotoJob",
     "PhotoRequest",
+    "PhotoTooLarge",
     "StylizeJob",
     "StylizeRequest",
     "StylizeResult",
+    "default_pixel_limit",
     "export_result",
     "read_photo",
     "screen_image",
@@ -48,6 +61,7 @@ class Photo:
     metadata: Any  # engine ImageMetadata
     preview: QImage  # screen size, for display
     file_stamp: tuple[int, int] = (0, 0)  # (mtime_ns, size) when it was read
+    display: Any = None  # the 8-bit screen-size copy ``preview`` was made from
     _small: dict[int, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -67,14 +81,23 @@ class Photo:
         return 16 if self.pixels.dtype.itemsize == 2 else 8
 
     def downscaled(self, max_side: int) -> Any:
-        """An 8-bit copy with the longer side at most ``max_side`` (memoised; workers)."""
+        """An 8-bit copy with the longer side at most ``max_side`` (memoised; workers).
+
+        Made from the screen-size copy when that is large enough (a 6000x4000 photo to
+        1024 px: milliseconds instead of seconds); the networks' full-resolution input
+        stays ``pixels``."""
         from ganstyle_desktop.engine.blend import downscale
         from ganstyle_desktop.engine.export import to_uint8
 
         with self._lock:
             small = self._small.get(max_side)
         if small is None:
-            small = to_uint8(downscale(self.pixels, max_side))
+            source = self.pixels
+            if self.display is not None and max(self.display.shape[:2]) >= min(
+                max_side, max(self.height, self.width)
+            ):
+                source = self.display
+            small = to_uint8(downscale(source, max_side))
             small.setflags(write=False)  # shared between threads: read-only
             with self._lock:
                 self._small[max_side] = small
@@ -97,13 +120,18 @@ def screen_image(array: Any, max_side: int | None) -> QImage:
     return qimage_from_array(array)
 
 
-def read_photo(path: Path | str, preview_side: int = 2048) -> Photo:
-    """Decode ``path`` with the engine (ImageLoadError names the file and the reason)."""
+def read_photo(path: Path | str, preview_side: int = 2048, max_pixels: int | None = None) -> Photo:
+    """Decode ``path`` with the engine (ImageLoadError names the file and the reason).
+
+    ``max_pixels``: the largest photo to accept (None: the engine's limit); a larger one
+    raises :class:`PhotoTooLarge`, read from the header before a pixel is decoded."""
     from ganstyle_desktop.engine.export import read_image_with_metadata
 
     path = Path(path)
     stat = path.stat() if path.exists() else None
-    pixels, metadata = read_image_with_metadata(path)
+    limit = max_pixels if max_pixels is not None else default_pixel_limit()
+    _refuse_if_too_large(path, limit)
+    pixels, metadata = read_image_with_metadata(path, max_pixels=limit)
     pixels.setflags(write=False)  # shared by stylize, previews and export
     photo = Photo(
         path,
@@ -112,8 +140,53 @@ def read_photo(path: Path | str, preview_side: int = 2048) -> Photo:
         QImage(),
         (stat.st_mtime_ns, stat.st_size) if stat else (0, 0),
     )
-    photo.preview = qimage_from_array(_display_copy(pixels, preview_side))
+    display = _display_copy(pixels, preview_side)
+    display.setflags(write=False)
+    photo.display = display
+    photo.preview = qimage_from_array(display)
     return photo
+
+
+class PhotoTooLarge(Exception):
+    """A photo with more pixels than the limit; the message says how to raise it."""
+
+    def __init__(self, path: Path, width: int, height: int, limit: int) -> None:
+        self.path, self.width, self.height, self.limit = path, width, height, limit
+        super().__init__(
+            f"{path.name}: {width:,} x {height:,} pixels ({width * height / 1e6:,.0f} MP) is "
+            f"more than the largest photo allowed ({limit / 1e6:,.0f} MP), a guard against "
+            "files that would exhaust the memory. If the photo is genuine, raise "
+            "“Largest image” in Edit > Preferences and open it again"
+        )
+
+
+def default_pixel_limit() -> int:
+    """The engine's pixel limit (a decompression-bomb guard)."""
+    from ganstyle_desktop.engine import imageio
+
+    limit = getattr(imageio, "pixel_limit", None)  # one configurable limit, when present
+    return int(limit()) if callable(limit) else int(imageio.DEFAULT_MAX_PIXELS)
+
+
+def _refuse_if_too_large(path: Path, limit: int) -> None:
+    """Read the size from the header (no decoding) and refuse a photo over ``limit``."""
+    import warnings
+
+    from PIL import Image
+
+    # Pillow refuses at twice its own threshold (179 MP) before any caller's limit is
+    # asked; a limit the person raised must be the one that decides.
+    if Image.MAX_IMAGE_PIXELS is not None and 2 * Image.MAX_IMAGE_PIXELS < limit:
+        Image.MAX_IMAGE_PIXELS = limit
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                width, height = im.size
+    except Exception:  # noqa: BLE001 - unreadable: the engine's reader gives the reason
+        return
+    if width * height > limit:
+        raise PhotoTooLarge(path, width, height, limit)
 
 
 def _display_copy(pixels: Any, max_side: int) -> Any:
@@ -138,6 +211,7 @@ def _display_copy(pixels: Any, max_side: int) -> Any:
 class PhotoRequest:
     path: Path
     preview_side: int = 2048
+    max_pixels: int | None = None  # None: the engine's limit
 
 
 class PhotoJob(LatestRequestJob):
@@ -148,8 +222,19 @@ class PhotoJob(LatestRequestJob):
 
 
 def _open(request: PhotoRequest, control: JobControl) -> Photo:
+    """Decode a photo; a refusal reads as a whole message (what, why, what to do)."""
+    from ganstyle_desktop.engine.imageio import ImageLoadError
+
     control.raise_if_cancelled()
-    photo = read_photo(request.path, request.preview_side)
+    try:
+        photo = read_photo(request.path, request.preview_side, request.max_pixels)
+    except PhotoTooLarge as exc:
+        raise UserFacingError(f"{exc}.") from exc
+    except ImageLoadError as exc:
+        raise UserFacingError(
+            f"{exc}. The photo was not opened; try another one (a file cut short by an "
+            "interrupted copy or download can be copied again)."
+        ) from exc
     control.raise_if_cancelled()
     return photo
 
@@ -166,6 +251,12 @@ class StylizeRequest:
     blend: Blend = Blend()
     device: str = "auto"
     preview_side: int = 2048
+    # Longest side of a quick preview painted first (0: none). Only a photo clearly
+    # larger than this gets one: below, the full resolution is about as quick.
+    quick_side: int = 0
+
+    def wants_quick_preview(self, width: int, height: int) -> bool:
+        return self.quick_side > 0 and max(width, height) > QUICK_PREVIEW_RATIO * self.quick_side
 
     @property
     def photo_path(self) -> Path:
@@ -190,6 +281,9 @@ class StylizeResult:
         return self.request.blend
 
 
+QUICK_PREVIEW_RATIO = 1.5
+
+
 def _stylize(request: StylizeRequest, control: JobControl, report: Report) -> StylizeResult:
     limit_torch_threads()
     from ganstyle_desktop.engine import events as ev
@@ -199,6 +293,8 @@ def _stylize(request: StylizeRequest, control: JobControl, report: Report) -> St
     started = time.monotonic()
     control.raise_if_cancelled()
     photo = request.photo if isinstance(request.photo, Photo) else read_photo(request.photo)
+    if not isinstance(request.photo, Photo):
+        request = replace(request, photo=photo)
     control.raise_if_cancelled()
     # The photo blend needs no model; stylize_steps gives the pixels back untouched.
     model = (
@@ -207,6 +303,34 @@ def _stylize(request: StylizeRequest, control: JobControl, report: Report) -> St
         else load_model_cached(request.model_path, device_for(request.device))
     )
     control.raise_if_cancelled()
+    if model is not None and request.wants_quick_preview(photo.width, photo.height):
+        report(Progress(0, 0, "preview"))
+        small = photo.downscaled(request.quick_side)
+        quick = None
+        for event in stylize_steps(
+            model,
+            small,
+            blend=request.blend,
+            device=request.device,
+            control=control,
+            tiling="whole",
+        ):
+            if isinstance(event, ev.StylizeFinished):
+                quick = event.output
+        control.raise_if_cancelled()
+        if quick is not None:
+            report(
+                Partial(
+                    StylizeResult(
+                        request,
+                        qimage_from_array(quick),
+                        quick,
+                        time.monotonic() - started,
+                        False,
+                        final=False,
+                    )
+                )
+            )
     output, tiled = None, False
     for event in stylize_steps(
         model, photo.pixels, blend=request.blend, device=request.device, control=control
@@ -219,19 +343,16 @@ def _stylize(request: StylizeRequest, control: JobControl, report: Report) -> St
     if output is None:
         raise RuntimeError("the stylizer ended without a result")
     preview = screen_image(output, request.preview_side)
-    if not isinstance(request.photo, Photo):
-        request = StylizeRequest(
-            request.model_path, photo, request.blend, request.device, request.preview_side
-        )
     return StylizeResult(request, preview, output, time.monotonic() - started, tiled)
 
 
 class StylizeJob(LatestRequestJob):
     """Stylizes at full resolution in a worker; the newest request wins.
 
-    ``progress`` carries a :class:`Progress` (tiles), ``finished`` a
-    :class:`StylizeResult`; ``partial`` is reserved for quick previews of the same
-    request (``final`` False) ahead of the full result.
+    ``progress`` carries a :class:`Progress` (stage "preview" while the quick copy is
+    painted, then tiles), ``partial`` the quick preview (a :class:`StylizeResult` with
+    ``final`` False, for a request with ``quick_side`` and a photo clearly larger than
+    it), ``finished`` the full-resolution :class:`StylizeResult`.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
