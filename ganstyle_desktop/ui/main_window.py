@@ -52,7 +52,8 @@ from ganstyle_desktop import paths
 
 from . import jobs
 from .about import AboutDialog
-from .canvas import EXPORT_FILTER, Canvas
+from .batch_dialog import BatchDialog, open_batch_dialog
+from .canvas import Canvas
 from .canvas_state import CanvasState
 from .compare_view import CompareView
 from .errors import log_dir, show_error
@@ -63,6 +64,7 @@ from .panels.models_panel import ModelsPanel
 from .panels.training_panel import TrainingPanel
 from .preferences import PreferencesDialog
 from .sample import app_icon_path, sample_photo_path
+from .save_dialog import SaveResultDialog
 from .settings import app_settings, last_folder, remember_folder, setting_bool
 from .theme import THEMES, apply_theme
 
@@ -237,6 +239,12 @@ class MainWindow(QMainWindow):
             sp.SP_DialogSaveButton,
             tip="Save the stylized photo at full resolution",
         )
+        self.batch_action = self._action(
+            "&Batch Stylize…",
+            self.show_batch,
+            "Ctrl+Shift+B",
+            tip="Stylize many photos into a folder with the current model and blend",
+        )
         self.import_model_action = self._action(
             "&Import Model…",
             self.models_panel.choose_import,
@@ -317,6 +325,7 @@ class MainWindow(QMainWindow):
         for a in (
             self.open_action,
             self.export_action,
+            self.batch_action,
             None,
             self.import_model_action,
             None,
@@ -551,13 +560,16 @@ class MainWindow(QMainWindow):
         if self.canvas.result is None:
             self.canvas.show_message("Nothing to export yet: stylize a photo first.")
             return
-        stem = self.canvas.photo_path.stem if self.canvas.photo_path else "result"
-        model = self.canvas.model_path.stem if self.canvas.model_path else "styled"
-        start = str(Path(last_folder("export")) / f"{stem}-{model}.png")
-        name, _ = QFileDialog.getSaveFileName(self, "Export result", start, EXPORT_FILTER)
-        if name:
-            remember_folder("export", name)
-            self.canvas.export_result(name)
+        photo = self.canvas.photo
+        model = self.canvas.model_path.stem if self.canvas.model_path else ""
+        dialog = SaveResultDialog(
+            self, self.canvas.photo_path, model, photo.bit_depth if photo is not None else 8
+        )
+        if dialog.exec():
+            self.canvas.export_result(dialog.path(), dialog.quality())
+
+    def show_batch(self) -> BatchDialog:
+        return open_batch_dialog(self, self.state, self.canvas.device)
 
     def stylize(self) -> None:
         self.canvas.stylize()
