@@ -16,7 +16,14 @@ from .importer import (
 from .manifest import ManifestError, read_manifest
 from .records import CheckReport, Dataset, ImageRecord, TidyReport
 from .thumbnails import ensure_thumbnail, thumbnail_path
-from .training import training_source
+from .training import (
+    TrainingSources,
+    content_datasets,
+    style_datasets,
+    training_source,
+    training_sources,
+    trains_on,
+)
 
 __all__ = [
     "CATALOG_FILENAME",
@@ -33,12 +40,17 @@ __all__ = [
     "ManifestError",
     "SkippedFile",
     "TidyReport",
+    "TrainingSources",
+    "content_datasets",
     "ensure_thumbnail",
     "export_dataset",
     "import_dataset_archive",
     "import_manifest",
     "import_paths",
     "read_manifest",
+    "style_datasets",
     "thumbnail_path",
+    "trains_on",
     "training_source",
+    "training_sources",
 ]

@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -31,7 +31,7 @@ from .manifest import ManifestError, ManifestRow, normalise_key, parse_manifest,
 from .phash import NEAR_DUPLICATE_BITS, SignatureIndex
 from .probe import ImageRejected, inspect_image
 from .records import pipeline_from_json
-from .sources import ArchiveLimits, Candidate, SourceCollector
+from .sources import MANIFEST_NAMES, ArchiveLimits, Candidate, SourceCollector
 from .store import sha256_bytes
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class ImportedFile:
     dataset_id: int
     notes: list[str] = field(default_factory=list)
     near_duplicate_of: int | None = None
+    near_duplicate_name: str = ""  # the file it looks like, as people know it
 
 
 @dataclass
@@ -121,7 +122,10 @@ class ImportReport:
         if flagged:
             lines.append("")
             lines.append("Near duplicates (imported, flagged for review):")
-            lines += [f"  {f.source}: looks like image #{f.near_duplicate_of}" for f in flagged]
+            lines += [
+                f"  {f.source}: looks like {f.near_duplicate_name or 'an image already there'}"
+                for f in flagged
+            ]
         noted = [f for f in self.imported if f.notes]
         if noted:
             lines.append("")
@@ -157,6 +161,7 @@ class Importer:
         self._seen: dict[int, dict[str, int]] = defaultdict(dict)  # dataset -> sha -> image id
         self._batch: list[_Pending] = []
         self._batch_started = 0.0
+        self._names: dict[int, str] = {}  # image id -> original file name
 
     # -- entry points ----------------------------------------------------
     def import_paths(
@@ -185,12 +190,21 @@ class Importer:
             self._run(jobs, report)
         return report
 
-    def import_manifest(self, manifest: Path | str, default_kind: str = "style") -> ImportReport:
+    def import_manifest(
+        self,
+        manifest: Path | str,
+        default_kind: str = "style",
+        *,
+        only: Collection[str] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> ImportReport:
         """Import the files a manifest lists, one dataset per value of its dataset column.
 
         The project's ``MANIFEST.csv`` gives one dataset per style slug (and a content
-        dataset), each with its tradition; every image keeps its title, artist, source and
-        license. Datasets that already exist by that name are added to.
+        dataset for its photos), each with its tradition; every image keeps its title,
+        artist, source and license. Datasets that already exist by that name are added
+        to. ``only``: the dataset values to import (the others are left out);
+        ``names``: dataset value -> the name of the dataset it goes to.
         """
         manifest = Path(manifest)
         rows = read_manifest(manifest)
@@ -200,8 +214,11 @@ class Importer:
         datasets: dict[str, int] = {}
         for row in rows:
             slug = row.dataset or manifest.stem
+            if only is not None and slug not in only:
+                continue
             if slug not in datasets:
-                datasets[slug] = self._dataset_for(slug, row, default_kind, report)
+                name = (names or {}).get(slug, "").strip() or slug
+                datasets[slug] = self._dataset_for(name, row, default_kind, report, slug)
             path = base / row.path
             with SourceCollector(self.options.archive_limits) as collector:
                 found = collector.collect([path]) if path.is_file() else []
@@ -254,14 +271,17 @@ class Importer:
 
     # -- the loop --------------------------------------------------------
     def _dataset_for(
-        self, slug: str, row: ManifestRow, default_kind: str, report: ImportReport
+        self,
+        name: str,
+        row: ManifestRow,
+        default_kind: str,
+        report: ImportReport,
+        slug: str | None = None,
     ) -> int:
-        kind = row.kind if row.kind in ("style", "content") else default_kind
-        if slug.lower() in ("content", "photos", "photo") and not row.kind:
-            kind = "content"
+        kind = default_kind if slug is not None else manifest_kind(name, row, default_kind)
         # Safe with another process importing the same manifest: both get one dataset.
         dataset_id, created = self.catalog.ensure_dataset(
-            slug, kind=kind, tradition=row.tradition, region=row.region, era=row.era
+            name, kind=kind, tradition=row.tradition, region=row.region, era=row.era
         )
         if created:
             report.datasets_created.append(dataset_id)
@@ -444,6 +464,9 @@ class Importer:
                 )
                 continue
             p.imported.image_id = image_id
+            self._names[image_id] = p.values.get("original_name", "")
+            if p.imported.near_duplicate_of is not None:
+                p.imported.near_duplicate_name = self._name_of(p.imported.near_duplicate_of)
             report.imported.append(p.imported)
 
     def _failed(self, batch: list[_Pending], reason: str, report: ImportReport) -> None:
@@ -461,6 +484,16 @@ class Importer:
         asked = self.options.max_pixels
         return limit if asked is None else min(asked, limit)
 
+    def _name_of(self, image_id: int) -> str:
+        """The file name of an image (this import's, or one catalogued before)."""
+        if image_id not in self._names:
+            try:
+                record = self.catalog.get_image(image_id)
+                self._names[image_id] = record.original_name or record.title
+            except CatalogError:
+                self._names[image_id] = ""
+        return self._names[image_id]
+
     def _hash_index(self, dataset_id: int) -> SignatureIndex:
         if dataset_id not in self._hashes:
             index = SignatureIndex()
@@ -468,6 +501,75 @@ class Importer:
                 index.add(image_id, phash)
             self._hashes[dataset_id] = index
         return self._hashes[dataset_id]
+
+
+def manifest_kind(slug: str, row: ManifestRow, default_kind: str = "style") -> str:
+    """A manifest dataset's kind: its ``kind`` column, else "content" for photos (a
+    dataset value such as ``content`` or ``photos``, or a tradition column that says
+    "photo"), else ``default_kind``."""
+    if row.kind in ("style", "content"):
+        return row.kind
+    if slug.lower() in ("content", "contents", "photos", "photo"):
+        return "content"
+    if row.tradition.lower().startswith("photo"):
+        return "content"
+    return default_kind
+
+
+@dataclass
+class PlannedDataset:
+    """One dataset a manifest would make (or add to), before anything is imported."""
+
+    slug: str  # the manifest's dataset value
+    name: str  # the dataset it goes to
+    kind: str  # "style" | "content"
+    tradition: str
+    files: int  # listed files that are there
+    missing: int  # listed files that are not
+    licenses: list[str] = field(default_factory=list)
+    restriction: str = ""  # "non-commercial", "tests and benchmarks only" or ""
+    exists: bool = False  # a dataset by that name exists: the images are added to it
+
+
+def find_folder_manifest(folder: Path | str) -> Path | None:
+    """A MANIFEST.csv (or manifest.json) at the top of ``folder``, if there is one."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    by_name = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    for name in MANIFEST_NAMES:
+        if name in by_name:
+            return by_name[name]
+    return None
+
+
+def plan_manifest(catalog: Catalog, manifest: Path | str) -> list[PlannedDataset]:
+    """The datasets ``manifest`` would import, one per value of its dataset column, in
+    the manifest's order; raises ManifestError when it cannot be read."""
+    from .licenses import restriction_of
+
+    manifest = Path(manifest)
+    base = manifest.resolve().parent
+    existing = {d.name for d in catalog.list_datasets()}
+    plans: dict[str, PlannedDataset] = {}
+    licenses: dict[str, dict[str, None]] = defaultdict(dict)
+    for row in read_manifest(manifest):
+        slug = row.dataset or manifest.stem
+        plan = plans.get(slug)
+        if plan is None:
+            plan = plans[slug] = PlannedDataset(
+                slug, slug, manifest_kind(slug, row), row.tradition, 0, 0, exists=slug in existing
+            )
+        if (base / row.path).is_file():
+            plan.files += 1
+        else:
+            plan.missing += 1
+        if row.license:
+            licenses[slug].setdefault(row.license, None)
+    for slug, plan in plans.items():
+        plan.licenses = list(licenses[slug])
+        plan.restriction = restriction_of(plan.licenses)
+    return list(plans.values())
 
 
 _PENDING = -1  # id of an image whose row is waiting in the current batch
@@ -567,8 +669,12 @@ def import_manifest(
     options: ImportOptions | None = None,
     progress: ProgressCallback | None = None,
     control: JobControl | None = None,
+    only: Collection[str] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> ImportReport:
-    return Importer(catalog, options, progress, control).import_manifest(manifest)
+    return Importer(catalog, options, progress, control).import_manifest(
+        manifest, only=only, names=names
+    )
 
 
 def import_dataset_archive(

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 __all__ = [
     "AugmentPreviewJob",
     "AugmentRequest",
+    "DatasetChoice",
+    "build_training_sources",
+    "dataset_choices",
     "dataset_references",
     "dataset_thumbnail",
     "dataset_training_sources",
@@ -109,14 +112,16 @@ class AugmentPreviewJob(LatestRequestJob):
 SourceBuilder = Callable[[], Any]
 
 
-def dataset_training_sources(workspace: Path) -> dict[str, SourceBuilder]:
-    """``"Dataset: <name>" -> () -> (StyleSource, PipelineConfig)`` for every dataset of
-    the workspace (a quick catalog read; the builders read it again when a run starts)."""
+def dataset_training_sources(workspace: Path, kind: str | None = None) -> dict[str, SourceBuilder]:
+    """``"Dataset: <name>" -> () -> (StyleSource, PipelineConfig)`` for the datasets of
+    the workspace (only those of ``kind``, "style" or "content", when given: a style
+    chooser offers only style datasets). A quick catalog read; the builders read it
+    again when a run starts. Near duplicates are left out unless kept."""
     from ganstyle_desktop.library.catalog import Catalog
     from ganstyle_desktop.library.training import training_source
 
     with Catalog.open(workspace, create=False) as catalog:
-        datasets = catalog.list_datasets()
+        datasets = [d for d in catalog.list_datasets() if kind is None or d.kind == kind]
 
     def builder(dataset_id: int) -> SourceBuilder:
         def build() -> Any:
@@ -126,6 +131,73 @@ def dataset_training_sources(workspace: Path) -> dict[str, SourceBuilder]:
         return build
 
     return {f"Dataset: {d.name}": builder(d.id) for d in datasets}
+
+
+@dataclass(frozen=True)
+class DatasetChoice:
+    """A dataset as a training chooser lists it."""
+
+    id: int
+    name: str
+    kind: str  # "style" | "content"
+    tradition: str
+    image_count: int  # live images
+    trained_count: int  # of those, what training uses (near duplicates left out)
+    licenses: tuple[str, ...]
+    restriction: str  # "non-commercial", "tests and benchmarks only" or ""
+
+    @property
+    def label(self) -> str:
+        return f"Dataset: {self.name}"
+
+
+def dataset_choices(workspace: Path, kind: str | None = None) -> list[DatasetChoice]:
+    """The workspace's datasets (of ``kind`` when given), by name, with what a chooser
+    shows: the image count training will use and any licence restriction."""
+    from ganstyle_desktop.library.catalog import Catalog
+    from ganstyle_desktop.library.licenses import restriction_of
+    from ganstyle_desktop.library.training import content_datasets, style_datasets, trains_on
+
+    with Catalog.open(workspace, create=False) as catalog:
+        if kind == "style":
+            datasets = style_datasets(catalog)
+        elif kind == "content":
+            datasets = content_datasets(catalog)
+        else:
+            datasets = style_datasets(catalog) + content_datasets(catalog)
+        choices = []
+        for d in datasets:
+            images = catalog.list_images(d.id)
+            choices.append(
+                DatasetChoice(
+                    d.id,
+                    d.name,
+                    d.kind,
+                    d.tradition,
+                    len(images),
+                    sum(1 for i in images if trains_on(i)),
+                    tuple(d.licenses),
+                    restriction_of(d.licenses),
+                )
+            )
+    return choices
+
+
+def build_training_sources(
+    workspace: Path,
+    style_ids: list[int] | tuple[int, ...],
+    content_ids: list[int] | tuple[int, ...] = (),
+    extend_model: Path | str | None = None,
+) -> Any:
+    """Several datasets as one run's sources: the library's TrainingSources (styles,
+    photos, pipelines, "multistyle" when needed, the model to extend). Raises
+    CatalogError with a message for people (wrong kind, empty, a tradition the model
+    already knows)."""
+    from ganstyle_desktop.library.catalog import Catalog
+    from ganstyle_desktop.library.training import training_sources
+
+    with Catalog.open(workspace, create=False) as catalog:
+        return training_sources(catalog, style_ids, content_ids, extend_model=extend_model)
 
 
 def dataset_references(workspace: Path, dataset_id: int, count: int = 4) -> tuple[str, list[Path]]:
