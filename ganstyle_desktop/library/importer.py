@@ -197,6 +197,7 @@ class Importer:
         *,
         only: Collection[str] | None = None,
         names: Mapping[str, str] | None = None,
+        kinds: Mapping[str, str] | None = None,
     ) -> ImportReport:
         """Import the files a manifest lists, one dataset per value of its dataset column.
 
@@ -204,7 +205,8 @@ class Importer:
         dataset for its photos), each with its tradition; every image keeps its title,
         artist, source and license. Datasets that already exist by that name are added
         to. ``only``: the dataset values to import (the others are left out);
-        ``names``: dataset value -> the name of the dataset it goes to.
+        ``names``: dataset value -> the name of the dataset it goes to; ``kinds``: dataset
+        value -> "style" or "content" for a dataset created (else :func:`manifest_kind`).
         """
         manifest = Path(manifest)
         rows = read_manifest(manifest)
@@ -218,7 +220,8 @@ class Importer:
                 continue
             if slug not in datasets:
                 name = (names or {}).get(slug, "").strip() or slug
-                datasets[slug] = self._dataset_for(name, row, default_kind, report, slug)
+                kind = (kinds or {}).get(slug) or manifest_kind(slug, row, default_kind)
+                datasets[slug] = self._dataset_for(name, row, kind, report, slug)
             path = base / row.path
             with SourceCollector(self.options.archive_limits) as collector:
                 found = collector.collect([path]) if path.is_file() else []
@@ -671,9 +674,10 @@ def import_manifest(
     control: JobControl | None = None,
     only: Collection[str] | None = None,
     names: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> ImportReport:
     return Importer(catalog, options, progress, control).import_manifest(
-        manifest, only=only, names=names
+        manifest, only=only, names=names, kinds=kinds
     )
 
 

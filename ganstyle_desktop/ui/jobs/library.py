@@ -33,7 +33,10 @@ __all__ = [
     "dataset_references",
     "dataset_thumbnail",
     "dataset_training_sources",
+    "folder_manifest",
     "import_into_dataset",
+    "import_manifest_datasets",
+    "plan_folder_manifest",
     "list_style_files",
     "StyleFilesJob",
 ]
@@ -69,6 +72,53 @@ def import_into_dataset(
         if dataset_id is None:
             return importer.import_dataset_archive(paths[0])
         return importer.import_paths(dataset_id, paths)
+
+
+def folder_manifest(folder: Path) -> Path | None:
+    """The MANIFEST.csv (or manifest.json) at the top of ``folder``, if any (a quick look)."""
+    from ganstyle_desktop.library.importer import find_folder_manifest
+
+    try:
+        return find_folder_manifest(folder)
+    except OSError:
+        return None
+
+
+def plan_folder_manifest(workspace: Path, manifest: Path) -> list[Any]:
+    """The datasets ``manifest`` would make or add to (the library's PlannedDataset)."""
+    from ganstyle_desktop.library.catalog import Catalog
+    from ganstyle_desktop.library.importer import plan_manifest
+
+    with Catalog.open(workspace, create=False) as catalog:
+        return plan_manifest(catalog, manifest)
+
+
+def import_manifest_datasets(
+    workspace: Path,
+    manifest: Path,
+    only: tuple[str, ...],
+    names: dict[str, str],
+    kinds: dict[str, str],
+    options: Any,
+    control: JobControl,
+    report: Report,
+) -> Any:
+    """Import the chosen datasets of a manifest (``only``), each under its chosen name
+    and kind; returns the library's ImportReport."""
+    from ganstyle_desktop.library.catalog import Catalog
+    from ganstyle_desktop.library.importer import Importer
+
+    last = [-1]
+
+    def progress(done: int, total: int, name: str) -> None:
+        percent = int(100 * done / total) if total else 100
+        if percent != last[0] or done == total:
+            last[0] = percent
+            report(Progress(done, total, Path(name).name if name else ""))
+
+    with Catalog.open(workspace, create=False) as catalog:
+        importer = Importer(catalog, options, progress, control)
+        return importer.import_manifest(manifest, only=set(only), names=names, kinds=kinds)
 
 
 def dataset_thumbnail(workspace: Path, sha: str, size: int) -> QImage:

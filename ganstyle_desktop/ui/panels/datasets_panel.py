@@ -49,12 +49,23 @@ from ganstyle_desktop.ui.dataset_commands import (
 from ganstyle_desktop.ui.dataset_models import DatasetListModel, DatasetRole, ImageGridModel
 from ganstyle_desktop.ui.errors import show_error
 from ganstyle_desktop.ui.jobs import BackgroundTask, Progress
-from ganstyle_desktop.ui.jobs.library import AugmentPreviewJob, AugmentRequest, import_into_dataset
+from ganstyle_desktop.ui.jobs.library import (
+    AugmentPreviewJob,
+    AugmentRequest,
+    folder_manifest,
+    import_into_dataset,
+    import_manifest_datasets,
+    plan_folder_manifest,
+)
 from ganstyle_desktop.ui.qimage import qimage_from_array
 from ganstyle_desktop.ui.settings import app_settings
 from ganstyle_desktop.ui.widgets.dataset_pipeline_editor import DatasetPipelineEditor
 from ganstyle_desktop.ui.widgets.image_metadata_editor import ImageMetadataEditor
 from ganstyle_desktop.ui.widgets.import_report_dialog import ImportReportDialog
+from ganstyle_desktop.ui.widgets.manifest_import_dialog import (
+    ManifestChoice,
+    ManifestImportDialog,
+)
 from ganstyle_desktop.ui.widgets.thumbnail_grid import ThumbnailGrid
 
 log = logging.getLogger(__name__)
@@ -74,6 +85,7 @@ class DatasetsPanel(QWidget):
     import_failed = Signal(str)
     images_shown = Signal(int)  # the grid was refilled with this many images
     preview_ready = Signal(list)  # list[QImage]
+    manifest_offered = Signal(object)  # the ManifestImportDialog a folder's manifest opened
 
     def __init__(
         self,
@@ -98,6 +110,11 @@ class DatasetsPanel(QWidget):
         self.import_task.cancelled.connect(
             lambda: self._on_import_error("the import was cancelled")
         )
+        self.plan_task = BackgroundTask(self, "dataset-manifest-plan")
+        self.plan_task.finished.connect(self._on_manifest_planned)
+        self.plan_task.failed.connect(self._on_import_error)
+        self.manifest_dialog: ManifestImportDialog | None = None
+        self._manifest_paths: list[Path] = []
         self.preview_job = AugmentPreviewJob(self)
         self.preview_job.finished.connect(self._on_previews)
         self.preview_job.failed.connect(
@@ -548,20 +565,30 @@ class DatasetsPanel(QWidget):
     def is_busy(self) -> bool:
         return self.import_task.is_running() or self.preview_job.is_running()
 
-    def import_paths(self, paths: list[Path | str]) -> bool:
+    def import_paths(self, paths: list[Path | str], *, offer_manifest: bool = True) -> bool:
         """Import files, folders and zips into the current dataset in a worker thread.
 
         A single zip made by ``library export`` becomes a new dataset; a single CSV/JSON
         manifest (like the sample data's MANIFEST.csv) makes one dataset per value of its
-        dataset column. Returns False (and
-        says why) when an import is already running or there is nowhere to import to.
+        dataset column; a single folder with a MANIFEST.csv at its top is offered as one
+        dataset per tradition first (``manifest_offered`` carries the dialog). Returns
+        False (and says why) when an import is already running or there is nowhere to
+        import to.
         """
         paths = [Path(p) for p in paths]
         if self.catalog is None or not paths:
             return False
-        if self.import_task.is_running():
+        if self.import_task.is_running() or self.plan_task.is_running():
             show_error(self, "An import is running", "Wait for it to finish or cancel it.")
             return False
+        if offer_manifest and len(paths) == 1 and paths[0].is_dir():
+            manifest = folder_manifest(paths[0])
+            if manifest is not None:
+                self._manifest_paths = paths
+                self.progress_label.setText(f"Reading {manifest.name}…")
+                self.progress_label.setVisible(True)
+                self.plan_task.run(plan_folder_manifest, self.catalog.workspace, manifest)
+                return True
         dataset_id = self._dataset_id
         if len(paths) == 1 and (
             _is_dataset_archive(paths[0]) or paths[0].suffix.lower() in (".csv", ".json")
@@ -582,6 +609,50 @@ class DatasetsPanel(QWidget):
         self.progress_label.setText("Preparing…")
         self.import_task.run(
             import_into_dataset, self.catalog.workspace, dataset_id, paths, self.import_options
+        )
+        self.import_started.emit()
+        return True
+
+    def _on_manifest_planned(self, plans: list) -> None:
+        self.progress_label.setVisible(False)
+        if not self._manifest_paths or self.catalog is None:
+            return
+        folder = self._manifest_paths[0]
+        manifest = folder_manifest(folder)
+        if manifest is None:  # it went away while it was read
+            self.import_paths(self._manifest_paths, offer_manifest=False)
+            return
+        current = self.current_dataset()
+        if self.manifest_dialog is not None:
+            self.manifest_dialog.close()
+        dialog = ManifestImportDialog(
+            manifest, plans, self, current.name if current is not None else None
+        )
+        dialog.chosen.connect(self.import_manifest_choice)
+        dialog.into_current.connect(
+            lambda paths=list(self._manifest_paths): self.import_paths(paths, offer_manifest=False)
+        )
+        self.manifest_dialog = dialog
+        dialog.show()
+        self.manifest_offered.emit(dialog)
+
+    def import_manifest_choice(self, choice: ManifestChoice) -> bool:
+        """Import the datasets a person chose from a manifest (in a worker)."""
+        if self.catalog is None or self.import_task.is_running() or not choice.only:
+            return False
+        self.progress_bar.setRange(0, 0)
+        for w in (self.progress_bar, self.progress_label, self.cancel_button):
+            w.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.progress_label.setText("Preparing…")
+        self.import_task.run(
+            import_manifest_datasets,
+            self.catalog.workspace,
+            choice.manifest,
+            choice.only,
+            dict(choice.names),
+            dict(choice.kinds),
+            self.import_options,
         )
         self.import_started.emit()
         return True
@@ -705,8 +776,10 @@ class DatasetsPanel(QWidget):
         self._preview_timer.stop()
         self._search_timer.stop()
         self.import_task.cancel()
+        self.plan_task.cancel()
         self.preview_job.cancel_all()
         self.import_task.wait(timeout_ms)
+        self.plan_task.wait(timeout_ms)
         self.preview_job.wait(timeout_ms)
         self.image_model.shutdown(timeout_ms)
 
