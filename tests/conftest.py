@@ -33,3 +33,6 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
     yield
+    from ganstyle_desktop.engine.imageio import set_pixel_limit
+
+    set_pixel_limit(None)  # a test that raised or lowered the one limit leaves it as found

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .jobs import default_pixel_limit
+from .jobs import apply_pixel_limit, default_pixel_limit
 from .settings import PIXEL_LIMIT_KEY, app_settings, pixel_limit_setting, setting_bool
 from .theme import THEMES
 
@@ -42,8 +42,9 @@ class PreferencesDialog(QDialog):
         self.max_megapixels.setRange(1, 4000)
         self.max_megapixels.setSingleStep(50)
         self.max_megapixels.setSuffix(" MP")
-        self._default_megapixels = default_pixel_limit() // MEGAPIXEL
         chosen = pixel_limit_setting()
+        apply_pixel_limit(chosen)  # the default shown is the engine's, not a stale one
+        self._default_megapixels = default_pixel_limit() // MEGAPIXEL
         self.max_megapixels.setValue(
             chosen // MEGAPIXEL if chosen is not None else self._default_megapixels
         )
@@ -75,3 +76,4 @@ class PreferencesDialog(QDialog):
         megapixels = self.max_megapixels.value()
         if pixel_limit_setting() is not None or megapixels != self._default_megapixels:
             s.setValue(PIXEL_LIMIT_KEY, megapixels * MEGAPIXEL)
+            apply_pixel_limit(megapixels * MEGAPIXEL)  # at once, for every reader

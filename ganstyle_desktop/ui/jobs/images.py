@@ -45,6 +45,7 @@ __all__ = [
     "StylizeJob",
     "StylizeRequest",
     "StylizeResult",
+    "apply_pixel_limit",
     "default_pixel_limit",
     "export_result",
     "read_photo",
@@ -158,6 +159,14 @@ class PhotoTooLarge(Exception):
             "files that would exhaust the memory. If the photo is genuine, raise "
             "“Largest image” in Edit > Preferences and open it again"
         )
+
+
+def apply_pixel_limit(pixels: int | None) -> None:
+    """Make ``pixels`` the one limit for every image this process reads: photos,
+    imports, training, thumbnails (None: the engine's default or GANSTYLE_MAX_PIXELS)."""
+    from ganstyle_desktop.engine.imageio import set_pixel_limit
+
+    set_pixel_limit(pixels)
 
 
 def default_pixel_limit() -> int:

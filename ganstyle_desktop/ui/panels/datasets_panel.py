@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 )
 
 from ganstyle_desktop.engine.config import PipelineConfig
-from ganstyle_desktop.engine.imageio import DEFAULT_MAX_PIXELS, set_pixel_limit
 from ganstyle_desktop.library.catalog import Catalog, CatalogError
 from ganstyle_desktop.library.importer import ImportOptions, ImportReport
 from ganstyle_desktop.library.records import Dataset, ImageRecord
@@ -48,7 +47,7 @@ from ganstyle_desktop.ui.dataset_commands import (
 )
 from ganstyle_desktop.ui.dataset_models import DatasetListModel, DatasetRole, ImageGridModel
 from ganstyle_desktop.ui.errors import show_error
-from ganstyle_desktop.ui.jobs import BackgroundTask, Progress
+from ganstyle_desktop.ui.jobs import BackgroundTask, Progress, apply_pixel_limit
 from ganstyle_desktop.ui.jobs.library import (
     AugmentPreviewJob,
     AugmentRequest,
@@ -58,7 +57,7 @@ from ganstyle_desktop.ui.jobs.library import (
     plan_folder_manifest,
 )
 from ganstyle_desktop.ui.qimage import qimage_from_array
-from ganstyle_desktop.ui.settings import app_settings
+from ganstyle_desktop.ui.settings import pixel_limit_setting
 from ganstyle_desktop.ui.widgets.dataset_pipeline_editor import DatasetPipelineEditor
 from ganstyle_desktop.ui.widgets.image_metadata_editor import ImageMetadataEditor
 from ganstyle_desktop.ui.widgets.import_report_dialog import ImportReportDialog
@@ -131,11 +130,8 @@ class DatasetsPanel(QWidget):
         self._preview_timer = QTimer(self, singleShot=True, interval=300)
         self._preview_timer.timeout.connect(self.request_preview)
         self._set_enabled(False)
-        limit = app_settings().value("library/max_pixels", DEFAULT_MAX_PIXELS)
-        try:  # one limit for import, training and stylizing in the app
-            set_pixel_limit(max(int(limit), 1))
-        except (TypeError, ValueError):
-            log.warning("ignoring the setting library/max_pixels=%r", limit)
+        # One limit for import, training, thumbnails and stylizing (Preferences).
+        apply_pixel_limit(pixel_limit_setting())
         app = QCoreApplication.instance()
         if app is not None:  # a safety net: workers never outlive the application
             app.aboutToQuit.connect(self.shutdown)
