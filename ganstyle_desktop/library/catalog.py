@@ -522,6 +522,7 @@ class Catalog:
             orientation=row["orientation"],
             phash=row["phash"],
             near_duplicate_of=row["near_duplicate_of"],
+            duplicate_kept=bool(row["duplicate_kept"]),
             notes=row["notes"],
             imported=row["imported"],
             deleted=row["deleted_at"] is not None,
@@ -647,6 +648,39 @@ class Catalog:
                         [(image_id, t) for t in _clean_tags(values["tags"])],
                     )
         return old
+
+    def set_duplicate_kept(self, image_ids: Iterable[int], kept: bool) -> dict[int, bool]:
+        """Keep near duplicates (train on them after all) or leave them out again;
+        returns each image's old decision, for undo (pass it to :meth:`restore_duplicate_kept`)."""
+        old: dict[int, bool] = {}
+        with self._tx() as c:
+            for image_id in image_ids:
+                row = c.execute(
+                    "SELECT duplicate_kept FROM images WHERE id = ?", (image_id,)
+                ).fetchone()
+                if row is None:
+                    raise CatalogError(f"no image with id {image_id}")
+                old[image_id] = bool(row[0])
+                c.execute(
+                    "UPDATE images SET duplicate_kept = ? WHERE id = ?", (int(kept), image_id)
+                )
+        return old
+
+    def restore_duplicate_kept(self, decisions: Mapping[int, bool]) -> None:
+        with self._tx() as c:
+            c.executemany(
+                "UPDATE images SET duplicate_kept = ? WHERE id = ?",
+                [(int(kept), image_id) for image_id, kept in decisions.items()],
+            )
+
+    def near_duplicate_pairs(self, dataset_id: int) -> list[tuple[ImageRecord, ImageRecord]]:
+        """(flagged image, the live image it looks like) for the dataset's live flags."""
+        images = {i.id: i for i in self.list_images(dataset_id)}
+        return [
+            (image, images[image.near_duplicate_of])
+            for image in images.values()
+            if image.near_duplicate_of is not None and image.near_duplicate_of in images
+        ]
 
     def delete_images(self, image_ids: Iterable[int]) -> list[int]:
         """Move images to the trash; returns the ids that were live (pass to restore_images)."""

@@ -61,6 +61,7 @@ class ImageRecord:
     orientation: int = 1
     phash: str | None = None
     near_duplicate_of: int | None = None
+    duplicate_kept: bool = False  # a near duplicate the person kept: it is trained on
     notes: str = ""
     imported: str = ""
     deleted: bool = False

@@ -153,7 +153,21 @@ _MERGED_TEXT_COLUMNS = (
     "notes",
 )
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    """Version 4: a near duplicate the person reviewed and kept (trained on after all).
+
+    ``near_duplicate_of`` stays the fact (which image it looks like); ``duplicate_kept``
+    is the decision. Existing flags start undecided: left out of training, as they were
+    meant to be."""
+    conn.execute("ALTER TABLE images ADD COLUMN duplicate_kept INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+}
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 

@@ -47,14 +47,27 @@ def content_datasets(catalog: Catalog) -> list[Dataset]:
     )
 
 
-def trains_on(image: ImageRecord) -> bool:
-    """Whether training uses ``image``: not a near duplicate, or one the person kept."""
-    return image.near_duplicate_of is None or bool(getattr(image, "duplicate_kept", False))
+def trains_on(image: ImageRecord, live_ids: set[int] | None = None) -> bool:
+    """Whether training uses ``image``: not a near duplicate, one the person kept, or
+    one whose look-alike is gone (``live_ids``: the dataset's live images, when known)."""
+    if image.near_duplicate_of is None or image.duplicate_kept:
+        return True
+    return live_ids is not None and image.near_duplicate_of not in live_ids
+
+
+def trained_images(catalog: Catalog, dataset_id: int) -> list[ImageRecord]:
+    """The dataset's live images that training uses."""
+    images = catalog.list_images(dataset_id)
+    live = {i.id for i in images}
+    return [i for i in images if trains_on(i, live)]
 
 
 def excluded_near_duplicates(catalog: Catalog, dataset_id: int) -> list[ImageRecord]:
-    """The dataset's images that training leaves out (flagged near duplicates)."""
-    return [i for i in catalog.list_images(dataset_id) if not trains_on(i)]
+    """The dataset's images that training leaves out (flagged, not kept, near duplicates
+    of an image that is still there)."""
+    images = catalog.list_images(dataset_id)
+    live = {i.id for i in images}
+    return [i for i in images if not trains_on(i, live)]
 
 
 def training_source(catalog: Catalog, dataset_id: int) -> tuple[StyleSource, PipelineConfig]:
@@ -65,7 +78,7 @@ def training_source(catalog: Catalog, dataset_id: int) -> tuple[StyleSource, Pip
     (the engine's loader applies EXIF orientation and converts modes as it reads).
     """
     dataset = catalog.get_dataset(dataset_id)
-    images = [i for i in catalog.list_images(dataset_id) if trains_on(i)]
+    images = trained_images(catalog, dataset_id)
     if not images:
         raise CatalogError(f"dataset {dataset.name!r} has no images to train on")
     paths, provenance = [], []

@@ -222,3 +222,51 @@ def test_a_tradition_is_added_to_a_multi_style_model(catalog, make_image, tmp_pa
     save_model(single, ResnetGenerator(get_preset("tiny").generator), ModelCard(name="one"))
     with pytest.raises(CatalogError, match="single-style"):
         training_sources(catalog, [ink], extend_model=single)
+
+
+def test_a_kept_near_duplicate_is_trained_on_and_the_decision_undoes(catalog, make_image) -> None:
+    did = _with_a_near_duplicate(catalog, make_image)
+    ((copy, original),) = catalog.near_duplicate_pairs(did)
+    assert (copy.original_name, original.original_name) == ("wave-small.jpg", "wave.jpg")
+    old = catalog.set_duplicate_kept([copy.id], True)
+    assert old == {copy.id: False} and catalog.get_image(copy.id).duplicate_kept
+    source, _ = training_source(catalog, did)
+    assert "wave-small.jpg" in {p["original_name"] for p in source.provenance}
+    assert training_sources(catalog, [did]).excluded == {}
+    catalog.restore_duplicate_kept(old)
+    assert not catalog.get_image(copy.id).duplicate_kept
+    assert len(training_source(catalog, did)[0].paths) == 2
+
+
+def test_a_near_duplicate_whose_look_alike_is_trashed_is_trained_on(catalog, make_image) -> None:
+    did = _with_a_near_duplicate(catalog, make_image)
+    ((copy, original),) = catalog.near_duplicate_pairs(did)
+    catalog.delete_images([original.id])
+    assert catalog.near_duplicate_pairs(did) == []
+    names = {p["original_name"] for p in training_source(catalog, did)[0].provenance}
+    assert names == {"wave-small.jpg", "other.jpg"}
+
+
+def test_the_kept_decision_survives_the_migration_from_version_3(tmp_path: Path) -> None:
+    import sqlite3
+
+    from ganstyle_desktop.library import Catalog
+    from ganstyle_desktop.library.schema import SCHEMA_VERSION
+
+    ws = tmp_path / "ws"
+    with Catalog.open(ws) as catalog:
+        did = catalog.create_dataset("d")
+        sha = catalog.store.put_bytes(b"not an image, only bytes", durable=True)
+        first = catalog.add_image(did, sha, 10, 10, original_name="a.jpg")
+        sha2 = catalog.store.put_bytes(b"other bytes", durable=True)
+        catalog.add_image(did, sha2, 10, 10, original_name="b.jpg", near_duplicate_of=first)
+    # Take it back to version 3 as it shipped: no duplicate_kept column.
+    conn = sqlite3.connect(ws / "catalog.sqlite")
+    conn.execute("ALTER TABLE images DROP COLUMN duplicate_kept")
+    conn.execute("UPDATE schema_version SET version = 3")
+    conn.commit()
+    conn.close()
+    with Catalog.open(ws) as catalog:
+        assert catalog.schema_version == SCHEMA_VERSION == 4
+        flagged = [i for i in catalog.list_images(did) if i.near_duplicate_of is not None]
+        assert [(i.original_name, i.duplicate_kept) for i in flagged] == [("b.jpg", False)]

@@ -19,7 +19,7 @@ import pytest
 from ganstyle_desktop.cli import main
 from ganstyle_desktop.library import Catalog, import_paths
 from ganstyle_desktop.library import catalog as catalog_module
-from ganstyle_desktop.library.schema import _v1_to_v2
+from ganstyle_desktop.library.schema import SCHEMA_VERSION, _v1_to_v2
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -191,7 +191,7 @@ def test_a_catalog_with_duplicates_is_merged_by_the_migration(tmp_path: Path) ->
     conn.close()
 
     with Catalog.open(ws) as catalog:
-        assert catalog.schema_version == 3
+        assert catalog.schema_version == SCHEMA_VERSION
         images = catalog.list_images(did, include_deleted=True)
         assert [i.id for i in images] == [2, 4]  # the live row is kept, the others merged in
         kept = catalog.get_image(2)

@@ -218,6 +218,7 @@ def dataset_choices(workspace: Path, kind: str | None = None) -> list[DatasetCho
         choices = []
         for d in datasets:
             images = catalog.list_images(d.id)
+            live = {i.id for i in images}
             choices.append(
                 DatasetChoice(
                     d.id,
@@ -225,7 +226,7 @@ def dataset_choices(workspace: Path, kind: str | None = None) -> list[DatasetCho
                     d.kind,
                     d.tradition,
                     len(images),
-                    sum(1 for i in images if trains_on(i)),
+                    sum(1 for i in images if trains_on(i, live)),
                     tuple(d.licenses),
                     restriction_of(d.licenses),
                 )
