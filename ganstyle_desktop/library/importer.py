@@ -106,7 +106,10 @@ class ImportReport:
     def summary(self) -> str:
         text = f"{len(self.imported)} imported, {len(self.skipped)} skipped"
         if self.near_duplicates:
-            text += f", {len(self.near_duplicates)} flagged as near duplicates"
+            text += (
+                f", {len(self.near_duplicates)} flagged as near duplicates (left out of "
+                "training unless you keep them)"
+            )
         if self.cancelled:
             text += " (cancelled before the end)"
         return text

@@ -117,3 +117,25 @@ class DeleteDatasetCommand(QUndoCommand):
     def undo(self) -> None:
         self.catalog.restore_dataset(self.dataset_id)
         self.changed("datasets")
+
+
+class KeepDuplicatesCommand(QUndoCommand):
+    """Keeps near duplicates (they are trained on after all), or leaves them out again."""
+
+    def __init__(
+        self, catalog: Catalog, image_ids: Iterable[int], kept: bool, changed: Changed
+    ) -> None:
+        self.image_ids = list(image_ids)
+        n = len(self.image_ids)
+        what = "Keep" if kept else "Leave out"
+        super().__init__(f"{what} {n} near duplicate{'s' if n != 1 else ''}")
+        self.catalog, self.kept, self.changed = catalog, kept, changed
+        self._old: dict[int, bool] = {}
+
+    def redo(self) -> None:
+        self._old = self.catalog.set_duplicate_kept(self.image_ids, self.kept)
+        self.changed("images", self.image_ids)
+
+    def undo(self) -> None:
+        self.catalog.restore_duplicate_kept(self._old)
+        self.changed("images", self.image_ids)

@@ -98,6 +98,7 @@ class ImageGridModel(QAbstractListModel):
         self._cache_size = cache_size
         self._workspace: Path | None = None
         self._images: list[ImageRecord] = []
+        self._names: dict[int, str] = {}  # image id -> file name, for "looks like"
         self._rows_by_sha: dict[str, list[int]] = {}
         self._cache: OrderedDict[str, QPixmap] = OrderedDict()
         self._pending: set[str] = set()
@@ -133,6 +134,7 @@ class ImageGridModel(QAbstractListModel):
         self._pending.clear()
         self.beginResetModel()
         self._images = list(images)
+        self._names = {i.id: i.original_name or i.title for i in self._images}
         self._rows_by_sha = {}
         for row, image in enumerate(self._images):
             self._rows_by_sha.setdefault(image.sha256, []).append(row)
@@ -158,6 +160,19 @@ class ImageGridModel(QAbstractListModel):
             if image.id == image_id:
                 return row
         return -1
+
+    def set_thumb_size(self, size: int) -> None:
+        """Show thumbnails ``size`` pixels wide (the full-window library's zoom)."""
+        if size == self.thumb_size:
+            return
+        self.queue.clear()
+        self.beginResetModel()
+        self.thumb_size = size
+        self._cache.clear()
+        self._pending.clear()
+        self._placeholder = self._make_placeholder(QColor(70, 70, 76))
+        self._broken_pixmap = self._make_placeholder(QColor(120, 40, 40))
+        self.endResetModel()
 
     def has_thumbnail(self, row: int) -> bool:
         image = self.image_at(row)
@@ -189,7 +204,9 @@ class ImageGridModel(QAbstractListModel):
                 f"{image.width}x{image.height}",
             ]
             if image.near_duplicate_of:
-                parts.append(f"looks like image #{image.near_duplicate_of}: review it")
+                like = self._names.get(image.near_duplicate_of) or "another image"
+                decision = "kept: trained on" if image.duplicate_kept else "left out of training"
+                parts.append(f"looks like {like} ({decision}); Review… to decide")
             if image.notes:
                 parts.append(image.notes)
             if image.sha256 in self._broken:

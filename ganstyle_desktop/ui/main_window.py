@@ -59,6 +59,7 @@ from .compare_view import CompareView
 from .errors import log_dir, show_error
 from .jobs import BackgroundTask, EngineFacts, read_engine_facts
 from .jobs.library import dataset_references, dataset_training_sources
+from .library_view import library_mode
 from .panels.blend_panel import BlendPanel
 from .panels.models_panel import ModelsPanel
 from .panels.training_panel import TrainingPanel
@@ -223,6 +224,13 @@ class MainWindow(QMainWindow):
             "Render the photo in every tradition of the selected model (or of every model)"
         )
         self.compare_action.triggered.connect(self.show_compare)
+        self.library_action = QAction("&Library (full window)", self)
+        self.library_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.library_action.setCheckable(True)
+        self.library_action.setStatusTip(
+            "Browse the datasets as a photo library filling the window"
+        )
+        self.library_action.triggered.connect(self.toggle_library)
         sp = QStyle.StandardPixmap
         ks = QKeySequence.StandardKey
         self.open_action = self._action(
@@ -343,6 +351,7 @@ class MainWindow(QMainWindow):
             panels.addAction(dock.toggleViewAction())
         view.addAction(self.split_action)
         view.addAction(self.compare_action)
+        view.addAction(self.library_action)
         view.addSeparator()
         for a in (
             self.zoom_in_action,
@@ -567,6 +576,13 @@ class MainWindow(QMainWindow):
         )
         if dialog.exec():
             self.canvas.export_result(dialog.path(), dialog.quality())
+
+    def toggle_library(self) -> None:
+        mode = library_mode(self)
+        if mode is None:
+            self.library_action.setChecked(False)
+            return
+        mode.toggle()
 
     def show_batch(self) -> BatchDialog:
         return open_batch_dialog(self, self.state, self.canvas.device)

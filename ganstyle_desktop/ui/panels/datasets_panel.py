@@ -59,6 +59,7 @@ from ganstyle_desktop.ui.jobs.library import (
 from ganstyle_desktop.ui.qimage import qimage_from_array
 from ganstyle_desktop.ui.settings import pixel_limit_setting
 from ganstyle_desktop.ui.widgets.dataset_pipeline_editor import DatasetPipelineEditor
+from ganstyle_desktop.ui.widgets.duplicate_review_dialog import DuplicateReviewDialog
 from ganstyle_desktop.ui.widgets.image_metadata_editor import ImageMetadataEditor
 from ganstyle_desktop.ui.widgets.import_report_dialog import ImportReportDialog
 from ganstyle_desktop.ui.widgets.manifest_import_dialog import (
@@ -85,6 +86,7 @@ class DatasetsPanel(QWidget):
     images_shown = Signal(int)  # the grid was refilled with this many images
     preview_ready = Signal(list)  # list[QImage]
     manifest_offered = Signal(object)  # the ManifestImportDialog a folder's manifest opened
+    library_changed = Signal()  # an edit (or its undo) changed the catalog
 
     def __init__(
         self,
@@ -180,12 +182,19 @@ class DatasetsPanel(QWidget):
         self.flagged_box = QCheckBox("Near duplicates")
         self.flagged_box.setToolTip("Show only images flagged as near duplicates, to review")
         self.flagged_box.toggled.connect(lambda _: self.refresh_images())
+        self.review_button = QPushButton("Review…")
+        self.review_button.setToolTip(
+            "See each pair of near duplicates side by side and decide: keep both, or remove one"
+        )
+        self.review_button.clicked.connect(self.review_near_duplicates)
+        self.review_dialog: DuplicateReviewDialog | None = None
         filters = QHBoxLayout()
         filters.addWidget(self.search_edit, 2)
         filters.addWidget(self.tag_combo, 1)
         filters.addWidget(self.artist_combo, 1)
         filters.addWidget(self.license_combo, 1)
         filters.addWidget(self.flagged_box)
+        filters.addWidget(self.review_button)
 
         self.grid = ThumbnailGrid(thumb_size=thumb_size)
         self.grid.setModel(self.image_model)
@@ -454,6 +463,7 @@ class DatasetsPanel(QWidget):
             if self.flagged_box.isChecked():
                 images = [i for i in images if i.near_duplicate_of is not None]
         self.image_model.set_images(images)
+        self._update_review_button()
         self.select_images([i.id for i in images if i.id in keep])
         self._on_image_selection()
         self.images_shown.emit(len(images))
@@ -489,6 +499,8 @@ class DatasetsPanel(QWidget):
             self._on_image_selection()
         else:
             self.refresh_datasets()
+        self._update_review_button()
+        self.library_changed.emit()
 
     def _push(self, command) -> bool:
         try:
@@ -559,7 +571,11 @@ class DatasetsPanel(QWidget):
 
     # -- imports ---------------------------------------------------------
     def is_busy(self) -> bool:
-        return self.import_task.is_running() or self.preview_job.is_running()
+        return (
+            self.import_task.is_running()
+            or self.plan_task.is_running()
+            or self.preview_job.is_running()
+        )
 
     def import_paths(self, paths: list[Path | str], *, offer_manifest: bool = True) -> bool:
         """Import files, folders and zips into the current dataset in a worker thread.
@@ -653,6 +669,52 @@ class DatasetsPanel(QWidget):
         self.import_started.emit()
         return True
 
+    def thumb_size(self) -> int:
+        return self.image_model.thumb_size
+
+    def set_thumb_size(self, size: int) -> None:
+        """Thumbnails ``size`` pixels wide, in the grid and its model (kept selection)."""
+        keep = self.selected_image_ids()
+        self.image_model.set_thumb_size(size)
+        self.grid.set_thumb_size(size)
+        self.select_images(keep)
+
+    def give_the_grid_the_room(self, width: int) -> list[int]:
+        """Side by side, with the list and the editor narrow and the grid taking the rest
+        of ``width`` (the full-window library); returns the sizes it had, to restore."""
+        before = self._splitter.sizes()
+        self._splitter.setOrientation(Qt.Orientation.Horizontal)
+        side, editor = 220, 300
+        self._splitter.setSizes([side, max(300, width - side - editor), editor])
+        return before
+
+    def restore_layout_sizes(self, sizes: list[int]) -> None:
+        if sizes:
+            self._splitter.setSizes(sizes)
+
+    def near_duplicate_count(self) -> int:
+        """Pairs of near duplicates in the current dataset (kept ones included)."""
+        if self.catalog is None or self._dataset_id is None:
+            return 0
+        return len(self.catalog.near_duplicate_pairs(self._dataset_id))
+
+    def _update_review_button(self) -> None:
+        count = self.near_duplicate_count()
+        self.review_button.setEnabled(count > 0)
+        self.review_button.setText(f"Review {count}…" if count else "Review…")
+
+    def review_near_duplicates(self) -> DuplicateReviewDialog | None:
+        """Open the side-by-side review of the current dataset's near duplicates."""
+        if self.catalog is None or self._dataset_id is None:
+            return None
+        if self.review_dialog is not None:
+            self.review_dialog.shutdown(0)
+            self.review_dialog.close()
+            self.review_dialog.deleteLater()
+        self.review_dialog = DuplicateReviewDialog(self)
+        self.review_dialog.show()
+        return self.review_dialog
+
     def cancel_import(self) -> None:
         if self.import_task.is_running():
             self.import_task.cancel()
@@ -689,6 +751,7 @@ class DatasetsPanel(QWidget):
             if self.report_dialog is not None:
                 self.report_dialog.close()
             self.report_dialog = ImportReportDialog(report, self)
+            self.report_dialog.review_requested.connect(self.review_near_duplicates)
             self.report_dialog.show()
         self.import_finished.emit(report)
 
@@ -774,6 +837,8 @@ class DatasetsPanel(QWidget):
         self.import_task.cancel()
         self.plan_task.cancel()
         self.preview_job.cancel_all()
+        if self.review_dialog is not None:
+            self.review_dialog.shutdown(timeout_ms)
         self.import_task.wait(timeout_ms)
         self.plan_task.wait(timeout_ms)
         self.preview_job.wait(timeout_ms)
