@@ -737,7 +737,7 @@ class Canvas(QWidget):
     def _update_output_title(self) -> None:
         stale = self.result is not None and not self.state.result_matches_blend()
         if getattr(self, "_showing_preview", False):
-            title = "Output (quick preview: full resolution on the way)"
+            title = "Output (quick preview)"
         elif stale:
             title = "Output (an earlier blend: Stylize to update)"
         else:

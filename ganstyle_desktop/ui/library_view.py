@@ -3,7 +3,7 @@
 View > Library (Ctrl+L) moves the one Datasets panel out of its dock into the window's
 central area and hides the docks: the dataset list, a thumbnail grid that fills the
 width, and the editor side by side, with a zoom for the thumbnails. "Back to the canvas"
-(or Ctrl+L, or Esc) puts the panel back in its dock and the docks back as they were.
+(or Ctrl+L again) puts the panel back in its dock and the docks back as they were.
 
 It is the same panel (one catalog, one undo stack, one selection), moved, never a copy.
 The window needs no code of its own for it: :class:`LibraryMode` wraps the window's
@@ -16,7 +16,6 @@ Drivable from tests: ``mode = library_mode(window)``, ``mode.enter()``, ``mode.l
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -89,8 +88,6 @@ class LibraryMode(QObject):
         self._hidden_docks: list[QDockWidget] = []
         self._dock_thumb = 128
         self._dock_sizes: list[int] = []
-        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.view)
-        self._escape.activated.connect(self.leave)
 
     def is_active(self) -> bool:
         return self._stack is not None and self._stack.currentWidget() is self.view

@@ -61,7 +61,7 @@ class ManifestImportDialog(QDialog):
         self.setWindowTitle("Import a collection")
         self.manifest = Path(manifest)
         self.plans = list(plans)
-        self.resize(760, 420)
+        self.resize(780, 500)
         intro = QLabel(
             f"<b>{self.manifest.parent.name}</b> has a manifest ({self.manifest.name}) that "
             f"names {len(self.plans)} dataset(s). Each becomes a dataset of its own, keeping "
@@ -115,6 +115,10 @@ class ManifestImportDialog(QDialog):
             if plan.exists
             else "The name of the new dataset (double-click to change it)"
         )
+        if plan.exists:
+            font = name.font()
+            font.setItalic(True)
+            name.setFont(font)
         self.table.setItem(row, 1, name)
         kind = QComboBox()
         for key, label in KINDS:
@@ -124,6 +128,8 @@ class ManifestImportDialog(QDialog):
         self.kind_boxes.append(kind)
         self.table.setCellWidget(row, 2, kind)
         files = f"{plan.files}" + (f" ({plan.missing} missing)" if plan.missing else "")
+        if plan.exists:
+            files += " (added to it)"
         self._readonly(row, 3, files)
         self._readonly(row, 4, plan.tradition)
         licence = plan.restriction.capitalize() if plan.restriction else "no restriction stated"
