@@ -46,7 +46,7 @@ def _open(qtbot, canvas: Canvas, path: Path) -> None:
 def test_a_large_photo_shows_a_quick_preview_then_the_full_resolution(
     qtbot, canvas, tiny_model, tmp_path
 ) -> None:
-    big = _photo(tmp_path / "big.jpg", 1600, 1200)
+    big = _photo(tmp_path / "big.jpg", 960, 720)
     _open(qtbot, canvas, big)
     canvas.set_model(tiny_model)
     seen: list[tuple[str, StylizeResult]] = []
@@ -61,8 +61,8 @@ def test_a_large_photo_shows_a_quick_preview_then_the_full_resolution(
     side = canvas.quick_preview_side()
     assert not quick.final and full.final
     assert max(quick.array.shape[:2]) == side <= QUICK_PREVIEW_MAX  # the size it is seen
-    assert quick.array.shape[1] / quick.array.shape[0] == pytest.approx(1600 / 1200, rel=0.01)
-    assert full.array.shape == (1200, 1600, 3)
+    assert quick.array.shape[1] / quick.array.shape[0] == pytest.approx(960 / 720, rel=0.01)
+    assert full.array.shape == (720, 960, 3)
     assert quick.seconds <= full.seconds
     assert "preview" in titles[0]  # the person is told the full resolution is coming
     assert canvas.result is full and canvas.output_pane.title == "Output"
@@ -84,7 +84,7 @@ def test_a_small_photo_goes_straight_to_the_full_resolution(
 
 
 def test_the_preview_can_never_be_exported(qtbot, canvas, tiny_model, tmp_path) -> None:
-    big = _photo(tmp_path / "big.jpg", 1600, 1200)
+    big = _photo(tmp_path / "big.jpg", 960, 720)
     _open(qtbot, canvas, big)
     canvas.set_model(tiny_model)
     exported: list[bool] = []
@@ -124,7 +124,7 @@ def _block_the_full_resolution_pass(model_path: Path, quick_side: int):
 def test_cancel_takes_at_once_with_one_click_even_mid_tile(
     qtbot, canvas, tiny_model, tmp_path
 ) -> None:
-    big = _photo(tmp_path / "big.jpg", 1600, 1200)
+    big = _photo(tmp_path / "big.jpg", 960, 720)
     _open(qtbot, canvas, big)
     canvas.set_model(tiny_model)
     entered, release, after_release, handles = _block_the_full_resolution_pass(
@@ -169,7 +169,7 @@ def test_cancel_takes_at_once_with_one_click_even_mid_tile(
 
 
 def test_cancel_keeps_the_previous_result_on_screen(qtbot, canvas, tiny_model, tmp_path) -> None:
-    big = _photo(tmp_path / "big.jpg", 1600, 1200)
+    big = _photo(tmp_path / "big.jpg", 960, 720)
     _open(qtbot, canvas, big)
     canvas.set_model(tiny_model)
     with qtbot.waitSignal(canvas.result_ready, timeout=60_000):
