@@ -9,6 +9,7 @@ only when the baseline passes and every breakage was caught.
     python tests/mutations.py                 # the method test files (about 3 minutes)
     python tests/mutations.py --full          # the whole default test run per breakage
     python tests/mutations.py --only nce_no_temperature ema_no_average
+    python tests/mutations.py --anchors       # only check that every breakage still applies
 
 It is not part of the default test run (it runs the tests many times). A breakage whose
 source line is not found any more is reported as "stale" (exit 2): the code moved, so
@@ -84,8 +85,8 @@ MUTATIONS = [
         "fastcut_flip_not_passed",
         "FastCUT features not flipped back (the step forgets it flipped)",
         f"{ENGINE}/methods/cut.py",
-        "loss_nce = self.nce.loss(self.G, content, fake, nce_rng, flip_target=flipped)",
-        "loss_nce = self.nce.loss(self.G, content, fake, nce_rng, flip_target=False)",
+        "loss_nce = self.nce(self.G, content, fake, nce_rng, flip_target=flipped)",
+        "loss_nce = self.nce(self.G, content, fake, nce_rng, flip_target=False)",
         tuple(STEP_TESTS),
     ),
     Mutation(
@@ -188,10 +189,21 @@ MUTATIONS = [
 
 
 def _copy_tree(dest: Path) -> None:
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(ROOT / PACKAGE, dest / PACKAGE, ignore=ignore)
-    shutil.copytree(ROOT / "tests", dest / "tests", ignore=ignore)
-    shutil.copy2(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    """The checkout's files (tracked and not ignored) and, beside it, the shared data."""
+    listing = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listing.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():  # tests find the sample data at <checkout>/../shared/data
+        (dest.parent / "shared").symlink_to(shared, target_is_directory=True)
 
 
 def _env(copy: Path) -> dict[str, str]:
@@ -237,11 +249,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="run the whole default test run")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="only these breakages")
+    parser.add_argument("--anchors", action="store_true", help="only check the anchors")
     args = parser.parse_args()
     chosen = [m for m in MUTATIONS if not args.only or m.name in args.only]
     if args.only and len(chosen) != len(set(args.only)):
         known = ", ".join(m.name for m in MUTATIONS)
         parser.error(f"unknown breakage in {args.only}; known: {known}")
+
+    if args.anchors:
+        counts = {m.name: (ROOT / m.path).read_text(encoding="utf-8").count(m.old) for m in chosen}
+        stale = [name for name, n in counts.items() if n != 1]
+        print(json.dumps({"anchors": counts, "stale": stale}, indent=2))
+        return 2 if stale else 0
 
     result: dict = {"check": "method-test mutations", "full_run": args.full, "mutations": []}
     with tempfile.TemporaryDirectory(prefix="ganstyle-mutations-") as tmp:
