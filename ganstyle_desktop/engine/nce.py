@@ -85,7 +85,9 @@ class PatchNCE(nn.Module):
         self, generator: ResnetGenerator, num_patches: int = 256, nc: int = 256, tau: float = 0.07
     ) -> None:
         super().__init__()
-        self.layer_ids = tuple(generator.nce_layer_ids)
+        # One entry per tap: a generator with one residual block names that block twice
+        # (as its middle and its last), but it is one tap, with one head, counted once.
+        self.layer_ids = tuple(dict.fromkeys(generator.nce_layer_ids))
         self.mlp = PatchSampleMLP(generator.nce_channels(), nc=nc)
         self.num_patches = num_patches
         self.tau = tau
@@ -113,7 +115,7 @@ class PatchNCE(nn.Module):
             pooled_k, ids = self.mlp(feat_k, self.num_patches, generator=rng)
         pooled_q, _ = self.mlp(feat_q, self.num_patches, patch_ids=ids)
         total = sum(patch_nce_loss(q, k, self.tau) for q, k in zip(pooled_q, pooled_k, strict=True))
-        return total / len(self.layer_ids)
+        return total / len(pooled_q)  # the mean over taps
 
     def forward(
         self,

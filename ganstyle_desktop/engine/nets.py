@@ -52,6 +52,13 @@ class FreezableInstanceNorm2d(nn.Module):
             if self.frozen_mean is None or self.frozen_var is None:
                 raise RuntimeError("frozen instance norm used before statistics were captured")
             mean, var = self.frozen_mean, self.frozen_var
+            if mean.shape[0] == 1:
+                # One set of statistics for every image: batch norm's inference kernel
+                # computes exactly (x - mean) / sqrt(var + eps) * weight + bias, about 4x
+                # faster on the CPU than the formula below (every large image runs here).
+                return F.batch_norm(
+                    x, mean.view(-1), var.view(-1), self.weight, self.bias, False, 0.0, self.eps
+                )
         else:
             # Statistics in float32 even under autocast: float16 variance overflows.
             xf = x.float()

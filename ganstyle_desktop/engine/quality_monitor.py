@@ -57,8 +57,11 @@ def held_apart_evaluator(
         generator.eval()
         try:
             with torch.no_grad():
+                # The generator has no card: the training size tells the stylizer's
+                # normalisation policy what the exported model will be told.
                 outputs: list[np.ndarray] = [
-                    stylize_array(generator, p, device=device, tiling="whole") for p in photos
+                    stylize_array(generator, p, device=device, tiling="whole", training_size=size)
+                    for p in photos
                 ]
         finally:
             generator.train(was_training)

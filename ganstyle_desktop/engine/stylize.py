@@ -1,12 +1,28 @@
 """Stylize images of any size: whole-image inference when it fits a memory budget,
-overlapping feathered tiles otherwise.
+overlapping feathered tiles otherwise, with one normalisation policy for every size.
 
-Tiles share one set of instance-norm statistics (thumbnail instance normalisation): the
-generator first runs in "capture" mode on a downscaled copy of the whole image, then every
-tile runs in "frozen" mode. Per-tile statistics would give each tile its own colour balance
-and a visible grid. By default the thumbnail is as large as one pass within the memory
-budget allows (see :func:`default_thumbnail_size`), so tiled output stays close to what a
-plain whole-image pass would give.
+The policy (:func:`statistics_view`): every instance norm of the generator uses the
+statistics of one bounded view of the whole image, the image scaled down (never up) so
+its short side is ``VIEW_FACTOR`` x the model's training size. The generator runs in
+"capture" mode on that view, then every tile, or the one whole-image pass, runs in
+"frozen" mode. An image no larger than the view *is* its own view: its statistics are
+those of a plain whole-image pass. So:
+
+- a photo looks the same whether it runs whole or in tiles, whatever the memory budget:
+  tiles with frozen statistics match a whole-image pass with the same statistics to
+  float precision (see below);
+- a preview of a photo and its full-size export share their statistics (their views are
+  the same picture at the same size), and the quality checks of training, which paint
+  photos at the training size, see what the user gets;
+- the statistics are those of the photo at the scale the model learned at: measured on
+  the starter model, a view of 2 x the training size keeps the look of the training-size
+  rendering best (views of 1 or 1.125 x are slightly worse, larger ones no better) and is
+  closer to plain whole-image inference than smaller views (``benchmarks/bench_normalisation.py``).
+
+The view costs one extra pass, bounded by the view's size (not by the image's, and not
+reduced by the memory budget, which bounds the tiles); images no larger than the view
+that run whole need no extra pass. Per-tile statistics would give each tile its own
+colour balance and a visible grid.
 
 Tiles are aligned to the generator's size multiple (so the strided convolutions see the
 same pixel phase as a whole-image pass) and overlap by at least half the receptive field.
@@ -16,7 +32,8 @@ cosine over ``feather`` pixels. With frozen statistics the tiled result therefor
 whole-image pass with the same statistics to float precision.
 
 Memory: the input and the output arrays of the image are unavoidable; beyond them only one
-tile's activations and a float32 band one tile high and one image wide are alive.
+tile's activations (or the view's) and a float32 band one tile high and one image wide are
+alive.
 """
 
 from __future__ import annotations
@@ -52,7 +69,12 @@ from .nets import (
 log = logging.getLogger(__name__)
 
 DEFAULT_MEMORY_BUDGET_MB = 1024
-DEFAULT_THUMBNAIL_SIZE = 256
+# The training size assumed for a bare generator (no model card): the app's default.
+DEFAULT_TRAINING_SIZE = 256
+# The statistics view's short side, in training sizes (see the module docstring).
+VIEW_FACTOR = 2.0
+# A panorama's view keeps at most this many squares of the view's short side of pixels.
+VIEW_MAX_SQUARES = 2.0
 # Peak bytes of live activations per pixel = widest full-resolution activation (channels x
 # 4 bytes) x this factor. In a ResNet generator the widest full-resolution tensor is the
 # last upsampler's nearest-resized input (2 x width channels); while that layer runs its
@@ -328,38 +350,62 @@ def _run(module: nn.Module, x: torch.Tensor, plan: DevicePlan) -> np.ndarray:
         return y[0].float().clamp_(-1.0, 1.0).permute(1, 2, 0).cpu().numpy()
 
 
-def thumbnail(image: np.ndarray, short_side: int, multiple: int) -> np.ndarray:
-    """A downscaled uint8 copy whose sides are multiples of ``multiple``.
+@dataclass(frozen=True)
+class StatisticsView:
+    """The view of the whole image whose instance-norm statistics every pass uses.
 
-    Sides are rounded to the multiple independently; the slight aspect change does not
-    matter for normalisation statistics. Never upscales.
+    ``is_image``: the view is the image itself (padded to the size multiple, as a
+    whole-image pass pads it), so its statistics are those of plain instance norm.
     """
-    h, w = image.shape[:2]
-    scale = min(1.0, short_side / min(h, w))
-    th = max(2 * multiple, round(h * scale / multiple) * multiple)
-    tw = max(2 * multiple, round(w * scale / multiple) * multiple)
-    pixels = image if image.dtype == np.uint8 else (image >> 8).astype(np.uint8)
-    return np.asarray(Image.fromarray(pixels, "RGB").resize((tw, th), Image.Resampling.BOX))
+
+    height: int
+    width: int
+    is_image: bool
 
 
-def default_thumbnail_size(
-    model: object, module: nn.Module, height: int, width: int, memory_budget_mb: float
-) -> int:
-    """Short side of the statistics thumbnail: as large as one pass within the budget
-    allows, at most half the image's sides, never below the model's training size.
-
-    Statistics from a larger thumbnail are closer to a plain whole-image pass (measured
-    with a 400-step lite model on a 1024 px photo: MAD 12.3 levels with a 128 px
-    thumbnail, 3.1 at 512, 1.4 at 768, 0 at full size), so output barely changes in
-    character where an image grows past the whole-image budget. Half the sides keeps the
-    extra pass to a quarter of the image's pixels (it is a whole-image pass, not a tile).
-    """
+def training_size_of(model: object, override: int | None = None) -> int:
+    """The side the model was trained at: ``override``, else its card's, else the default."""
+    if override:
+        return int(override)
     card = getattr(model, "card", None)
-    training = int(getattr(card, "training_size", 0) or DEFAULT_THUMBNAIL_SIZE)
-    max_pixels = memory_budget_mb * 1024 * 1024 / activation_bytes_per_pixel(module)
-    max_pixels = min(max_pixels, height * width / 4)
-    fit = int(min(height, width) * min(1.0, math.sqrt(max_pixels / (height * width))))
-    return max(fit, min(training, height, width))
+    return int(getattr(card, "training_size", 0) or DEFAULT_TRAINING_SIZE)
+
+
+def statistics_view(
+    height: int, width: int, multiple: int, training_size: int, view_side: int | None = None
+) -> StatisticsView:
+    """THE normalisation policy: the view of an ``height`` x ``width`` image to take the
+    statistics from, for a model trained at ``training_size``.
+
+    The whole image, scaled down so its short side is ``VIEW_FACTOR * training_size``
+    (``view_side`` overrides that, for tests and measurements) and its area at most
+    ``VIEW_MAX_SQUARES`` squares of that side; never scaled up. Every path that paints an
+    image (whole, tiled, previews, quality checks, exports) goes through here.
+    """
+    side = int(view_side) if view_side else round(VIEW_FACTOR * training_size)
+    side = max(side, 2 * multiple)
+    scale = min(
+        1.0, side / min(height, width), math.sqrt(VIEW_MAX_SQUARES * side * side / (height * width))
+    )
+    if scale >= 1.0:
+        return StatisticsView(_round_up(height, multiple), _round_up(width, multiple), True)
+    vh = max(2 * multiple, round(height * scale / multiple) * multiple)
+    vw = max(2 * multiple, round(width * scale / multiple) * multiple)
+    return StatisticsView(vh, vw, False)
+
+
+def view_pixels(image: np.ndarray, view: StatisticsView) -> np.ndarray:
+    """The pixels of ``view``: the padded image itself, or a box-filtered downscale.
+
+    Sides of a downscaled view are rounded to the size multiple independently; the slight
+    aspect change does not matter for statistics. A 16-bit image's downscaled view is
+    8-bit (a quarter level of precision is far below what statistics can show).
+    """
+    if view.is_image:
+        return _region(image, 0, view.height, 0, view.width)
+    pixels = image if image.dtype == np.uint8 else (image >> 8).astype(np.uint8)
+    small = Image.fromarray(pixels, "RGB").resize((view.width, view.height), Image.Resampling.BOX)
+    return np.asarray(small)
 
 
 # -- precision ------------------------------------------------------------------------------
@@ -398,8 +444,9 @@ def stylize_steps(
     control: JobControl | None = None,
     context: int | None = None,
     tiling: str = "auto",
-    statistics: str = "auto",
-    thumbnail_size: int | None = None,
+    statistics: str = "view",
+    training_size: int | None = None,
+    view_side: int | None = None,
     precision: str = "auto",
     high_bit_output: bool | None = None,
 ) -> Iterator[StylizeProgress | StylizeFinished]:
@@ -409,9 +456,10 @@ def stylize_steps(
     ``blend`` (a :class:`.blend.Blend`; a mapping is read as relative weights) says which
     tradition(s) and how much; a photo blend (strength 0 or all-zero weights) returns the
     input itself. ``strength`` (0..1) weakens it further (kept for callers that pass
-    weights only). ``statistics``: "auto" (plain
-    instance norm for a whole-image pass, thumbnail statistics for tiles), "thumbnail"
-    (also for whole-image passes: what tiles are compared against) or "full". Raises
+    weights only). ``statistics``: "view" (the policy, :func:`statistics_view`) or "full"
+    (plain instance norm on a whole-image pass: only for measuring the policy against).
+    ``training_size`` (for a bare generator without a card) and ``view_side`` (tests,
+    measurements) feed the policy. Raises
     :class:`JobCancelled` between tiles when ``control`` is cancelled.
 
     ``precision``: see :func:`inference_plan`; ``high_bit_output`` (default: the image is
@@ -420,8 +468,8 @@ def stylize_steps(
     _check_image(image)
     if not 0.0 <= strength <= 1.0:
         raise StylizeError(f"strength must be between 0 and 1, got {strength}")
-    if statistics not in ("auto", "thumbnail", "full"):
-        raise StylizeError(f"statistics must be auto, thumbnail or full, not {statistics!r}")
+    if statistics not in ("view", "full"):
+        raise StylizeError(f"statistics must be view or full, not {statistics!r}")
     started = time.perf_counter()
     blend = Blend.coerce(blend, strength)  # from here on, one value says what to paint
     if blend.is_photo:
@@ -447,18 +495,20 @@ def stylize_steps(
     )
     if tiles.tiled and statistics == "full":
         raise StylizeError("full-image statistics need a whole-image pass (tiling='whole')")
-    use_thumbnail = tiles.tiled or statistics == "thumbnail"
-    if thumbnail_size is None:
-        thumbnail_size = default_thumbnail_size(model, module, h, w, memory_budget_mb)
     m = size_multiple(module)
     if min(h, w) <= m:  # the deepest layer would see a single pixel
         raise StylizeError(f"{w} x {h} px is too small for this model: it needs more than {m} px")
-    total = tiles.n_tiles + (1 if use_thumbnail else 0)
+    view = statistics_view(h, w, m, training_size_of(model, training_size), view_side)
+    # A whole-image pass over an image that is its own view already normalises with the
+    # view's statistics: plain instance norm, no extra pass.
+    capture = statistics == "view" and (tiles.tiled or not view.is_image)
+    total = tiles.n_tiles + (1 if capture else 0)
     extra = {
         "tiles": tiles.n_tiles if tiles.tiled else 0,
         "tile_size": [tiles.tile_height, tiles.tile_width],
         "device": device_plan.label,
-        "statistics": "thumbnail" if use_thumbnail else "full",
+        "statistics": statistics,
+        "statistics_view": [view.height, view.width] if statistics == "view" else [h, w],
         "precision": _precision_name(device_plan),
     }
     scale = _scale_of(image)
@@ -469,15 +519,14 @@ def stylize_steps(
             yield StylizeProgress(done, total, "preparing")
             if control is not None:
                 control.raise_if_cancelled()
-            if use_thumbnail:
-                small = thumbnail(image, thumbnail_size, m)
-                extra["thumbnail"] = [small.shape[0], small.shape[1]]
+            if capture:
+                pixels = view_pixels(image, view)
                 with norm_statistics(module, "capture"):
-                    _run(module, _to_tensor(small, 255.0, device_plan), device_plan)
+                    _run(module, _to_tensor(pixels, _scale_of(pixels), device_plan), device_plan)
+                del pixels
                 done += 1
                 yield StylizeProgress(done, total, "normalising")
-            mode = "frozen" if use_thumbnail else "normal"
-            with norm_statistics(module, mode):
+            with norm_statistics(module, "frozen" if capture else "normal"):
                 output = yield from _stylize_tiles(
                     module, image, tiles, device_plan, strength, scale, control, done, total
                 )
@@ -571,7 +620,7 @@ def stylize_array(
     """Stylize ``image`` and return the result (same shape and dtype).
 
     ``options`` are passed to :func:`stylize_steps` (context, tiling, statistics,
-    thumbnail_size).
+    training_size, view_side).
     """
     result: np.ndarray | None = None
     for event in stylize_steps(

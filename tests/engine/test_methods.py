@@ -11,7 +11,6 @@ from ganstyle_desktop.engine.devices import plan_for
 from ganstyle_desktop.engine.methods import method_class
 from ganstyle_desktop.engine.methods.cut import CUT, FastCUT
 from ganstyle_desktop.engine.methods.cyclegan import CycleGAN, ImagePool
-from ganstyle_desktop.engine.nce import PatchSampleMLP, patch_nce_loss
 
 
 def _batches(seed: int, n: int = 3) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -106,19 +105,6 @@ def test_state_of_another_method_is_refused(tmp_path: Path) -> None:
     fast = _method(tmp_path, "fastcut")
     with pytest.raises(ValueError, match="fastcut"):
         cut.load_state(fast.state_tensors(), fast.state_meta())
-
-
-def test_patch_nce_prefers_matching_patches() -> None:
-    g = torch.Generator().manual_seed(0)
-    k = torch.nn.functional.normalize(torch.randn(2, 16, 8, generator=g), dim=-1)
-    other = torch.nn.functional.normalize(torch.randn(2, 16, 8, generator=g), dim=-1)
-    assert patch_nce_loss(k, k).item() < patch_nce_loss(other, k).item()
-    mlp = PatchSampleMLP([3, 8])
-    feats = [torch.randn(2, 3, 8, 8), torch.randn(2, 8, 4, 4)]
-    out, ids = mlp(feats, num_patches=10, generator=torch.Generator().manual_seed(1))
-    assert [o.shape for o in out] == [(2, 10, 256), (2, 10, 256)]
-    assert len(ids[1]) == 10 and len(set(ids[1].tolist())) == 10
-    assert torch.allclose(out[0].norm(dim=-1), torch.ones(2, 10), atol=1e-5)
 
 
 def test_image_pool_returns_history_reproducibly() -> None:

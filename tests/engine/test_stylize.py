@@ -1,6 +1,9 @@
-"""Whole-image and tiled stylizing: exactness of tiles, bounded memory, strength, cancel."""
+"""Whole-image and tiled stylizing: one normalisation policy at every size, exactness of
+tiles, bounded memory, strength, cancel."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +21,11 @@ from ganstyle_desktop.engine.nets import (
     receptive_field,
 )
 from ganstyle_desktop.engine.stylize import (
+    VIEW_FACTOR,
     StylizeError,
+    activation_bytes_per_pixel,
     plan_tiles,
+    statistics_view,
     stylize_array,
     stylize_steps,
 )
@@ -72,33 +78,75 @@ def max_diff(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.abs(a.astype(np.int32) - b.astype(np.int32)).max())
 
 
+def mean_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).mean())
+
+
 @pytest.mark.parametrize("shape", [(128, 176), (131, 169)])
-def test_tiles_match_whole_image_with_the_same_frozen_statistics(shape) -> None:
+def test_tiles_match_the_whole_image_pass(shape) -> None:
     model, image = tiny_model(), photo(*shape)
-    tiled, progress = run_steps(model, image, tile_size=16, thumbnail_size=48)
+    tiled, progress = run_steps(model, image, tile_size=16, view_side=48)
     assert tiled.tiled and tiled.extra["tiles"] >= 4
-    whole, _ = run_steps(model, image, tiling="whole", statistics="thumbnail", thumbnail_size=48)
+    whole, _ = run_steps(model, image, tiling="whole", view_side=48)
     assert not whole.tiled
+    assert tiled.extra["statistics_view"] == whole.extra["statistics_view"]
     assert tiled.output.shape == image.shape and tiled.output.dtype == np.uint8
     assert max_diff(tiled.output, whole.output) <= 1  # within 1/255
-    # Progress counts the thumbnail pass and each tile, ending at the total.
+    # Progress counts the statistics pass and each tile, ending at the total.
     done = [p.done for p in progress]
     assert done == sorted(done) and done[-1] == progress[-1].total == tiled.extra["tiles"] + 1
 
 
-def test_tiles_equal_plain_inference_when_the_thumbnail_is_the_image() -> None:
-    model, image = tiny_model(), photo(128, 160)
-    tiled = stylize_array(model, image, tile_size=16, thumbnail_size=4096)
-    plain = stylize_array(model, image, tiling="whole")
+def test_an_image_no_larger_than_its_view_gets_plain_instance_norm_tiled_or_not() -> None:
+    model, image = tiny_model(training_size=128), photo(128, 160)  # view side 256
+    view = statistics_view(128, 160, 4, 128)
+    assert view.is_image
+    tiled = stylize_array(model, image, tile_size=16)
+    whole, progress = run_steps(model, image, tiling="whole")
+    plain = stylize_array(model, image, tiling="whole", statistics="full")
     assert max_diff(tiled, plain) <= 1
+    assert np.array_equal(whole.output, plain)  # the same pass: no statistics pass needed
+    assert progress[-1].total == 1
+
+
+def test_the_look_does_not_depend_on_the_memory_budget() -> None:
+    """The policy's point: tiled or not, whatever the budget, one set of statistics."""
+    model, image = tiny_model(training_size=32), photo(200, 296)  # view 64 x 96
+    outputs = {
+        "small budget": run_steps(model, image, memory_budget_mb=1.0)[0],
+        "tiles asked for": run_steps(model, image, memory_budget_mb=8000.0, tile_size=48)[0],
+        "large budget": run_steps(model, image, memory_budget_mb=8000.0)[0],
+    }
+    assert outputs["small budget"].tiled and outputs["tiles asked for"].tiled
+    assert not outputs["large budget"].tiled
+    views = {tuple(f.extra["statistics_view"]) for f in outputs.values()}
+    assert views == {(64, 96)}
+    for name in ("small budget", "tiles asked for"):
+        assert max_diff(outputs[name].output, outputs["large budget"].output) <= 1, name
+    # ... and the view's statistics are not plain whole-image ones (the check can fail).
+    plain = stylize_array(model, image, tiling="whole", statistics="full")
+    assert mean_diff(plain, outputs["large budget"].output) > 1
 
 
 def test_per_tile_statistics_would_differ() -> None:
-    """Guards the test above: tiles with too little context are visibly wrong."""
+    """Guards the tests above: tiles with too little context are visibly wrong."""
     model, image = tiny_model(), photo(128, 176)
-    careless = stylize_array(model, image, tile_size=64, context=4, thumbnail_size=48)
-    whole = stylize_array(model, image, tiling="whole", statistics="thumbnail", thumbnail_size=48)
+    careless = stylize_array(model, image, tile_size=64, context=4, view_side=48)
+    whole = stylize_array(model, image, tiling="whole", view_side=48)
     assert max_diff(careless, whole) > 4
+
+
+def test_the_view_is_the_whole_picture_at_twice_the_training_size() -> None:
+    assert VIEW_FACTOR == 2.0
+    assert statistics_view(1200, 1800, 4, 128) == statistics_view(1200, 1800, 4, 128, 256)
+    view = statistics_view(1200, 1800, 4, 128)
+    assert (view.height, view.width, view.is_image) == (256, 384, False)
+    # A panorama's view is bounded in area, not only in its short side.
+    wide = statistics_view(500, 4000, 4, 128)
+    assert wide.height * wide.width <= 2 * 256 * 256 and abs(wide.width / wide.height - 8) < 0.2
+    # Never upscaled: a small image is its own view (padded to the size multiple).
+    small = statistics_view(101, 150, 4, 128)
+    assert (small.height, small.width, small.is_image) == (104, 152, True)
 
 
 class RecordingGenerator(nn.Module):
@@ -116,39 +164,43 @@ class RecordingGenerator(nn.Module):
         return self.generator(x)
 
 
-def test_memory_stays_bounded_by_the_tile_not_the_image() -> None:
+def test_memory_stays_bounded_by_the_tile_and_the_view_not_the_image() -> None:
     torch.manual_seed(0)
     recorder = RecordingGenerator(ResnetGenerator(SPEC).eval())
     image = photo(700, 900)
     budget_mb = 4.0
     plan = plan_tiles(700, 900, recorder, memory_budget_mb=budget_mb)
     assert plan.tiled and plan.n_tiles > 4
-    out = stylize_array(recorder, image, memory_budget_mb=budget_mb, thumbnail_size=64)
+    out = stylize_array(recorder, image, memory_budget_mb=budget_mb, training_size=32)
     assert out.shape == image.shape
-    thumb, *tiles = recorder.seen
-    assert max(thumb) <= 96  # the normalisation pass ran on a thumbnail
+    view, *tiles = recorder.seen
+    assert view == (64, 84)  # the statistics pass ran on the 2 x 32 px view
     assert len(tiles) == plan.n_tiles
-    largest = max(h * w for h, w in recorder.seen)
-    # No pass ever saw a full-size image: every input fits the budget's tile.
+    largest = max(h * w for h, w in tiles)
+    # No pass ever saw a full-size image: every tile fits the budget.
     assert largest <= plan.tile_height * plan.tile_width < image.shape[0] * image.shape[1] / 10
-    # The estimated activations of the largest pass fit the budget.
-    from ganstyle_desktop.engine.stylize import activation_bytes_per_pixel
-
     assert largest * activation_bytes_per_pixel(recorder) <= budget_mb * 1024 * 1024
 
 
-def test_default_thumbnail_is_as_large_as_the_budget_allows() -> None:
+def test_the_view_follows_the_model_card_not_the_budget() -> None:
     torch.manual_seed(0)
-    recorder = RecordingGenerator(ResnetGenerator(SPEC).eval())
-    budget_mb = 40.0  # about 190k pixels: above the 256 px floor, below the image
-    stylize_array(recorder, photo(800, 1200), memory_budget_mb=budget_mb)
-    thumb, *tiles = recorder.seen
-    assert len(tiles) > 1
-    from ganstyle_desktop.engine.stylize import activation_bytes_per_pixel
-
-    budget_pixels = budget_mb * 1024 * 1024 / activation_bytes_per_pixel(recorder)
-    assert 0.7 * budget_pixels <= thumb[0] * thumb[1] <= 1.05 * budget_pixels
-    assert abs(thumb[1] / thumb[0] - 1.5) < 0.1  # the whole picture, aspect kept
+    generator = ResnetGenerator(SPEC).eval()
+    card = ModelCard(name="t", architecture={"spec": SPEC.to_dict()}, training_size=40)
+    seen = []
+    for budget in (1.0, 4.0):
+        recorder = RecordingGenerator(generator)
+        stylize_array(StyleModel(card, recorder), photo(300, 420), memory_budget_mb=budget)
+        seen.append(recorder.seen[0])
+        assert len(recorder.seen) > 2  # tiled
+    assert seen == [(80, 112), (80, 112)]
+    # A bare generator (no card) assumes the default training size (view side 512: this
+    # photo is its own view), unless told.
+    recorder = RecordingGenerator(generator)
+    stylize_array(recorder, photo(300, 420), memory_budget_mb=1.0)
+    assert recorder.seen[0] == (300, 420)
+    recorder = RecordingGenerator(generator)
+    stylize_array(recorder, photo(300, 420), memory_budget_mb=1.0, training_size=40)
+    assert recorder.seen[0] == (80, 112)
 
 
 def test_small_images_run_whole_and_large_ones_tile() -> None:
@@ -271,10 +323,8 @@ def test_multistyle_blends_tile_exactly_too() -> None:
     card = ModelCard(name="ms", kind="multistyle", architecture={"generator": "multistyle"})
     model, image = StyleModel(card, gen), photo(120, 136)
     blend = {"ukiyo-e": 0.3, "ink-wash": 0.7}
-    tiled, _ = run_steps(model, image, blend=blend, tile_size=16, thumbnail_size=48)
-    whole, _ = run_steps(
-        model, image, blend=blend, tiling="whole", statistics="thumbnail", thumbnail_size=48
-    )
+    tiled, _ = run_steps(model, image, blend=blend, tile_size=16, view_side=48)
+    whole, _ = run_steps(model, image, blend=blend, tiling="whole", view_side=48)
     assert tiled.tiled and max_diff(tiled.output, whole.output) <= 1
     other = stylize_array(model, image, blend={"ukiyo-e": 1.0}, tiling="whole")
     assert max_diff(other, whole.output) > 1  # the blend reaches the network
@@ -286,3 +336,56 @@ def test_bad_arrays_are_refused() -> None:
         stylize_array(model, np.zeros((8, 8), np.uint8))
     with pytest.raises(StylizeError):
         stylize_array(model, np.zeros((8, 8, 3), np.float32))
+
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def _small_model_file(tmp_path: Path) -> Path:
+    """The shipped (trained) starter model if the checkout has one, else a tiny one."""
+    shipped = sorted(MODELS.glob("*.safetensors"))
+    if shipped:
+        return shipped[0]
+    from ganstyle_desktop.engine.modelfile import save_model
+
+    model = tiny_model(training_size=128)
+    return save_model(tmp_path / "tiny.safetensors", model.generator, model.card)
+
+
+def test_cli_output_does_not_depend_on_the_memory_budget(tmp_path: Path) -> None:
+    """Issue 11: one 1600 px photo with --memory-mb 64 (tiles) and 8000 (one pass)."""
+    from ganstyle_desktop.cli import main
+
+    model_file = _small_model_file(tmp_path)
+    src = tmp_path / "photo.png"
+    Image.fromarray(photo(1064, 1600, seed=3)).save(src)
+    outputs = {}
+    for budget in ("64", "8000"):
+        out_dir = tmp_path / f"out-{budget}"
+        args = ["stylize", str(model_file), str(src), "--out", str(out_dir), "--memory-mb", budget]
+        assert main([*args, "--device", "cpu"]) == 0
+        with Image.open(out_dir / "photo.png") as im:
+            outputs[budget] = np.asarray(im.convert("RGB"))
+    from ganstyle_desktop.engine.modelfile import load_model
+
+    module = load_model(model_file).module_for(None)
+    assert plan_tiles(1064, 1600, module, memory_budget_mb=64).tiled
+    assert not plan_tiles(1064, 1600, module, memory_budget_mb=8000).tiled
+    assert mean_diff(outputs["64"], outputs["8000"]) <= 1.0
+    assert max_diff(outputs["64"], outputs["8000"]) <= 2
+
+
+def test_frozen_statistics_normalise_by_the_captured_mean_and_variance() -> None:
+    norm = FreezableInstanceNorm2d(3)
+    with torch.no_grad():
+        norm.weight.copy_(torch.tensor([1.5, 0.5, -1.0]))
+        norm.bias.copy_(torch.tensor([0.1, -0.2, 0.3]))
+    view = torch.randn(1, 3, 8, 12, generator=torch.Generator().manual_seed(0)) * 2 + 1
+    tile = torch.randn(2, 3, 5, 7, generator=torch.Generator().manual_seed(1))
+    norm.mode = "capture"
+    norm(view)
+    norm.mode = "frozen"
+    var, mean = torch.var_mean(view, dim=(2, 3), keepdim=True, unbiased=False)
+    expected = (tile - mean) / torch.sqrt(var + norm.eps) * norm.weight.view(1, 3, 1, 1)
+    expected = expected + norm.bias.view(1, 3, 1, 1)
+    torch.testing.assert_close(norm(tile), expected, rtol=1e-5, atol=1e-6)

@@ -30,8 +30,9 @@ class ImagePool:
         self.images: list[torch.Tensor] = []
 
     def query(self, batch: torch.Tensor) -> torch.Tensor:
+        """Fakes for D's update, always detached: D's loss must not reach G's graph."""
         if self.size == 0:
-            return batch
+            return batch.detach()
         out = []
         for image in batch.detach():
             image = image.unsqueeze(0)
