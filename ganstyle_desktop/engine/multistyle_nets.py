@@ -36,6 +36,7 @@ from .nets import (
     Upsample,
     _conv3x3,
     encode_through,
+    output_layers,
     probe_nce_channels,
     stem_and_downsampling,
 )
@@ -133,9 +134,7 @@ class MultiStyleGenerator(nn.Module):
             ups.append(ModulatedUpsample(ch, ch // 2))
             ch //= 2
         self.up = nn.ModuleList(ups)
-        self.to_rgb = nn.Sequential(
-            nn.ReflectionPad2d(3), nn.Conv2d(ch, spec.out_channels, 7), nn.Tanh()
-        )
+        self.to_rgb = nn.Sequential(*output_layers(spec, ch))
 
         self._norm_channels = [m.channels for m in self.modules() if isinstance(m, ModulatedNorm)]
         n_affine = sum(2 * c for c in self._norm_channels)
@@ -151,7 +150,7 @@ class MultiStyleGenerator(nn.Module):
     # -- metadata ----------------------------------------------------------------------
     @property
     def size_multiple(self) -> int:
-        return 2**self.spec.n_down
+        return 2**self.spec.n_down * self.spec.unshuffle
 
     @property
     def n_styles(self) -> int:
