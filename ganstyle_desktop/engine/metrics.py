@@ -440,10 +440,17 @@ def evaluate_model(
     device: str = "auto",
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    tradition: str = "style",
+    other_styles: dict[str, Sequence[Path | str]] | None = None,
 ) -> dict:
     """Stylize the content photos at ``size`` and measure the results against the style
-    set: style score S, edge SSIM, palette distance and KID (plus the photos' own palette
-    and KID as a reference point)."""
+    set: the recognised share (the tradition recogniser fitted on these artworks, the
+    ``other_styles`` as other traditions, and the photos with filtered copies of them),
+    style score S with its spread over splits, edge SSIM, the combined quality and whether
+    the bar is met, palette distance and KID (plus the photos' own palette and KID as a
+    reference point)."""
+    from .quality_monitor import meets_bar, quality
+    from .recognizer import PHOTO, TraditionRecognizer, filtered_photos, image_features
     from .stylize import stylize_array
 
     style, skipped_style = load_images(style_files, size)
@@ -454,17 +461,37 @@ def evaluate_model(
         raise MetricsError(f"need at least 2 readable content photos, found {len(photos)}")
     outputs = []
     for i, photo in enumerate(photos):
-        outputs.append(stylize_array(model, photo, blend=blend, device=device, tiling="whole"))
+        outputs.append(stylize_array(model, photo, blend=blend, device=device))
         if progress is not None:
             progress(i + 1, len(photos))
     result: dict = {"size": size, "n_style": len(style), "n_content": len(photos)}
+    feats = {tradition: image_features(style)}
+    skipped_other: list[str] = []
+    for name, files in (other_styles or {}).items():
+        if name == tradition or name == PHOTO:
+            raise MetricsError(f"another style cannot be named {name!r}")
+        images, skipped = load_images(files, size)
+        skipped_other += skipped
+        if len(images) >= 2:
+            feats[name] = image_features(images)
+    feats[PHOTO] = image_features(photos + filtered_photos(photos, style, seed=seed))
+    recognizer = TraditionRecognizer.fit_features(feats)
+    recognised = recognizer.recognised_share(outputs, tradition)
+    result["recognised"] = recognised["recognised_share"]
+    result["recognised_as"] = recognised["assigned"]
+    result["recognizer_classes"] = recognizer.classes
     result.update(style_score(outputs, style, photos, size, seed))
+    spread = style_score_spread(outputs, style, photos, size)
+    result["style_score_mean"] = spread["style_score"]
+    result["style_score_spread"] = spread["style_score_spread"]
     result["edge_ssim"] = edge_ssim(photos, outputs)
+    result["quality"] = quality(result)
+    result["meets_bar"] = meets_bar(result)
     result.update(palette_distance(outputs, style, size, seed))
     result["palette_distance_photos"] = palette_distance(photos, style, size, seed)[
         "palette_distance"
     ]
     result["kid"] = random_feature_kid(outputs, style, size)
     result["kid_photos"] = random_feature_kid(photos, style, size)
-    result["skipped"] = skipped_style + skipped_photos
+    result["skipped"] = skipped_style + skipped_photos + skipped_other
     return result

@@ -64,13 +64,13 @@ class RecipeTerms:
             channels = self.prior.tap_channels(CRITIC_TAPS)
             method.P = method.add_network("P", ProjectedCritic(channels, n_heads))
             method.add_optimizer("P", [method.P])
+        if self.lambda_palette > 0:
+            method.add_rng("palette")
 
     @property
     def critic(self):
         """The projected critic (or its DDP replica), None when the recipe has none."""
         return getattr(self.method, "P", None) if self.has_critic else None
-        if self.lambda_palette > 0:
-            method.add_rng("palette")
 
     # -- the critic's own step --------------------------------------------------------------
     def critic_loss(
