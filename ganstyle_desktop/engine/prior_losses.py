@@ -26,8 +26,11 @@ from torch.nn import functional as F
 from .style_prior import StylePrior
 
 CRITIC_TAPS = ("expanded_conv_2", "expanded_conv_5", "expanded_conv_12")
-STYLE_TAPS = ("expanded_conv", "expanded_conv_2", "expanded_conv_5", "expanded_conv_12")
+# From 64 to 16 px at a 256 px input: strokes, shapes and flat areas. The 128 px tap
+# (paper grain, print dots) made the generator paint a fine dot mesh in early runs.
+STYLE_TAPS = ("expanded_conv_2", "expanded_conv_5", "expanded_conv_12")
 CONTENT_TAP = "expanded_conv_5"
+JITTER = 8  # px: the prior sees a randomly shifted view, so its stride-2 grid leaves no mark
 
 
 def to_prior_range(x: torch.Tensor) -> torch.Tensor:
@@ -79,6 +82,19 @@ def prior_features(
     """The prior's features of ``x`` (in [-1, 1]) at ``taps``, by tap name."""
     ordered = [t for t in prior.block_names if t in set(taps)]
     return dict(zip(ordered, prior.features(to_prior_range(x), ordered), strict=True))
+
+
+def jitter(x: torch.Tensor, dy: int, dx: int, pad: int = JITTER) -> torch.Tensor:
+    """``x`` shifted by (dy, dx) pixels with reflected borders, same size.
+
+    Gradients through a strided network favour patterns on its sampling grid (the
+    checkerboard of feature-visualisation); judging a freshly shifted view each step takes
+    away any fixed grid to exploit (Olah et al. 2017, "transformation robustness")."""
+    if pad <= 0 or (dy == 0 and dx == 0):
+        return x
+    h, w = x.shape[2], x.shape[3]
+    padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+    return padded[:, :, pad + dy : pad + dy + h, pad + dx : pad + dx + w]
 
 
 def _stats(feat: torch.Tensor, kind: str) -> list[torch.Tensor]:

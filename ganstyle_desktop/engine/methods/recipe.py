@@ -24,11 +24,13 @@ from ganstyle_desktop.engine.losses import (
 from ganstyle_desktop.engine.prior_losses import (
     CONTENT_TAP,
     CRITIC_TAPS,
+    JITTER,
     STYLE_TAPS,
     ProjectedCritic,
     colour_swd,
     feature_content_loss,
     feature_style_loss,
+    jitter,
     pick_head,
     prior_features,
 )
@@ -66,6 +68,8 @@ class RecipeTerms:
             method.add_optimizer("P", [method.P])
         if self.lambda_palette > 0:
             method.add_rng("palette")
+        if self.lambda_style > 0 or self.lambda_content > 0:
+            method.add_rng("jitter")
 
     @property
     def critic(self):
@@ -134,16 +138,23 @@ class RecipeTerms:
             taps = set(STYLE_TAPS) if self.lambda_style > 0 else set()
             if self.lambda_content > 0:
                 taps.add(CONTENT_TAP)
-            fake_f = prior_features(self.prior, fake, tuple(taps))
+            # One shift for output and photo (the content loss compares them place by
+            # place), another for the artwork; drawn per step, the same on every process.
+            shifts = torch.randint(
+                -JITTER, JITTER + 1, (4,), generator=m.rngs["jitter"]
+            ).tolist()
+            fake_f = prior_features(self.prior, jitter(fake, *shifts[:2]), tuple(taps))
             if self.lambda_style > 0:
                 with torch.no_grad():
-                    style_f = prior_features(self.prior, style, STYLE_TAPS)
+                    style_f = prior_features(self.prior, jitter(style, *shifts[2:]), STYLE_TAPS)
                 terms["style"] = self.lambda_style * feature_style_loss(
                     fake_f, style_f, STYLE_TAPS, self.style_kind
                 )
             if self.lambda_content > 0:
                 with torch.no_grad():
-                    content_f = prior_features(self.prior, content, (CONTENT_TAP,))
+                    content_f = prior_features(
+                        self.prior, jitter(content, *shifts[:2]), (CONTENT_TAP,)
+                    )
                 terms["content"] = self.lambda_content * feature_content_loss(fake_f, content_f)
         if self.lambda_palette > 0:
             terms["palette"] = self.lambda_palette * colour_swd(
