@@ -200,6 +200,10 @@ def main() -> None:
     for event in Trainer(config, resume=args.resume).run():
         if isinstance(event, StepCompleted):
             sps = event.seconds_per_step
+            if event.step % 50 == 0:
+                print(f"step {event.step}/{event.total_steps} {sps:.2f} s/step "
+                      + " ".join(f"{k} {v:.3f}" for k, v in event.losses.items()),
+                      file=sys.stderr, flush=True)
         if isinstance(event, CheckpointSaved) and event.model_path is not None:
             train_seconds += time.perf_counter() - last_step_time
             metrics, outputs = evaluate(event.model_path, args.style, recognizer, held,
