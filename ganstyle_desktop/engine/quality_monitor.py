@@ -105,14 +105,14 @@ class QualityMonitor:
         self.slugs = list(styles)
         self.style_images: dict[str, list[np.ndarray]] = {}
         for slug, files in styles.items():
-            images, _ = load_images(list(_checked(files, stop)), size)
+            images = _load_checked(files, size, stop)
             if len(images) < MIN_STYLE:
                 raise ValueError(
                     f"quality checks need at least {MIN_STYLE} readable artworks of {slug} "
                     f"(found {len(images)})"
                 )
             self.style_images[slug] = images
-        self.photos, _ = load_images(list(_checked(held_photos, stop)), size)
+        self.photos = _load_checked(held_photos, size, stop)
         if len(self.photos) < MIN_HELD:
             raise ValueError(
                 f"quality checks need at least {MIN_HELD} held-apart photos "
@@ -133,7 +133,7 @@ class QualityMonitor:
                 idx = rng.choice(len(images), MAX_STYLE_FOR_RECOGNISER, replace=False)
                 chosen = [images[i] for i in sorted(idx)]
             feats[slug] = image_features(chosen, progress=progress)
-        photos, _ = load_images(list(_checked(training_photos, stop)), self.size)
+        photos = _load_checked(training_photos, self.size, stop)
         if len(photos) < 2:
             photos = list(self.photos)  # tiny runs: better a weaker photo class than none
         art = [im for images in self.style_images.values() for im in images]
@@ -187,7 +187,10 @@ class QualityMonitor:
         return metrics
 
 
-def _checked(items: Iterable, stop: StopCheck) -> Iterable:
-    for item in items:
+def _load_checked(files: Iterable[Path], size: int, stop: StopCheck) -> list[np.ndarray]:
+    """Decode ``files`` one by one, asking ``stop`` before each (Stop within one image)."""
+    images: list[np.ndarray] = []
+    for f in files:
         stop()
-        yield item
+        images += load_images([f], size)[0]
+    return images
