@@ -89,6 +89,9 @@ class TrainConfig:
     lambda_content: float = knob(
         0.0, "weight of the content loss on the style prior's features (photo vs output)",
         low=0.0, high=1000.0)
+    lambda_teacher: float = knob(
+        0.0, "weight of the teacher term: L1 to a pretrained transfer network's painting of "
+        "the same photo in the tradition's mean style", low=0.0, high=100.0)
     lambda_palette: float | None = knob(
         None, "weight of the palette term: colour distribution of output vs artwork (sliced "
         "Wasserstein; default: the method's)", low=0.0, high=100.0)

@@ -5,7 +5,10 @@ multi-style method (so the two cannot drift):
   optimiser, judged on the same DiffAugment policy as the pixel discriminator;
 - the prior's feature-statistics style loss (``lambda_style``, ``style_loss``);
 - the prior's feature content loss (``lambda_content``);
-- the colour-distribution palette term (``lambda_palette``).
+- the colour-distribution palette term (``lambda_palette``);
+- the teacher term (``lambda_teacher``): L1 to what Magenta's pretrained transfer network
+  (:mod:`..style_teacher`) paints from the same photo with the mean style embedding of the
+  tradition's artworks, a painted target from the first step.
 
 The prior itself is frozen and shared (:func:`..style_prior.shared_prior`); it is not part
 of a checkpoint. Its features of a batch are computed once per step and reused by every
@@ -15,6 +18,7 @@ term that needs them.
 from __future__ import annotations
 
 import torch
+from torch.nn import functional as F
 
 from ganstyle_desktop.engine.losses import (
     discriminator_loss,
@@ -33,6 +37,7 @@ from ganstyle_desktop.engine.prior_losses import (
     jitter,
     pick_head,
     prior_features,
+    to_prior_range,
 )
 
 from .weights import set_requires_grad
@@ -53,7 +58,15 @@ class RecipeTerms:
         )
         self.style_kind = cfg.style_loss
         self.n_heads = n_heads
-        self.uses_prior = self.lambda_critic > 0 or self.lambda_style > 0 or self.lambda_content > 0
+        self.lambda_teacher = float(cfg.lambda_teacher)
+        self.uses_prior = (
+            self.lambda_critic > 0
+            or self.lambda_style > 0
+            or self.lambda_content > 0
+            or self.lambda_teacher > 0
+        )
+        self.teacher = None
+        self.tradition_embeddings: torch.Tensor | None = None  # one row per tradition
         self.prior = None
         self.has_critic = self.lambda_critic > 0
         if self.uses_prior:
@@ -70,6 +83,30 @@ class RecipeTerms:
             method.add_rng("palette")
         if self.lambda_style > 0 or self.lambda_content > 0:
             method.add_rng("jitter")
+        if self.lambda_teacher > 0:
+            from ganstyle_desktop.engine.style_teacher import shared_teacher
+
+            self.teacher = shared_teacher(method.plan.device)
+
+    # -- what the recipe needs to know about the style sets ---------------------------------
+    @torch.no_grad()
+    def observe_styles(self, sources) -> None:
+        """Each tradition's mean style embedding, from up to EMBED_IMAGES of its artworks
+        (centre crops, evenly spaced through the set): deterministic, so a resumed or
+        data-parallel run computes exactly the same."""
+        if self.teacher is None:
+            return
+        rows = []
+        for source in sources:
+            images = source.images
+            step = max(1, len(images) // EMBED_IMAGES)
+            embs = []
+            for image in images[::step][:EMBED_IMAGES]:
+                pixels = image.float() / 255.0  # stored as uint8, C x H x W
+                crop = _centre_square(pixels, 256).to(self.method.plan.device)[None]
+                embs.append(self.prior.embedding(crop))
+            rows.append(torch.cat(embs).mean(0))
+        self.tradition_embeddings = torch.stack(rows)
 
     @property
     def critic(self):
@@ -156,11 +193,37 @@ class RecipeTerms:
                         self.prior, jitter(content, *shifts[:2]), (CONTENT_TAP,)
                     )
                 terms["content"] = self.lambda_content * feature_content_loss(fake_f, content_f)
+        if self.teacher is not None:
+            if self.tradition_embeddings is None:
+                raise RuntimeError("the teacher term needs observe_styles() before training")
+            index = fake_heads if fake_heads is not None else torch.zeros(
+                fake.shape[0], dtype=torch.long, device=fake.device
+            )
+            with torch.no_grad():
+                emb = self.tradition_embeddings.to(fake.device)[index]
+                target = self.teacher(to_prior_range(content), emb) * 2.0 - 1.0
+            terms["teacher"] = self.lambda_teacher * (fake.float() - target).abs().mean()
         if self.lambda_palette > 0:
             terms["palette"] = self.lambda_palette * colour_swd(
                 fake, style, m.rngs["palette"]
             )
         return terms
+
+
+EMBED_IMAGES = 64
+
+
+def _centre_square(image: torch.Tensor, side: int) -> torch.Tensor:
+    """An image ([0, 1] float, C x H x W) as a side x side centre crop."""
+    h, w = image.shape[1:]
+    scale = side / min(h, w)
+    if scale != 1.0:
+        size = (max(side, round(h * scale)), max(side, round(w * scale)))
+        image = F.interpolate(image[None], size=size, mode="area" if scale < 1 else "bilinear",
+                              **({} if scale < 1 else {"align_corners": False}))[0]
+    h, w = image.shape[1:]
+    top, left = (h - side) // 2, (w - side) // 2
+    return image[:, top : top + side, left : left + side]
 
 
 def _select(maps: torch.Tensor, heads: torch.Tensor | None) -> torch.Tensor:
