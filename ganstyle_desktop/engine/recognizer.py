@@ -44,6 +44,8 @@ FEATURE_TAPS = ("expanded_conv_2", "expanded_conv_5", "expanded_conv_12", "expan
 DEFAULT_L2 = 1e-2
 PHOTO_WEIGHT = 2.0
 FILTERED_PER_PHOTO = 8
+FILTER_KINDS = 6
+FILTER_VERSION = 2  # bump when filtered_photos changes: cached recognisers are refitted
 FLAT_THRESHOLD = 0.02  # Sobel magnitude (black-to-white step = 1) below which a pixel is flat
 EDGE_THRESHOLD = 0.15
 
@@ -158,16 +160,16 @@ def filtered_photos(
     per_photo: int = FILTERED_PER_PHOTO,
     seed: int = 0,
 ) -> list[np.ndarray]:
-    """Colour-filtered copies of ``photos``: a palette borrowed from an artwork, a tint,
-    sepia, posterised levels, blur or grain. Still photos, to a person; the recogniser is
-    taught so."""
+    """Filtered copies of ``photos``: a palette borrowed from an artwork, a tint, sepia,
+    posterised levels, softening (heavy blur, down-and-up sampling) or grain. Still photos,
+    to a person; the recogniser is taught so."""
     rng = np.random.default_rng(seed)
     out = []
     for photo in photos:
         base = square(photo, FEATURE_SIZE)
         for k in range(per_photo):
             ref = square(artworks[rng.integers(len(artworks))], FEATURE_SIZE) if artworks else base
-            kind = (k + rng.integers(4)) % 4
+            kind = (k + rng.integers(FILTER_KINDS)) % FILTER_KINDS
             if kind == 0:
                 im = _match_histograms(base, ref)
             elif kind == 1:
@@ -178,12 +180,27 @@ def filtered_photos(
                 im = np.clip(grey[..., None] * tint[None, None], 0, 255).astype(np.uint8)
                 if rng.random() < 0.5:
                     im = _mean_std_transfer(im, ref)
-            else:
+            elif kind == 3:
                 levels = int(rng.integers(4, 9))
                 im = (np.round(base / 255.0 * (levels - 1)) / (levels - 1) * 255).astype(np.uint8)
                 im = _mean_std_transfer(im, ref)
+            else:
+                # Softened: what a generator that has learned little gives (a blurred or
+                # down-and-up-sampled photo), with a borrowed palette half of the time.
+                pil = Image.fromarray(base)
+                if kind == 4:
+                    factor = float(rng.uniform(2.0, 5.0))
+                    small = (max(8, int(FEATURE_SIZE / factor)),) * 2
+                    pil = pil.resize(small, Image.Resampling.BILINEAR).resize(
+                        (FEATURE_SIZE, FEATURE_SIZE), Image.Resampling.BILINEAR
+                    )
+                else:
+                    pil = pil.filter(ImageFilter.GaussianBlur(float(rng.uniform(1.5, 4.0))))
+                im = np.asarray(pil)
+                if rng.random() < 0.5:
+                    im = _mean_std_transfer(im, ref)
             pil = Image.fromarray(im)
-            if rng.random() < 0.4:
+            if kind < 4 and rng.random() < 0.4:
                 pil = pil.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.5))))
             im = np.asarray(pil).astype(np.float64)
             if rng.random() < 0.5:  # grain / a fine mesh, as an untrained generator leaves

