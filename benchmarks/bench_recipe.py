@@ -162,7 +162,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--flat-colours", type=int, default=None,
+                        help="experiment: override the preset's flat_colours")
     args = parser.parse_args()
+    if args.flat_colours is not None:
+        from dataclasses import replace
+
+        from ganstyle_desktop.engine import presets
+
+        p = presets.PRESETS[args.preset]
+        presets.PRESETS[args.preset] = replace(
+            p, generator=replace(p.generator, flat_colours=args.flat_colours)
+        )
 
     import torch
 
