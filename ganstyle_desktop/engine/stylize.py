@@ -133,6 +133,8 @@ def activation_bytes_per_pixel(module: nn.Module) -> float:
         # Bottleneck layers: (width * 2**n) channels on (1/4)**n of the pixels.
         for n in range(1, spec.n_down + 1):
             widest = max(widest, spec.width * 2**n / 4**n / area)
+        if spec.flat_colours:  # the flat-colour head's per-pixel weights, at full size
+            widest = max(widest, spec.flat_colours + 4.0)
         return widest * 4.0 * ACTIVATION_FACTOR
     return _probe_bytes_per_pixel(module)
 
