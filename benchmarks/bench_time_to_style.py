@@ -17,8 +17,15 @@ import json
 import sys
 import time
 
-from bench_recipe import EVAL_SIZE, RESULTS, contact_sheet, evaluate, fitted_recognizer
-from data_sets import STYLES, load_square, photo_split, style_files
+from bench_recipe import (
+    EVAL_SIZE,
+    RESULTS,
+    contact_sheet,
+    evaluate,
+    fitted_recognizer,
+    style_subset,
+)
+from data_sets import STYLES, load_square, photo_split
 
 DEFAULT_TRADITIONS = ("japanese-ukiyo-e", "european-impressionism", "post-impressionism")
 
@@ -47,7 +54,7 @@ def run_one(slug: str, args, recognizer, held, photo_images) -> dict:
         checkpoint_every=args.eval_every,
         keep_last=1,
     )
-    style_set = {slug: load_square(style_files(slug), EVAL_SIZE)}
+    style_set = {slug: load_square(style_subset(slug), EVAL_SIZE)}
     from ganstyle_desktop.engine.control import JobControl
 
     control = JobControl()
