@@ -190,15 +190,30 @@ def test_teacher_term_is_l1_to_the_teachers_painting_in_the_tradition_style(tmp_
         red = prior.embedding(torch.tensor([200 / 255, 30 / 255, 30 / 255]).view(1, 3, 1, 1)
                               .expand(1, 3, 256, 256).contiguous())
     torch.testing.assert_close(m.recipe.tradition_embeddings[0], red[0], rtol=1e-4, atol=1e-4)
-    content = torch.rand(2, 3, 32, 32) * 2 - 1
-    fake = torch.rand(2, 3, 32, 32) * 2 - 1
+    content = torch.rand(2, 3, 64, 64) * 2 - 1
+    fake = torch.rand(2, 3, 64, 64) * 2 - 1
     heads = torch.tensor([1, 0])
+    jitter_state = m.rngs["jitter"].get_state()
     terms = m.recipe.generator_terms(fake, content, content, heads)
+    # The definition: L1 to the teacher's painting of the same photo with its tradition's
+    # mean embedding, plus half the relative squared error of the prior's features of both
+    # (both views shifted by the same drawn amount).
     teacher = shared_teacher("cpu")
+    replay = torch.Generator().manual_seed(0)
+    replay.set_state(jitter_state)
+    dy, dx = torch.randint(-8, 9, (4,), generator=replay).tolist()[:2]
     with torch.no_grad():
         target = teacher((content + 1) / 2, m.recipe.tradition_embeddings[heads]) * 2 - 1
-    expected = 2.0 * (fake - target).abs().mean()
-    assert float(terms["teacher"]) == pytest.approx(float(expected), rel=1e-5)
+
+        def feats(img):
+            shifted = torch.nn.functional.pad(img, (8, 8, 8, 8), mode="reflect")
+            shifted = shifted[:, :, 8 + dy : 8 + dy + 64, 8 + dx : 8 + dx + 64]
+            return prior.features((shifted + 1) / 2, ("expanded_conv_2", "expanded_conv_5"))
+
+        rel = [((a - b) ** 2).mean() / (b**2).mean() for a, b in zip(feats(fake), feats(target),
+                                                                        strict=True)]
+    expected = 2.0 * ((fake - target).abs().mean() + 0.5 * sum(rel) / 2)
+    assert float(terms["teacher"]) == pytest.approx(float(expected), rel=1e-4)
     swapped = m.recipe.generator_terms(fake, content, content, heads.flip(0))["teacher"]
     assert float(swapped) != pytest.approx(float(terms["teacher"]))  # each its own tradition
 

@@ -81,7 +81,7 @@ class RecipeTerms:
             method.add_optimizer("P", [method.P])
         if self.lambda_palette > 0:
             method.add_rng("palette")
-        if self.lambda_style > 0 or self.lambda_content > 0:
+        if self.lambda_style > 0 or self.lambda_content > 0 or self.lambda_teacher > 0:
             method.add_rng("jitter")
         if self.lambda_teacher > 0:
             from ganstyle_desktop.engine.style_teacher import shared_teacher
@@ -171,28 +171,7 @@ class RecipeTerms:
             logits = [_select(x, fake_heads) for x in maps]
             terms["critic"] = self.lambda_critic * generator_adversarial_loss(logits, self.kind)
             set_requires_grad(critic, True)
-        if self.lambda_style > 0 or self.lambda_content > 0:
-            taps = set(STYLE_TAPS) if self.lambda_style > 0 else set()
-            if self.lambda_content > 0:
-                taps.add(CONTENT_TAP)
-            # One shift for output and photo (the content loss compares them place by
-            # place), another for the artwork; drawn per step, the same on every process.
-            shifts = torch.randint(
-                -JITTER, JITTER + 1, (4,), generator=m.rngs["jitter"]
-            ).tolist()
-            fake_f = prior_features(self.prior, jitter(fake, *shifts[:2]), tuple(taps))
-            if self.lambda_style > 0:
-                with torch.no_grad():
-                    style_f = prior_features(self.prior, jitter(style, *shifts[2:]), STYLE_TAPS)
-                terms["style"] = self.lambda_style * feature_style_loss(
-                    fake_f, style_f, STYLE_TAPS, self.style_kind
-                )
-            if self.lambda_content > 0:
-                with torch.no_grad():
-                    content_f = prior_features(
-                        self.prior, jitter(content, *shifts[:2]), (CONTENT_TAP,)
-                    )
-                terms["content"] = self.lambda_content * feature_content_loss(fake_f, content_f)
+        target = None
         if self.teacher is not None:
             if self.tradition_embeddings is None:
                 raise RuntimeError("the teacher term needs observe_styles() before training")
@@ -202,7 +181,48 @@ class RecipeTerms:
             with torch.no_grad():
                 emb = self.tradition_embeddings.to(fake.device)[index]
                 target = self.teacher(to_prior_range(content), emb) * 2.0 - 1.0
-            terms["teacher"] = self.lambda_teacher * (fake.float() - target).abs().mean()
+        taps: set[str] = set()
+        if self.lambda_style > 0:
+            taps |= set(STYLE_TAPS)
+        if self.lambda_content > 0:
+            taps.add(CONTENT_TAP)
+        if target is not None:
+            taps |= set(TEACHER_TAPS)
+        fake_f: dict[str, torch.Tensor] = {}
+        shifts = [0, 0, 0, 0]
+        if taps:
+            # One shift for the output and what it is compared with place by place (the
+            # photo, the teacher's painting), another for the artwork; drawn per step, the
+            # same on every process. One pass of the prior serves every term.
+            shifts = torch.randint(
+                -JITTER, JITTER + 1, (4,), generator=m.rngs["jitter"]
+            ).tolist()
+            fake_f = prior_features(self.prior, jitter(fake, *shifts[:2]), tuple(taps))
+        if self.lambda_style > 0:
+            with torch.no_grad():
+                style_f = prior_features(self.prior, jitter(style, *shifts[2:]), STYLE_TAPS)
+            terms["style"] = self.lambda_style * feature_style_loss(
+                fake_f, style_f, STYLE_TAPS, self.style_kind
+            )
+        if self.lambda_content > 0:
+            with torch.no_grad():
+                content_f = prior_features(
+                    self.prior, jitter(content, *shifts[:2]), (CONTENT_TAP,)
+                )
+            terms["content"] = self.lambda_content * feature_content_loss(fake_f, content_f)
+        if target is not None:
+            # Pixels (L1) for colour and layout, the prior's features at the same places
+            # for brushwork: L1 alone learns the blurred mean of a texture first.
+            with torch.no_grad():
+                target_f = prior_features(self.prior, jitter(target, *shifts[:2]), TEACHER_TAPS)
+            pixels = (fake.float() - target).abs().mean()
+            # Relative squared error per tap: each tap counts the same whatever its scale.
+            features = sum(
+                F.mse_loss(fake_f[t].float(), target_f[t].float())
+                / (target_f[t].float().square().mean() + 1e-6)
+                for t in TEACHER_TAPS
+            ) / len(TEACHER_TAPS)
+            terms["teacher"] = self.lambda_teacher * (pixels + TEACHER_FEATURE_WEIGHT * features)
         if self.lambda_palette > 0:
             terms["palette"] = self.lambda_palette * colour_swd(
                 fake, style, m.rngs["palette"]
@@ -211,6 +231,8 @@ class RecipeTerms:
 
 
 EMBED_IMAGES = 64
+TEACHER_TAPS = ("expanded_conv_2", "expanded_conv_5")
+TEACHER_FEATURE_WEIGHT = 0.5
 
 
 def _centre_square(image: torch.Tensor, side: int) -> torch.Tensor:
