@@ -134,6 +134,11 @@ class TrainConfig:
         for f in fields(self):
             if f.metadata.get("knob"):
                 _check_knob(f, getattr(self, f.name))
+        if self.preset == "painter" and self.method != "multistyle":
+            raise ConfigError(
+                "The painter preset trains with the multistyle method (it learns one "
+                "tradition as well as several); choose that method or another preset."
+            )
         if self.init_model and self.method != "multistyle":
             raise ConfigError("Only the multistyle method can extend a trained model (init_model).")
         if not self.content_paths:

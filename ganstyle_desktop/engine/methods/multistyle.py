@@ -46,6 +46,7 @@ from ganstyle_desktop.engine.losses import (
     fake_term,
     generator_adversarial_loss,
 )
+from ganstyle_desktop.engine.painter_nets import PainterGenerator
 from ganstyle_desktop.engine.multistyle_nets import MultiStyleGenerator
 from ganstyle_desktop.engine.nce import PatchNCE
 from ganstyle_desktop.engine.nets import make_discriminator
@@ -91,7 +92,10 @@ class MultiStyle(AdversarialMethod):
         base = _load_base(config.init_model) if config.init_model else None
         self.finetune = base is not None
         if base is None:
-            generator = MultiStyleGenerator(self.preset.generator, slugs)
+            if self.preset.is_painter:
+                generator = PainterGenerator.pretrained(slugs)
+            else:
+                generator = MultiStyleGenerator(self.preset.generator, slugs)
             self.base_traditions: list[dict] = []
             self.base_provenance: list[dict] = []
             self.style_offset = 0
@@ -107,10 +111,13 @@ class MultiStyle(AdversarialMethod):
             for slug in slugs:
                 generator.add_tradition(slug)
 
-        base_state = {k: v.clone() for k, v in generator.state_dict().items()} if base else None
+        self.painter = isinstance(generator, PainterGenerator)
+        keep = base is not None or self.painter
+        base_state = {k: v.clone() for k, v in generator.state_dict().items()} if keep else None
         self.G: MultiStyleGenerator = self.add_network("G", generator, ema=False)
         if base_state is not None:
-            # add_network re-initialised every layer: put the trained weights back.
+            # add_network re-initialised every layer: put the trained (or pretrained)
+            # weights back.
             self.G.load_state_dict(base_state)
         else:
             _init_style_path(self.G, config.seed)
@@ -140,7 +147,10 @@ class MultiStyle(AdversarialMethod):
         self.add_optimizer("D", [self.D])
         self.add_optimizer("F", [self.nce])
         self.recipe = RecipeTerms(
-            self, n_heads=len(slugs), default_palette=self.default_lambda_palette
+            self,
+            n_heads=len(slugs),
+            default_palette=0.0 if self.painter else self.default_lambda_palette,
+            needs_embeddings=self.painter,
         )
 
     # -- card information -------------------------------------------------------------------
@@ -164,10 +174,12 @@ class MultiStyle(AdversarialMethod):
     def begin_step(self) -> None:
         super().begin_step()
         groups = self.optimizers["G"].param_groups
+        # The painter's style path is pretrained: it learns at the common rate.
+        mult = 1.0 if self.painter else self.style_lr_mult
         for group in groups[1:]:
-            group["lr"] = self.learning_rate() * self.style_lr_mult
+            group["lr"] = self.learning_rate() * mult
         if self.finetune:  # only new rows train: they are the style path
-            groups[0]["lr"] = self.learning_rate() * self.style_lr_mult
+            groups[0]["lr"] = self.learning_rate() * mult
 
     def train_step(
         self, content: torch.Tensor, style: torch.Tensor, style_ids: torch.Tensor | None = None
@@ -242,9 +254,10 @@ class MultiStyle(AdversarialMethod):
                 loss_gan = generator_adversarial_loss(self.D(self.augment(fake), heads), kind)
                 losses["g_gan"] = loss_gan * self.config.lambda_gan
                 loss_g = loss_g + losses["g_gan"]
-            loss_nce = self.nce(self.G, content, fake, self.rngs["nce"], flip_target=flipped)
-            losses["nce"] = loss_nce * self.lambda_nce
-            loss_g = loss_g + losses["nce"]
+            if self.lambda_nce > 0:
+                loss_nce = self.nce(self.G, content, fake, self.rngs["nce"], flip_target=flipped)
+                losses["nce"] = loss_nce * self.lambda_nce
+                loss_g = loss_g + losses["nce"]
             fake_upright = torch.flip(fake, dims=[3]) if flipped else fake
             for name, term in self.recipe.generator_terms(
                 fake_upright, content, paired_style, heads
@@ -260,8 +273,14 @@ class MultiStyle(AdversarialMethod):
         return {k: float(v.detach()) for k, v in losses.items()}
 
     def observe_styles(self, sources) -> None:
-        """The trainer hands over the loaded style sets before the first step."""
+        """The trainer hands over the loaded style sets before the first step (a resumed
+        run then loads its checkpoint over what is set here)."""
         self.recipe.observe_styles(sources)
+        if self.painter:
+            # Each new tradition starts at the mean style embedding of its artworks.
+            rows = self.recipe.tradition_embeddings
+            self.G.set_embeddings(rows, self.style_offset)
+            self.emas["G"].module.set_embeddings(rows, self.style_offset)
 
     def export_generator(self) -> nn.Module:
         return self.emas["G"].module.eval()

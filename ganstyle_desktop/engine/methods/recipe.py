@@ -46,7 +46,13 @@ from .weights import set_requires_grad
 class RecipeTerms:
     """Owns the critic (registered with the method, so it is checkpointed and resumed)."""
 
-    def __init__(self, method, n_heads: int = 1, default_palette: float = 0.0) -> None:
+    def __init__(
+        self,
+        method,
+        n_heads: int = 1,
+        default_palette: float = 0.0,
+        needs_embeddings: bool = False,
+    ) -> None:
         cfg = method.config
         self.method = method
         self.kind = cfg.gan_loss
@@ -59,8 +65,11 @@ class RecipeTerms:
         self.style_kind = cfg.style_loss
         self.n_heads = n_heads
         self.lambda_teacher = float(cfg.lambda_teacher)
+        # The tradition mean embeddings: for the teacher, or to start a painter's rows.
+        self.needs_embeddings = needs_embeddings or self.lambda_teacher > 0
         self.uses_prior = (
-            self.lambda_critic > 0
+            self.needs_embeddings
+            or self.lambda_critic > 0
             or self.lambda_style > 0
             or self.lambda_content > 0
             or self.lambda_teacher > 0
@@ -94,7 +103,7 @@ class RecipeTerms:
         """Each tradition's mean style embedding, from up to EMBED_IMAGES of its artworks
         (centre crops, evenly spaced through the set): deterministic, so a resumed or
         data-parallel run computes exactly the same."""
-        if self.teacher is None:
+        if not self.needs_embeddings:
             return
         rows = []
         for source in sources:
