@@ -30,10 +30,10 @@ import torch
 from torch import nn
 
 from .multistyle_nets import (
-    MultiStyleGenerator,
     ModulatedNorm,
     ModulatedResidualBlock,
     ModulatedUpsample,
+    MultiStyleGenerator,
 )
 from .style_prior import EMBEDDING_DIM
 

@@ -46,11 +46,11 @@ from ganstyle_desktop.engine.losses import (
     fake_term,
     generator_adversarial_loss,
 )
-from ganstyle_desktop.engine.painter_nets import PainterGenerator
 from ganstyle_desktop.engine.multistyle_nets import MultiStyleGenerator
 from ganstyle_desktop.engine.nce import PatchNCE
 from ganstyle_desktop.engine.nets import make_discriminator
 from ganstyle_desktop.engine.optim import make_adam, seeded_generator
+from ganstyle_desktop.engine.painter_nets import PainterGenerator
 
 from .adversarial import AdversarialMethod
 from .recipe import RecipeTerms
