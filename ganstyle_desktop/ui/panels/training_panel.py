@@ -642,9 +642,9 @@ class TrainingPanel(QWidget):
 
         self.style_field.edit.setText(get("style", "", str))
         self.content_field.edit.setText(get("content", "", str))
-        self.method.setCurrentText(get("method", "fastcut", str))
+        self.method.setCurrentText(get("method", "multistyle", str))
         # Until the engine lists its presets and devices, the saved choices stand alone.
-        self.preset.addItem(get("preset", "lite", str), get("preset", "lite", str))
+        self.preset.addItem(get("preset", "painter", str), get("preset", "painter", str))
         self.size.setValue(get("size", 256, int))
         self.steps.setValue(get("steps", 2000, int))
         self.batch.setValue(get("batch", 1, int))
