@@ -501,7 +501,7 @@ def _style_sources(style, n_styles: int) -> list:
 
 
 def _generator_parameters(preset: str) -> int:
-    from ganstyle_desktop.engine.presets import count_parameters, describe_preset
+    from ganstyle_desktop.engine.presets import describe_preset
 
     return int(describe_preset(preset, 16)["generator_parameters"]) if preset else 0
 
