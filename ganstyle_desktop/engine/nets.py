@@ -348,9 +348,7 @@ class MultiScaleDiscriminator(nn.Module):
         return out
 
 
-def make_discriminator(
-    spec: DiscriminatorSpec, n_scales: int = 1, n_heads: int = 1
-) -> nn.Module:
+def make_discriminator(spec: DiscriminatorSpec, n_scales: int = 1, n_heads: int = 1) -> nn.Module:
     """A PatchGAN (one scale: a tensor of logits) or a multi-scale one (a list)."""
     if n_scales <= 1:
         return PatchDiscriminator(spec, n_heads)

@@ -39,6 +39,28 @@ def available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
+def cpu_only_machine() -> bool:
+    """True when "auto" can only mean the CPU here, told without importing torch: a CPU
+    build of torch, or no NVIDIA device node (Linux). ``GANSTYLE_DEVICE`` is respected."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    wanted = os.environ.get("GANSTYLE_DEVICE", "auto").lower()
+    if wanted != "auto":
+        return wanted == "cpu"
+    if sys.platform == "darwin":
+        return False  # Apple's GPU (MPS) may be there
+    try:
+        build = version("torch")
+    except PackageNotFoundError:
+        return True
+    if "+cpu" in build:
+        return True
+    if sys.platform.startswith("linux"):
+        return not any(Path("/dev").glob("nvidia[0-9]*")) and not Path("/dev/kfd").exists()
+    return False
+
+
 def cache_root() -> Path:
     """Where runtime exports live: ``GANSTYLE_CACHE_DIR``, else beside the user's data
     when ``GANSTYLE_DATA_DIR`` is set (tests, portable installs), else the platform's
@@ -249,6 +271,9 @@ def session_for(path: Path, threads: int) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    # The memory pattern (one block per run planned from the first) doubles the peak for
+    # large tiles, measured: 1.3 GB instead of 0.7 GB on a 4096 x 1560 tile, same speed.
+    options.enable_mem_pattern = False
     # Idle worker threads sleep instead of spinning: CPU time is the user's, and the
     # machine may be shared (spinning shows as busy cores doing nothing).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -301,8 +326,9 @@ def to_input(pixels: np.ndarray) -> np.ndarray:
 
 
 def from_output(y: np.ndarray) -> np.ndarray:
-    """A 1x3xHxW output as HxWx3 float32 in [-1, 1]."""
-    return np.clip(np.moveaxis(y[0], 0, 2), -1.0, 1.0)
+    """A 1x3xHxW output as HxWx3 float32 in [-1, 1] (a view of ``y``, clipped in place)."""
+    np.clip(y, -1.0, 1.0, out=y)
+    return np.moveaxis(y[0], 0, 2)
 
 
 class OrtPainter:
@@ -323,7 +349,7 @@ class OrtPainter:
         self.runtime = runtime
         self.threads = threads or default_threads()
         self.stats = session_for(runtime.folder / "stats.onnx", self.threads)
-        self.tiles = session_for(runtime.folder / "tiles.onnx", self.threads)
+        self._tiles: Any = None  # made on first use: a photo no larger than its view needs none
         self.control = control
         self.size_multiple = runtime.size_multiple
         self.receptive_field = runtime.receptive_field
@@ -349,5 +375,7 @@ class OrtPainter:
         x = to_input(pixels)
         if self._statistics is None:  # plain instance norm: the statistics pass is the pass
             return from_output(_run(self.stats, {"x": x, **self._extra}, self.control)[0])
+        if self._tiles is None:
+            self._tiles = session_for(self.runtime.folder / "tiles.onnx", self.threads)
         feeds = {"x": x, **self._extra, **self._statistics}
-        return from_output(_run(self.tiles, feeds, self.control)[0])
+        return from_output(_run(self._tiles, feeds, self.control)[0])

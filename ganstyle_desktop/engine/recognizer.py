@@ -77,10 +77,17 @@ def _structure_features(rgb: np.ndarray) -> np.ndarray:
     grey = rgb.astype(np.float32) @ np.array([0.2126, 0.7152, 0.0722], np.float32) / 255.0
     feats = []
     for scale in (1, 2):
-        g = grey if scale == 1 else np.asarray(
-            Image.fromarray((grey * 255).astype(np.uint8)).resize(
-                (grey.shape[1] // 2, grey.shape[0] // 2), Image.Resampling.BILINEAR
-            ), np.float32) / 255.0
+        g = (
+            grey
+            if scale == 1
+            else np.asarray(
+                Image.fromarray((grey * 255).astype(np.uint8)).resize(
+                    (grey.shape[1] // 2, grey.shape[0] // 2), Image.Resampling.BILINEAR
+                ),
+                np.float32,
+            )
+            / 255.0
+        )
         edges = sobel_edges(g)
         strong = edges > EDGE_THRESHOLD
         feats += [
@@ -204,8 +211,9 @@ def _fit_logistic(
     wt = torch.from_numpy(weights).double()
     W = torch.zeros(x.shape[1], n_classes, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=500, tolerance_grad=1e-9,
-                            line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        [W, b], lr=1.0, max_iter=500, tolerance_grad=1e-9, line_search_fn="strong_wolfe"
+    )
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
@@ -243,7 +251,9 @@ class TraditionRecognizer:
             raise RecognizerError("a recogniser needs photos and at least one tradition")
         for name in classes:
             if len(features[name]) < 2:
-                raise RecognizerError(f"{name}: need at least 2 pictures, got {len(features[name])}")
+                raise RecognizerError(
+                    f"{name}: need at least 2 pictures, got {len(features[name])}"
+                )
         x = np.concatenate([features[c] for c in classes])
         y = np.concatenate([np.full(len(features[c]), i) for i, c in enumerate(classes)])
         counts = np.bincount(y, minlength=len(classes)).astype(np.float64)
@@ -252,7 +262,11 @@ class TraditionRecognizer:
         weights = per_class[y]
         mean, std = x.mean(0), x.std(0) + 1e-6
         W, b = _fit_logistic((x - mean) / std, y, len(classes), l2, weights)
-        info = {"l2": l2, "photo_weight": photo_weight, "counts": {c: int(n) for c, n in zip(classes, counts, strict=True)}}
+        info = {
+            "l2": l2,
+            "photo_weight": photo_weight,
+            "counts": {c: int(n) for c, n in zip(classes, counts, strict=True)},
+        }
         return cls(classes, mean, std, W, b, info)
 
     @classmethod
@@ -302,16 +316,28 @@ class TraditionRecognizer:
         }
 
     def to_json(self) -> str:
-        return json.dumps({
-            "classes": self.classes, "mean": self.mean.tolist(), "std": self.std.tolist(),
-            "weight": self.weight.tolist(), "bias": self.bias.tolist(), "info": self.info,
-        })
+        return json.dumps(
+            {
+                "classes": self.classes,
+                "mean": self.mean.tolist(),
+                "std": self.std.tolist(),
+                "weight": self.weight.tolist(),
+                "bias": self.bias.tolist(),
+                "info": self.info,
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> TraditionRecognizer:
         d = json.loads(text)
-        return cls(list(d["classes"]), np.array(d["mean"]), np.array(d["std"]),
-                   np.array(d["weight"]), np.array(d["bias"]), dict(d.get("info", {})))
+        return cls(
+            list(d["classes"]),
+            np.array(d["mean"]),
+            np.array(d["std"]),
+            np.array(d["weight"]),
+            np.array(d["bias"]),
+            dict(d.get("info", {})),
+        )
 
 
 def crops(image: np.ndarray, n: int, seed: int = 0) -> list[np.ndarray]:
@@ -352,9 +378,7 @@ def cross_validate(
     filtered_as_photo = 0
     confusion: dict[str, dict[str, int]] = {name: {} for name in views}
     for k in range(folds):
-        train = {
-            name: x[fold_of[name] != k].reshape(-1, x.shape[-1]) for name, x in views.items()
-        }
+        train = {name: x[fold_of[name] != k].reshape(-1, x.shape[-1]) for name, x in views.items()}
         if filtered is not None:
             keep = fold_of[PHOTO] != k
             train[PHOTO] = np.concatenate(

@@ -59,6 +59,7 @@ from .blend import Blend
 from .control import JobControl
 from .events import StylizeFinished, StylizePreview, StylizeProgress
 from .tiling import (
+    DEFAULT_MEMORY_BUDGET_MB,
     VIEW_FACTOR,
     VIEW_MAX_SQUARES,
     StatisticsView,
@@ -92,7 +93,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MEMORY_BUDGET_MB = 1024
 # The training size assumed for a bare generator (no model card): the app's default.
 DEFAULT_TRAINING_SIZE = 256
 BACKENDS = ("auto", "onnx", "torch", "torch-compile")

@@ -19,6 +19,10 @@ from PIL import Image
 from .control import JobControl
 from .events import StylizeProgress
 
+# Memory for a pass's activations (tiles are sized to fit it). 896 MB keeps a whole
+# stylize of a 4096 x 4096 photo (input, output, tiles) within 1 GB with ONNX Runtime,
+# and lets a 2048 x 2048 photo run in one pass.
+DEFAULT_MEMORY_BUDGET_MB = 896
 # The statistics view's short side, in training sizes (see stylize's module docstring).
 VIEW_FACTOR = 2.0
 # A panorama's view keeps at most this many squares of the view's short side of pixels.
@@ -126,11 +130,12 @@ def region(image: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
 def to_pixels(
     out: np.ndarray, like: np.ndarray, strength: float = 1.0, scale: float | None = None
 ) -> np.ndarray:
-    """Network output (HxWx3 float in [-1, 1], cropped to ``like``'s size) as pixels of
-    ``like``'s dtype, mixed with ``like`` when ``strength`` < 1 (the photo is the rest)."""
+    """Network output (HxWx3 float32 in [-1, 1], cropped to ``like``'s size) as pixels of
+    ``like``'s dtype, mixed with ``like`` when ``strength`` < 1 (the photo is the rest).
+    ``out`` is used up (computed on in place: a full-size float copy less at the peak)."""
     h, w = like.shape[:2]
     scale = scale_of(like) if scale is None else scale
-    rows = np.array(out[:h, :w], dtype=np.float32)
+    rows = out[:h, :w]
     rows += 1.0
     rows *= scale / 2.0
     if strength < 1.0:

@@ -40,11 +40,10 @@ from .nets import (
     norm_statistics,
     receptive_field,
 )
-from .tiling import StylizeError, TilePlan, plan_tile_layout
+from .tiling import DEFAULT_MEMORY_BUDGET_MB, StylizeError, TilePlan, plan_tile_layout
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MEMORY_BUDGET_MB = 1024
 # Peak bytes of live activations per pixel = widest full-resolution activation (channels x
 # 4 bytes) x this factor. In a ResNet generator the widest full-resolution tensor is the
 # last upsampler's nearest-resized input (2 x width channels); while that layer runs its
@@ -326,7 +325,7 @@ def _run(module: nn.Module, x: torch.Tensor, plan: DevicePlan) -> np.ndarray:
     with torch.inference_mode():
         with plan.autocast():
             y = module(x)
-        return y[0].float().clamp_(-1.0, 1.0).permute(1, 2, 0).contiguous().cpu().numpy()
+        return y[0].float().clamp_(-1.0, 1.0).permute(1, 2, 0).cpu().numpy()
 
 
 class TorchPainter:

@@ -140,9 +140,7 @@ class RecipeTerms:
                 taps.add(CONTENT_TAP)
             # One shift for output and photo (the content loss compares them place by
             # place), another for the artwork; drawn per step, the same on every process.
-            shifts = torch.randint(
-                -JITTER, JITTER + 1, (4,), generator=m.rngs["jitter"]
-            ).tolist()
+            shifts = torch.randint(-JITTER, JITTER + 1, (4,), generator=m.rngs["jitter"]).tolist()
             fake_f = prior_features(self.prior, jitter(fake, *shifts[:2]), tuple(taps))
             if self.lambda_style > 0:
                 with torch.no_grad():
@@ -157,9 +155,7 @@ class RecipeTerms:
                     )
                 terms["content"] = self.lambda_content * feature_content_loss(fake_f, content_f)
         if self.lambda_palette > 0:
-            terms["palette"] = self.lambda_palette * colour_swd(
-                fake, style, m.rngs["palette"]
-            )
+            terms["palette"] = self.lambda_palette * colour_swd(fake, style, m.rngs["palette"])
         return terms
 
 
