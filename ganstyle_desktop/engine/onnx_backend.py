@@ -243,13 +243,25 @@ def ensure_runtime(model: object) -> RuntimeModel:
 # -- sessions -------------------------------------------------------------------------------
 
 
+_THREAD_LIMIT: int | None = None
+
+
+def set_thread_limit(threads: int | None) -> None:
+    """At most ``threads`` per session from now on (None: no limit); the desktop app
+    leaves a core to its window, as it does for torch."""
+    global _THREAD_LIMIT
+    _THREAD_LIMIT = None if threads is None else max(1, int(threads))
+
+
 def default_threads() -> int:
-    """Threads for a session: ``OMP_NUM_THREADS`` when set (as for torch), else every core."""
+    """Threads for a session: ``OMP_NUM_THREADS`` when set (as for torch), else every core;
+    never more than :func:`set_thread_limit` allows."""
     value = os.environ.get("OMP_NUM_THREADS", "")
     try:
-        return max(1, int(value))
+        threads = max(1, int(value))
     except ValueError:
-        return max(1, os.cpu_count() or 1)
+        threads = max(1, os.cpu_count() or 1)
+    return threads if _THREAD_LIMIT is None else min(threads, _THREAD_LIMIT)
 
 
 _SESSIONS: dict[tuple[str, int], Any] = {}

@@ -207,6 +207,18 @@ def _painter(
 
 # -- the stylizer ---------------------------------------------------------------------------
 
+# A preview is shown only when the next picture has at least this many times its pixels
+# (the view's painting before the image or a screen-size copy; the screen-size copy when
+# the image has twice that again): else the next one is nearly as quick.
+PREVIEW_GAIN = 2.0
+
+
+def _worth_painting(small: np.ndarray | None, view: StatisticsView, h: int, w: int) -> bool:
+    if small is None or small.ndim != 3 or min(small.shape[:2]) < 2:
+        return False
+    pixels = small.shape[0] * small.shape[1]
+    return pixels >= PREVIEW_GAIN * view.height * view.width and pixels * 2 * PREVIEW_GAIN <= h * w
+
 
 def stylize_steps(
     model: object,
@@ -227,6 +239,7 @@ def stylize_steps(
     high_bit_output: bool | None = None,
     backend: str = "auto",
     preview: bool = False,
+    preview_image: np.ndarray | None = None,
 ) -> Iterator[StylizeProgress | StylizePreview | StylizeFinished]:
     """Stylize ``image`` (HxWx3 uint8 or uint16), yielding progress per tile and a
     :class:`StylizeFinished` whose output has the input's shape and dtype.
@@ -244,7 +257,10 @@ def stylize_steps(
     the image is 16-bit) says whether the result keeps more than 8 bits per channel.
     ``backend``: see the module docstring. ``preview``: when the statistics view is a
     downscaled copy of the image, yield its painting (a :class:`StylizePreview`, the whole
-    photo at the view's size with the final statistics) as soon as it is painted.
+    photo at the view's size with the final statistics) as soon as it is painted: the
+    first picture, in the time of one small pass. ``preview_image`` (a screen-size copy of
+    the image, 8-bit) is then painted next with the same statistics and yielded too, when
+    it is clearly larger than the view and clearly smaller than the image.
     """
     check_image(image)
     if not 0.0 <= strength <= 1.0:
@@ -304,10 +320,18 @@ def stylize_steps(
             painted = painter.capture(pixels)
             done += 1
             yield StylizeProgress(done, total, "normalising")
-            if preview and not view.is_image:
+            if preview and not view.is_image and h * w >= PREVIEW_GAIN * view.height * view.width:
                 shown = to_pixels(painted, pixels, strength)
                 yield StylizePreview(shown, time.perf_counter() - started, "view")
             del pixels, painted
+            if preview and _worth_painting(preview_image, view, h, w):
+                from .tiling import region, round_up
+
+                ph, pw = preview_image.shape[:2]
+                padded = region(preview_image, 0, round_up(ph, m), 0, round_up(pw, m))
+                shown = to_pixels(painter.paint(padded), preview_image, strength)
+                yield StylizePreview(shown, time.perf_counter() - started, "screen")
+                del padded, shown
         output = yield from paint_tiles(painter.paint, image, tiles, strength, control, done, total)
     yield StylizeFinished(output, time.perf_counter() - started, tiles.tiled, extra)
 

@@ -283,21 +283,34 @@ _FAST_GUARD = threading.Lock()
 
 
 def fast_equivalent(generator: nn.Module) -> nn.Module:
-    """A copy of ``generator`` (a model file's, never trained further) with every
-    upsampler made sub-pixel; cached per generator."""
+    """``generator`` (a model file's, never trained further) with every upsampler made
+    sub-pixel; cached per generator.
+
+    Only the containers on the way to an upsampler are copied (shallowly): every other
+    layer, the norms included, is the generator's own. So frozen statistics live where
+    they always did (one lock per model, :func:`_lock_for`), hooks on its layers see the
+    fast passes too, and no weight is duplicated but the upsamplers'.
+    """
     with _FAST_GUARD:
         fast = _FAST.get(generator)
     if fast is not None:
         return fast
-    fast = copy.deepcopy(generator).eval()
-    for parent in list(fast.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, Upsample):
-                setattr(parent, name, SubpixelUpsample(child))
-    for p in fast.parameters():
-        p.requires_grad_(False)
+    fast = _with_subpixel(generator)
     with _FAST_GUARD:
         return _FAST.setdefault(generator, fast)
+
+
+def _with_subpixel(module: nn.Module) -> nn.Module:
+    if isinstance(module, Upsample):
+        return SubpixelUpsample(module)
+    replaced = {name: _with_subpixel(child) for name, child in module.named_children()}
+    if all(replaced[name] is child for name, child in module.named_children()):
+        return module
+    clone = copy.copy(module)  # shares parameters, buffers and hooks
+    clone._modules = dict(module._modules)
+    for name, child in replaced.items():
+        clone._modules[name] = child
+    return clone
 
 
 def fast_module_for(model: object, blend: dict[str, float] | None) -> nn.Module | None:
