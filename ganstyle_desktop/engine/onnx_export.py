@@ -117,7 +117,12 @@ def _generator_of(model: object) -> nn.Module:
 
 
 def _export(module: nn.Module, args: tuple, names: list[str], outputs: list[str]) -> bytes:
-    dynamic = {n: {2: "height", 3: "width"} for n in names + outputs if n in _IMAGE_NAMES}
+    # The painted image and the output share their sides; the view has its own.
+    dynamic = {
+        n: {2: f"{_IMAGE_NAMES[n]}height", 3: f"{_IMAGE_NAMES[n]}width"}
+        for n in names + outputs
+        if n in _IMAGE_NAMES
+    }
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer notes about shape-dependent branches
@@ -135,7 +140,7 @@ def _export(module: nn.Module, args: tuple, names: list[str], outputs: list[str]
     return buffer.getvalue()
 
 
-_IMAGE_NAMES = {"x", "y", "image", "view", "stylized"}
+_IMAGE_NAMES = {"x": "", "y": "", "image": "", "stylized": "", "view": "view_"}
 
 
 def _probe_inputs(generator: nn.Module, side: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
