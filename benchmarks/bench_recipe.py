@@ -73,6 +73,7 @@ def parse_set(items: list[str]) -> dict:
 def fitted_recognizer():
     """The benchmark recogniser (every shared class, photos and filtered photos), cached."""
     from ganstyle_desktop.engine.recognizer import (
+        FILTER_VERSION,
         FILTERED_PER_PHOTO,
         PHOTO,
         TraditionRecognizer,
@@ -81,7 +82,8 @@ def fitted_recognizer():
     )
 
     classes = recognizer_classes()
-    cache = RESULTS / f"recognizer-{len(classes)}-{sum(len(v) for v in classes.values())}.json"
+    n_art = sum(len(v) for v in classes.values())
+    cache = RESULTS / f"recognizer-v{FILTER_VERSION}-{len(classes)}-{n_art}.json"
     if cache.is_file():
         return TraditionRecognizer.from_json(cache.read_text())
     feats = {name: cached_views(files, 4).reshape(-1, cached_views(files, 4).shape[-1])
@@ -132,6 +134,16 @@ def evaluate(model_path: Path, slugs: list[str], recognizer, photos, photo_image
     return result, outputs_by
 
 
+MAX_STYLE_FOR_SCORE = 100
+
+
+def style_subset(slug: str) -> list:
+    """Up to MAX_STYLE_FOR_SCORE artworks, evenly spaced: S's cost grows with the set."""
+    files = style_files(slug)
+    step = max(1, len(files) // MAX_STYLE_FOR_SCORE)
+    return files[::step][:MAX_STYLE_FOR_SCORE]
+
+
 def _recognizer_class(slug: str) -> str:
     from data_sets import ALIASES
 
@@ -160,7 +172,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--flat-colours", type=int, default=None,
+                        help="experiment: override the preset's flat_colours")
     args = parser.parse_args()
+    if args.flat_colours is not None:
+        from dataclasses import replace
+
+        from ganstyle_desktop.engine import presets
+
+        p = presets.PRESETS[args.preset]
+        presets.PRESETS[args.preset] = replace(
+            p, generator=replace(p.generator, flat_colours=args.flat_colours)
+        )
 
     import torch
 
@@ -191,7 +214,7 @@ def main() -> None:
     )
     recognizer = fitted_recognizer()
     photo_images = load_square(held, EVAL_SIZE)
-    style_sets = {s: load_square(style_files(s), EVAL_SIZE) for s in args.style}
+    style_sets = {s: load_square(style_subset(s), EVAL_SIZE) for s in args.style}
     t0 = time.perf_counter()
     train_seconds = 0.0
     evaluations = []

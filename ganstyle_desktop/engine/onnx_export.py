@@ -34,7 +34,12 @@ from .atomic import write_bytes_atomic, write_text_atomic
 from .nets import norm_layers, norm_statistics, receptive_field
 from .onnx_backend import RUNTIME_FORMAT, RUNTIME_VERSION
 from .tiling import VIEW_FACTOR
-from .torch_backend import activation_bytes_per_pixel, fast_equivalent, size_multiple
+from .torch_backend import (
+    activation_bytes_per_pixel,
+    fast_equivalent,
+    fast_path_refusal,
+    size_multiple,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +113,10 @@ class _OneFile(nn.Module):
 
 def _generator_of(model: object) -> nn.Module:
     generator = getattr(model, "generator", model)
-    if not isinstance(generator, nn.Module) or next(norm_layers(generator), None) is None:
+    refusal = fast_path_refusal(generator)
+    if refusal is not None:
         raise OnnxExportError(
-            f"{type(generator).__name__} is not a generator this exporter knows "
+            f"{refusal}, so it cannot be exported to ONNX yet "
             "(it needs the ResNet or multi-style generator of a model file)"
         )
     return generator
@@ -189,6 +195,8 @@ def runtime_facts(model: object) -> dict:
         widest = max(3.0, spec.width / area)
         for n in range(1, spec.n_down + 1):
             widest = max(widest, spec.width * 2**n / 4**n / area)
+        if spec.flat_colours:  # the flat-colour head's per-pixel weights, at full size
+            widest = max(widest, spec.flat_colours + 4.0)
         bpp = widest * 4.0 * ORT_ACTIVATION_FACTOR + ORT_IO_BYTES_PER_PIXEL
     else:  # pragma: no cover - every model file's generator has a spec
         bpp = activation_bytes_per_pixel(generator)

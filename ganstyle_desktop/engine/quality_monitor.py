@@ -31,7 +31,7 @@ from .stylize import stylize_array
 HOLD_EVERY = 5  # 1 photo in 5 is held apart
 MIN_HELD = 2  # S and edge SSIM need at least two photos
 MIN_STYLE = 2  # S compares two halves of the style set
-MAX_STYLE_FOR_RECOGNISER = 120  # artworks per tradition the recogniser is fitted on
+MAX_STYLE_FOR_SCORE = 120  # artworks per tradition that the checks decode and compare
 FILTERED_PER_TRAINING_PHOTO = 4
 EDGE_SSIM_FLOOR = 0.5  # below it the photo's structure is lost: no longer a stylized photo
 RECOGNISED_BAR = 0.7  # the share of outputs that must read as the tradition
@@ -105,6 +105,10 @@ class QualityMonitor:
         self.slugs = list(styles)
         self.style_images: dict[str, list[np.ndarray]] = {}
         for slug, files in styles.items():
+            files = list(files)
+            if len(files) > MAX_STYLE_FOR_SCORE:  # evenly spaced: the checks' cost is bounded
+                step = len(files) // MAX_STYLE_FOR_SCORE
+                files = files[::step][:MAX_STYLE_FOR_SCORE]
             images = _load_checked(files, size, stop)
             if len(images) < MIN_STYLE:
                 raise ValueError(
@@ -129,8 +133,8 @@ class QualityMonitor:
         feats: dict[str, np.ndarray] = {}
         for slug, images in self.style_images.items():
             chosen = images
-            if len(images) > MAX_STYLE_FOR_RECOGNISER:
-                idx = rng.choice(len(images), MAX_STYLE_FOR_RECOGNISER, replace=False)
+            if len(images) > MAX_STYLE_FOR_SCORE:
+                idx = rng.choice(len(images), MAX_STYLE_FOR_SCORE, replace=False)
                 chosen = [images[i] for i in sorted(idx)]
             feats[slug] = image_features(chosen, progress=progress)
         photos = _load_checked(training_photos, self.size, stop)

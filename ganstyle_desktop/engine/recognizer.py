@@ -44,6 +44,8 @@ FEATURE_TAPS = ("expanded_conv_2", "expanded_conv_5", "expanded_conv_12", "expan
 DEFAULT_L2 = 1e-2
 PHOTO_WEIGHT = 2.0
 FILTERED_PER_PHOTO = 8
+FILTER_KINDS = 6
+FILTER_VERSION = 2  # bump when filtered_photos changes: cached recognisers are refitted
 FLAT_THRESHOLD = 0.02  # Sobel magnitude (black-to-white step = 1) below which a pixel is flat
 EDGE_THRESHOLD = 0.15
 
@@ -77,17 +79,10 @@ def _structure_features(rgb: np.ndarray) -> np.ndarray:
     grey = rgb.astype(np.float32) @ np.array([0.2126, 0.7152, 0.0722], np.float32) / 255.0
     feats = []
     for scale in (1, 2):
-        g = (
-            grey
-            if scale == 1
-            else np.asarray(
-                Image.fromarray((grey * 255).astype(np.uint8)).resize(
-                    (grey.shape[1] // 2, grey.shape[0] // 2), Image.Resampling.BILINEAR
-                ),
-                np.float32,
-            )
-            / 255.0
-        )
+        g = grey if scale == 1 else np.asarray(
+            Image.fromarray((grey * 255).astype(np.uint8)).resize(
+                (grey.shape[1] // 2, grey.shape[0] // 2), Image.Resampling.BILINEAR
+            ), np.float32) / 255.0
         edges = sobel_edges(g)
         strong = edges > EDGE_THRESHOLD
         feats += [
@@ -165,16 +160,16 @@ def filtered_photos(
     per_photo: int = FILTERED_PER_PHOTO,
     seed: int = 0,
 ) -> list[np.ndarray]:
-    """Colour-filtered copies of ``photos``: a palette borrowed from an artwork, a tint,
-    sepia, posterised levels, blur or grain. Still photos, to a person; the recogniser is
-    taught so."""
+    """Filtered copies of ``photos``: a palette borrowed from an artwork, a tint, sepia,
+    posterised levels, softening (heavy blur, down-and-up sampling) or grain. Still photos,
+    to a person; the recogniser is taught so."""
     rng = np.random.default_rng(seed)
     out = []
     for photo in photos:
         base = square(photo, FEATURE_SIZE)
         for k in range(per_photo):
             ref = square(artworks[rng.integers(len(artworks))], FEATURE_SIZE) if artworks else base
-            kind = (k + rng.integers(4)) % 4
+            kind = (k + rng.integers(FILTER_KINDS)) % FILTER_KINDS
             if kind == 0:
                 im = _match_histograms(base, ref)
             elif kind == 1:
@@ -185,12 +180,27 @@ def filtered_photos(
                 im = np.clip(grey[..., None] * tint[None, None], 0, 255).astype(np.uint8)
                 if rng.random() < 0.5:
                     im = _mean_std_transfer(im, ref)
-            else:
+            elif kind == 3:
                 levels = int(rng.integers(4, 9))
                 im = (np.round(base / 255.0 * (levels - 1)) / (levels - 1) * 255).astype(np.uint8)
                 im = _mean_std_transfer(im, ref)
+            else:
+                # Softened: what a generator that has learned little gives (a blurred or
+                # down-and-up-sampled photo), with a borrowed palette half of the time.
+                pil = Image.fromarray(base)
+                if kind == 4:
+                    factor = float(rng.uniform(2.0, 5.0))
+                    small = (max(8, int(FEATURE_SIZE / factor)),) * 2
+                    pil = pil.resize(small, Image.Resampling.BILINEAR).resize(
+                        (FEATURE_SIZE, FEATURE_SIZE), Image.Resampling.BILINEAR
+                    )
+                else:
+                    pil = pil.filter(ImageFilter.GaussianBlur(float(rng.uniform(1.5, 4.0))))
+                im = np.asarray(pil)
+                if rng.random() < 0.5:
+                    im = _mean_std_transfer(im, ref)
             pil = Image.fromarray(im)
-            if rng.random() < 0.4:
+            if kind < 4 and rng.random() < 0.4:
                 pil = pil.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.5))))
             im = np.asarray(pil).astype(np.float64)
             if rng.random() < 0.5:  # grain / a fine mesh, as an untrained generator leaves
@@ -211,9 +221,8 @@ def _fit_logistic(
     wt = torch.from_numpy(weights).double()
     W = torch.zeros(x.shape[1], n_classes, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS(
-        [W, b], lr=1.0, max_iter=500, tolerance_grad=1e-9, line_search_fn="strong_wolfe"
-    )
+    opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=500, tolerance_grad=1e-9,
+                            line_search_fn="strong_wolfe")
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
@@ -251,9 +260,7 @@ class TraditionRecognizer:
             raise RecognizerError("a recogniser needs photos and at least one tradition")
         for name in classes:
             if len(features[name]) < 2:
-                raise RecognizerError(
-                    f"{name}: need at least 2 pictures, got {len(features[name])}"
-                )
+                raise RecognizerError(f"{name}: need at least 2 pictures, got {len(features[name])}")
         x = np.concatenate([features[c] for c in classes])
         y = np.concatenate([np.full(len(features[c]), i) for i, c in enumerate(classes)])
         counts = np.bincount(y, minlength=len(classes)).astype(np.float64)
@@ -262,11 +269,7 @@ class TraditionRecognizer:
         weights = per_class[y]
         mean, std = x.mean(0), x.std(0) + 1e-6
         W, b = _fit_logistic((x - mean) / std, y, len(classes), l2, weights)
-        info = {
-            "l2": l2,
-            "photo_weight": photo_weight,
-            "counts": {c: int(n) for c, n in zip(classes, counts, strict=True)},
-        }
+        info = {"l2": l2, "photo_weight": photo_weight, "counts": {c: int(n) for c, n in zip(classes, counts, strict=True)}}
         return cls(classes, mean, std, W, b, info)
 
     @classmethod
@@ -316,28 +319,16 @@ class TraditionRecognizer:
         }
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "classes": self.classes,
-                "mean": self.mean.tolist(),
-                "std": self.std.tolist(),
-                "weight": self.weight.tolist(),
-                "bias": self.bias.tolist(),
-                "info": self.info,
-            }
-        )
+        return json.dumps({
+            "classes": self.classes, "mean": self.mean.tolist(), "std": self.std.tolist(),
+            "weight": self.weight.tolist(), "bias": self.bias.tolist(), "info": self.info,
+        })
 
     @classmethod
     def from_json(cls, text: str) -> TraditionRecognizer:
         d = json.loads(text)
-        return cls(
-            list(d["classes"]),
-            np.array(d["mean"]),
-            np.array(d["std"]),
-            np.array(d["weight"]),
-            np.array(d["bias"]),
-            dict(d.get("info", {})),
-        )
+        return cls(list(d["classes"]), np.array(d["mean"]), np.array(d["std"]),
+                   np.array(d["weight"]), np.array(d["bias"]), dict(d.get("info", {})))
 
 
 def crops(image: np.ndarray, n: int, seed: int = 0) -> list[np.ndarray]:
@@ -378,7 +369,9 @@ def cross_validate(
     filtered_as_photo = 0
     confusion: dict[str, dict[str, int]] = {name: {} for name in views}
     for k in range(folds):
-        train = {name: x[fold_of[name] != k].reshape(-1, x.shape[-1]) for name, x in views.items()}
+        train = {
+            name: x[fold_of[name] != k].reshape(-1, x.shape[-1]) for name, x in views.items()
+        }
         if filtered is not None:
             keep = fold_of[PHOTO] != k
             train[PHOTO] = np.concatenate(

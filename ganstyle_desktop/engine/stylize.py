@@ -157,14 +157,16 @@ def choose_backend(
                 "the onnx backend needs onnxruntime (pip install onnxruntime); "
                 "or choose --backend torch"
             )
+        if backend in ("onnx", "torch-compile"):
+            refusal = _fast_path_refusal(model, backend)
+            if refusal is not None:
+                # A model these paths were not made for still paints, as it is.
+                log.warning("%s; painting with eager PyTorch instead of %s", refusal, backend)
+                return "torch"
         return backend
     if not onnx_backend.available() or precision not in ("auto", "fp32"):
         return "torch"
-    if getattr(model, "path", None) is None or not hasattr(model, "generator"):
-        return "torch"  # a bare module or an in-memory model: nothing to export from
-    from .torch_backend import is_fast_capable
-
-    if not is_fast_capable(model.generator):
+    if _fast_path_refusal(model, "onnx") is not None:
         return "torch"
     if device != "cpu":
         from .devices import plan_for
@@ -172,6 +174,18 @@ def choose_backend(
         if plan_for(device).type != "cpu":
             return "torch"  # a GPU: PyTorch's kernels and mixed precision
     return "onnx"
+
+
+def _fast_path_refusal(model: object, backend: str) -> str | None:
+    """Why ``backend`` ("onnx" or "torch-compile") cannot run ``model``; None if it can."""
+    generator = getattr(model, "generator", None)
+    if generator is None:
+        return f"{type(model).__name__} is not a model file's generator"
+    if backend == "onnx" and getattr(model, "path", None) is None:
+        return "an in-memory model has no file to export from"
+    from .torch_backend import fast_path_refusal
+
+    return fast_path_refusal(generator)
 
 
 def _painter(

@@ -23,7 +23,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 import torch
@@ -96,6 +96,8 @@ def activation_bytes_per_pixel(module: nn.Module) -> float:
         # Bottleneck layers: (width * 2**n) channels on (1/4)**n of the pixels.
         for n in range(1, spec.n_down + 1):
             widest = max(widest, spec.width * 2**n / 4**n / area)
+        if spec.flat_colours:  # the flat-colour head's per-pixel weights, at full size
+            widest = max(widest, spec.flat_colours + 4.0)
         return widest * 4.0 * ACTIVATION_FACTOR
     return _probe_bytes_per_pixel(module)
 
@@ -269,13 +271,53 @@ class SubpixelUpsample(nn.Module):
         return F.pixel_shuffle(out.reshape(n, 4 * c, height, width), 2)
 
 
-def is_fast_capable(generator: object) -> bool:
-    """A generator the fast equivalent is made for (exact classes: a wrapper that records
-    or changes the forward pass keeps its own)."""
+# The generator classes the fast equivalent (and the ONNX export traced from it) is made
+# for, and the GeneratorSpec options it computes exactly: tests/engine/test_fast_backends.py
+# holds each of them to plain PyTorch. Anything else (a generator kind added later, an option
+# these paths have not been checked on) runs as it is, on eager PyTorch: slower, never wrong.
+FAST_SPEC_OPTIONS = frozenset(
+    {
+        "in_channels",
+        "out_channels",
+        "width",
+        "n_blocks",
+        "n_down",
+        "separable",
+        "unshuffle",
+        "flat_colours",
+    }
+)
+
+
+def _fast_classes() -> tuple[type, ...]:
     from .multistyle_nets import MultiStyleGenerator
     from .nets import ResnetGenerator
 
-    return type(generator) in (ResnetGenerator, MultiStyleGenerator)
+    return (ResnetGenerator, MultiStyleGenerator)
+
+
+def fast_path_refusal(generator: object) -> str | None:
+    """Why the fast paths (the fast equivalent, ONNX Runtime) cannot take ``generator``;
+    None when they can. Exact classes: a subclass or wrapper may change the forward pass."""
+    if type(generator) not in _fast_classes():
+        return f"{type(generator).__name__} is not a generator the fast paths know"
+    spec = getattr(generator, "spec", None)
+    if not isinstance(spec, GeneratorSpec):
+        return f"{type(generator).__name__} has no generator spec"
+    # An option at its default changes nothing: only the ones in use must be known.
+    unknown = sorted(
+        f.name
+        for f in fields(spec)
+        if f.name not in FAST_SPEC_OPTIONS and getattr(spec, f.name) != f.default
+    )
+    if unknown:
+        return f"the generator option(s) {', '.join(unknown)} are new to the fast paths"
+    return None
+
+
+def is_fast_capable(generator: object) -> bool:
+    """The fast paths compute exactly what ``generator`` computes (see :func:`fast_path_refusal`)."""
+    return fast_path_refusal(generator) is None
 
 
 _FAST: weakref.WeakKeyDictionary[nn.Module, nn.Module] = weakref.WeakKeyDictionary()
@@ -376,11 +418,12 @@ class TorchPainter:
         self.receptive_field = receptive_field(resolve_module(model, blend))
         self.label = plan.label
         self.precision = precision_name(plan)
-        self.name = "torch-compile" if variant == "compile" else "torch"
+        self.name = "torch"
         self._forward = self.module
         if variant == "compile" and self.fast:
             # dynamic=True: one compile serves tiles of every size.
             self._forward = torch.compile(self.module, dynamic=True)
+            self.name = "torch-compile"
         self._mode = "normal"
         self._stack: contextlib.ExitStack | None = None
 

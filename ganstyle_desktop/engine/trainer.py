@@ -183,6 +183,9 @@ class Trainer:
         control.raise_if_cancelled()
         method = method_class(cfg.method)(cfg, plan)
         self.method = method
+        observe = getattr(method, "observe_styles", None)
+        if callable(observe):  # terms that need to know the style sets (the teacher's)
+            observe(styles.sources)
         data_rng = seeded_generator(cfg.seed, 1)
         shard = plan.shard(cfg.batch_size)  # this process's rows of each step's batch
 

@@ -1,8 +1,10 @@
 """The fast inference paths paint what the generator paints: the sub-pixel upsampler
 against its definition, the eager fast equivalent and ONNX Runtime against plain PyTorch
-(randomly initialised generators of the mid preset's design, shrunk), tiled against
-untiled, the one-file ONNX export round trip, cancel mid-pass, the fallback without
-onnxruntime, and a CLI stylize that never imports torch."""
+(randomly initialised generators of the mid preset's design, shrunk, with and without the
+flat-colour head), tiled against untiled, the one-file ONNX export round trip, cancel
+mid-pass, the fallbacks (no onnxruntime, a generator option or a generator kind the fast
+paths do not know: eager PyTorch, the right picture), and a CLI stylize that never imports
+torch."""
 
 from __future__ import annotations
 
@@ -30,6 +32,12 @@ needs_ort = pytest.mark.skipif(not onnx_backend.available(), reason="onnxruntime
 # The mid preset's design (space-to-depth input, dense blocks at 1/8), narrower and
 # shallower so a test runs in a second.
 MID_LIKE = GeneratorSpec(width=8, n_blocks=2, n_down=2, separable=False, unshuffle=2)
+# With the flat-colour head (main's GeneratorSpec.flat_colours), on both kinds of input stem.
+MID_FLAT = GeneratorSpec(
+    width=8, n_blocks=2, n_down=2, separable=False, unshuffle=2, flat_colours=4
+)
+LITE_FLAT = GeneratorSpec(width=8, n_blocks=1, n_down=2, separable=True, flat_colours=3)
+SPECS = {"mid": MID_LIKE, "mid-flat": MID_FLAT, "lite-flat": LITE_FLAT}
 TRADITIONS = ["ukiyo-e", "ink-wash"]
 
 
@@ -49,10 +57,16 @@ def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.clip(base.astype(int) + noise, 0, 255).astype(np.uint8)
 
 
-def model_file(folder: Path, multistyle: bool, seed: int = 0, training_size: int = 32) -> Path:
+def model_file(
+    folder: Path,
+    multistyle: bool,
+    seed: int = 0,
+    training_size: int = 32,
+    spec: GeneratorSpec = MID_LIKE,
+) -> Path:
     torch.manual_seed(seed)
     if multistyle:
-        gen = MultiStyleGenerator(MID_LIKE, TRADITIONS)
+        gen = MultiStyleGenerator(spec, TRADITIONS)
         torch.nn.init.normal_(gen.mapping[2].weight, std=0.3)  # traditions that differ
         card = ModelCard(
             name="mid-like",
@@ -63,9 +77,13 @@ def model_file(folder: Path, multistyle: bool, seed: int = 0, training_size: int
             traditions=[{"slug": t} for t in TRADITIONS],
         )
     else:
-        gen = ResnetGenerator(MID_LIKE)
+        gen = ResnetGenerator(spec)
         card = ModelCard(name="mid-like", training_size=training_size)
-    return save_model(folder / f"mid-like-{int(multistyle)}-{seed}.safetensors", gen.eval(), card)
+    if spec.flat_colours:
+        with torch.no_grad():  # half the picture from the head, so a mistake in it shows
+            gen.flat_logit.fill_(0.0)
+    name = f"mid-like-{int(multistyle)}-{seed}-{spec.unshuffle}-{spec.flat_colours}"
+    return save_model(folder / f"{name}.safetensors", gen.eval(), card)
 
 
 def levels(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
@@ -115,9 +133,10 @@ def test_the_fast_equivalent_shares_the_generators_layers() -> None:
 # -- eager fast equivalent and ONNX Runtime against plain PyTorch ---------------------------
 
 
+@pytest.mark.parametrize("spec", SPECS)
 @pytest.mark.parametrize("multistyle", [False, True])
-def test_fast_backends_paint_what_the_generator_paints(tmp_path, multistyle) -> None:
-    model = load_model(model_file(tmp_path, multistyle))
+def test_fast_backends_paint_what_the_generator_paints(tmp_path, multistyle, spec) -> None:
+    model = load_model(model_file(tmp_path, multistyle, spec=SPECS[spec]))
     image = photo(150, 214)  # larger than its view (64 px short side): capture, then frozen
     blend = {"ukiyo-e": 0.3, "ink-wash": 0.7} if multistyle else None
     reference = plain(model, image, blend)
@@ -130,9 +149,11 @@ def test_fast_backends_paint_what_the_generator_paints(tmp_path, multistyle) -> 
 
 
 @needs_ort
-@pytest.mark.parametrize("multistyle", [False, True])
-def test_onnx_tiles_match_one_pass_and_the_budget_changes_nothing(tmp_path, multistyle) -> None:
-    model = load_model(model_file(tmp_path, multistyle, seed=2))
+@pytest.mark.parametrize(("multistyle", "spec"), [(False, "mid"), (True, "mid-flat")])
+def test_onnx_tiles_match_one_pass_and_the_budget_changes_nothing(
+    tmp_path, multistyle, spec
+) -> None:
+    model = load_model(model_file(tmp_path, multistyle, seed=2, spec=SPECS[spec]))
     image = photo(260, 390, seed=4)
     whole = stylize_array(model, image, backend="onnx", memory_budget_mb=8000)
     tiled = stylize_array(model, image, backend="onnx", memory_budget_mb=1.0)
@@ -174,13 +195,14 @@ def test_onnx_export_is_cached_by_content_and_read_without_torch(tmp_path) -> No
 
 
 @needs_ort
-def test_the_exported_onnx_file_round_trips_on_a_real_photo(tmp_path, shared_data) -> None:
+@pytest.mark.parametrize("spec", ["mid", "mid-flat"])
+def test_the_exported_onnx_file_round_trips_on_a_real_photo(tmp_path, shared_data, spec) -> None:
     """Issue 15: the exported model run by ONNX Runtime matches PyTorch within 1 level
     mean on a real photo (larger than its view, so the view input matters)."""
     from ganstyle_desktop.cli import main
     from ganstyle_desktop.cli.export_cmd import run_onnx_file
 
-    path = model_file(tmp_path, True, seed=6, training_size=128)
+    path = model_file(tmp_path, True, seed=6, training_size=128, spec=SPECS[spec])
     with Image.open(sorted((shared_data / "content").glob("*.jpg"))[0]) as im:
         image = np.asarray(im.convert("RGB"))
     assert min(image.shape[:2]) > 256  # the view (2 x 128) is a downscaled copy
@@ -243,6 +265,102 @@ def test_auto_is_onnx_for_model_files_only(tmp_path) -> None:
     assert choose_backend(model, "auto", "cpu") == expected
     assert choose_backend(model.generator, "auto", "cpu") == "torch"  # training's checks
     assert choose_backend(model, "auto", "cpu", precision="bf16") == "torch"
+
+
+def _backend_used(model, image, **options) -> tuple[np.ndarray, str]:
+    from ganstyle_desktop.engine.events import StylizeFinished
+    from ganstyle_desktop.engine.stylize import stylize_steps
+
+    for event in stylize_steps(model, image, **options):
+        if isinstance(event, StylizeFinished):
+            return event.output, event.extra["backend"]
+    raise AssertionError("no result")
+
+
+def test_a_generator_option_new_to_the_fast_paths_runs_the_generator_as_it_is(
+    tmp_path, monkeypatch
+) -> None:
+    """A spec option the fast equivalent and the export were not checked on (here the
+    flat-colour head, as if it were new) sends the model to eager PyTorch, unrewritten,
+    and the picture is the generator's own, exactly."""
+    from ganstyle_desktop.engine import torch_backend
+    from ganstyle_desktop.engine.onnx_export import OnnxExportError, export_onnx_file
+
+    model = load_model(model_file(tmp_path, False, spec=MID_FLAT))
+    image = photo(150, 214)
+    reference = plain(model, image)
+    assert torch_backend.is_fast_capable(model.generator)
+    monkeypatch.setattr(
+        torch_backend, "FAST_SPEC_OPTIONS", torch_backend.FAST_SPEC_OPTIONS - {"flat_colours"}
+    )
+    assert "flat_colours" in torch_backend.fast_path_refusal(model.generator)
+    assert choose_backend(model, "auto", "cpu") == "torch"
+    for asked in ("auto", "torch", "onnx", "torch-compile"):
+        if asked == "onnx" and not onnx_backend.available():
+            continue
+        out, used = _backend_used(model, image, backend=asked)
+        assert used == "torch", asked
+        assert levels(out, reference) == (0.0, 0), asked  # the plain generator's picture
+    painter = torch_backend.TorchPainter(model, None, device="cpu")
+    assert not painter.fast and not any(
+        isinstance(m, torch_backend.SubpixelUpsample) for m in painter.module.modules()
+    )
+    with pytest.raises(OnnxExportError, match="flat_colours"):
+        export_onnx_file(model, tmp_path / "x.onnx")
+    assert onnx_backend.cached_runtime(model.path) is None  # nothing was exported
+
+
+class ConditionalNormNet(torch.nn.Module):
+    """A generator kind the fast paths do not know: a small transfer network with
+    conditional instance norm (one scale and shift per style), like the one the lead
+    may add."""
+
+    size_multiple = 4
+
+    def __init__(self, n_styles: int = 2, width: int = 6) -> None:
+        super().__init__()
+        from ganstyle_desktop.engine.nets import FreezableInstanceNorm2d
+
+        self.down = torch.nn.Conv2d(3, width, 3, stride=2, padding=1)
+        self.norm = FreezableInstanceNorm2d(width, affine=False)
+        self.gamma = torch.nn.Parameter(1 + 0.3 * torch.randn(n_styles, width))
+        self.beta = torch.nn.Parameter(0.3 * torch.randn(n_styles, width))
+        self.up = torch.nn.ConvTranspose2d(width, 3, 4, stride=2, padding=1)
+        self.style = 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm(self.down(x))
+        h = h * self.gamma[self.style, :, None, None] + self.beta[self.style, :, None, None]
+        return torch.tanh(self.up(torch.relu(h)))
+
+
+def test_an_unknown_generator_kind_is_painted_by_eager_pytorch(tmp_path, monkeypatch) -> None:
+    from ganstyle_desktop.engine import modelfile
+
+    monkeypatch.setitem(modelfile._BUILDERS, "test-cin", lambda _arch: ConditionalNormNet())
+    torch.manual_seed(4)
+    path = save_model(
+        tmp_path / "cin.safetensors",
+        ConditionalNormNet().eval(),
+        ModelCard(name="cin", architecture={"generator": "test-cin"}, training_size=32),
+    )
+    model = load_model(path)
+    assert type(model.generator) is ConditionalNormNet
+    image = photo(48, 64, seed=7)  # no larger than its view: one plain pass
+    with torch.no_grad():  # the reference: the network by hand, rounded to levels
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
+        y = model.generator(x)[0].permute(1, 2, 0).numpy()
+    reference = np.clip(np.rint((y + 1) * 127.5), 0, 255).astype(np.uint8)
+    assert choose_backend(model, "auto", "cpu") == "torch"
+    for asked in ("auto", "onnx", "torch-compile", "torch"):
+        if asked == "onnx" and not onnx_backend.available():
+            continue
+        out, used = _backend_used(model, image, backend=asked)
+        assert used == "torch", asked
+        mean, worst = levels(out, reference)
+        assert mean <= 0.01 and worst <= 1, asked
+    assert levels(reference, image)[0] > 5  # it painted something
+    assert onnx_backend.cached_runtime(path) is None
 
 
 @needs_ort

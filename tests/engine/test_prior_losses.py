@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -165,3 +167,85 @@ def test_without_pixel_gan_the_pixel_discriminator_is_left_alone(tmp_path) -> No
     losses = m.train_step(torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1)
     assert "d" not in losses and "g_gan" not in losses and "critic" in losses
     assert all(torch.equal(a, b) for a, b in zip(before, m.D.parameters(), strict=True))
+
+
+def test_teacher_term_is_l1_to_the_teachers_painting_in_the_tradition_style(tmp_path) -> None:
+    from PIL import Image
+
+    from ganstyle_desktop.engine.data import StyleSampler, TrainingImages
+    from ganstyle_desktop.engine.style_prior import shared_prior
+    from ganstyle_desktop.engine.style_teacher import shared_teacher
+
+    torch.manual_seed(0)
+    cfg = _config(tmp_path, "multistyle", lambda_teacher=2.0, lambda_palette=0.0)
+    m = method_class("multistyle")(cfg, plan_for("cpu"))
+    # Two traditions of flat pictures, one red and one blue: their mean embeddings differ.
+    sources = [
+        TrainingImages.from_images([Image.new("RGB", (40, 40), c) for _ in range(3)], 32)
+        for c in ((200, 30, 30), (30, 30, 200))
+    ]
+    m.observe_styles(StyleSampler(sources).sources)
+    prior = shared_prior("cpu")
+    with torch.no_grad():
+        red = prior.embedding(torch.tensor([200 / 255, 30 / 255, 30 / 255]).view(1, 3, 1, 1)
+                              .expand(1, 3, 256, 256).contiguous())
+    torch.testing.assert_close(m.recipe.tradition_embeddings[0], red[0], rtol=1e-4, atol=1e-4)
+    content = torch.rand(2, 3, 64, 64) * 2 - 1
+    fake = torch.rand(2, 3, 64, 64) * 2 - 1
+    heads = torch.tensor([1, 0])
+    jitter_state = m.rngs["jitter"].get_state()
+    terms = m.recipe.generator_terms(fake, content, content, heads)
+    # The definition: L1 to the teacher's painting of the same photo with its tradition's
+    # mean embedding, plus half the relative squared error of the prior's features of both
+    # (both views shifted by the same drawn amount).
+    teacher = shared_teacher("cpu")
+    replay = torch.Generator().manual_seed(0)
+    replay.set_state(jitter_state)
+    dy, dx = torch.randint(-8, 9, (4,), generator=replay).tolist()[:2]
+    with torch.no_grad():
+        target = teacher((content + 1) / 2, m.recipe.tradition_embeddings[heads]) * 2 - 1
+
+        def feats(img):
+            shifted = torch.nn.functional.pad(img, (8, 8, 8, 8), mode="reflect")
+            shifted = shifted[:, :, 8 + dy : 8 + dy + 64, 8 + dx : 8 + dx + 64]
+            return prior.features((shifted + 1) / 2, ("expanded_conv_2", "expanded_conv_5"))
+
+        rel = [((a - b) ** 2).mean() / (b**2).mean() for a, b in zip(feats(fake), feats(target),
+                                                                        strict=True)]
+    expected = 2.0 * ((fake - target).abs().mean() + 0.5 * sum(rel) / 2)
+    assert float(terms["teacher"]) == pytest.approx(float(expected), rel=1e-4)
+    swapped = m.recipe.generator_terms(fake, content, content, heads.flip(0))["teacher"]
+    assert float(swapped) != pytest.approx(float(terms["teacher"]))  # each its own tradition
+
+
+def test_teacher_term_needs_the_style_sets(tmp_path) -> None:
+    cfg = _config(tmp_path, lambda_teacher=1.0)
+    m = method_class("fastcut")(cfg, plan_for("cpu"))
+    with pytest.raises(RuntimeError, match="observe_styles"):
+        m.train_step(torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1)
+
+
+def test_a_run_with_every_recipe_term_resumes_exactly(tmp_path) -> None:
+    from training_setup import tiny_config
+
+    from ganstyle_desktop.engine.control import JobControl
+    from ganstyle_desktop.engine.events import StepCompleted
+    from ganstyle_desktop.engine.modelfile import load_model
+    from ganstyle_desktop.engine.trainer import Trainer
+
+    knobs = dict(steps=4, lambda_teacher=1.0, lambda_critic=0.5, lambda_style=1.0,
+                 lambda_palette=0.5, d_scales=2, checkpoint_every=2)
+    straight = tiny_config(tmp_path / "a", "fastcut", **knobs)
+    events = list(Trainer(straight).run())
+    losses = [e.losses for e in events if isinstance(e, StepCompleted)]
+    assert len(losses) == 4 and all({"teacher", "critic", "style", "palette"} <= set(x)
+                                    for x in losses)
+    stopped = tiny_config(tmp_path / "b", "fastcut", **knobs)
+    control = JobControl()
+    for event in Trainer(stopped, control).run():
+        if isinstance(event, StepCompleted) and event.step == 2:
+            control.cancel()
+    list(Trainer(stopped, resume=True).run())
+    a = load_model(Path(straight.out_dir) / "model.safetensors").generator.state_dict()
+    b = load_model(Path(stopped.out_dir) / "model.safetensors").generator.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -112,3 +112,19 @@ def test_missing_or_mismatched_weights_give_a_clear_error(tmp_path: Path) -> Non
 
 def test_shared_prior_is_loaded_once() -> None:
     assert shared_prior("cpu") is shared_prior("cpu")
+
+
+def test_transfer_teacher_matches_the_reference_graph() -> None:
+    from ganstyle_desktop.engine.style_teacher import StyleTransferTeacher
+
+    ref = json.loads(REFERENCE.read_text())
+    teacher = StyleTransferTeacher.load()
+    x = torch.from_numpy(synthetic_image(384)).permute(2, 0, 1)[None].contiguous()
+    emb = torch.tensor(ref["float_graph_embedding"], dtype=torch.float32)[None]
+    with torch.no_grad():
+        out = teacher(x, emb)[0].permute(1, 2, 0).numpy()
+    t = ref["transfer"]
+    np.testing.assert_allclose(out.mean(axis=(0, 1)), t["channel_means"], atol=1e-4)
+    got = out[np.array(t["pixels"]["y"]), np.array(t["pixels"]["x"])]
+    np.testing.assert_allclose(got, np.array(t["pixels"]["rgb"]), atol=1e-3)
+    assert not any(p.requires_grad for p in teacher.parameters())

@@ -129,6 +129,10 @@ class CUT(AdversarialMethod):
         losses["g_total"] = loss_g
         return {k: float(v.detach()) for k, v in losses.items()}
 
+    def observe_styles(self, sources) -> None:
+        """The trainer hands over the loaded style sets before the first step."""
+        self.recipe.observe_styles(sources)
+
     def export_generator(self) -> nn.Module:
         return self.emas["G"].module.eval()
 
