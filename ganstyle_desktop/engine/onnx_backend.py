@@ -39,6 +39,11 @@ def available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
+def can_export() -> bool:
+    """A model can be exported here: torch's ONNX exporter needs the ``onnx`` package."""
+    return importlib.util.find_spec("onnx") is not None
+
+
 def cpu_only_machine() -> bool:
     """True when "auto" can only mean the CPU here, told without importing torch: a CPU
     build of torch, or no NVIDIA device node (Linux). ``GANSTYLE_DEVICE`` is respected."""

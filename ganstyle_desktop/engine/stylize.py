@@ -181,8 +181,14 @@ def _fast_path_refusal(model: object, backend: str) -> str | None:
     generator = getattr(model, "generator", None)
     if generator is None:
         return f"{type(model).__name__} is not a model file's generator"
-    if backend == "onnx" and getattr(model, "path", None) is None:
-        return "an in-memory model has no file to export from"
+    if backend == "onnx":
+        from . import onnx_backend
+
+        path = getattr(model, "path", None)
+        if path is None:
+            return "an in-memory model has no file to export from"
+        if not onnx_backend.can_export() and onnx_backend.cached_runtime(path) is None:
+            return "exporting a model for ONNX Runtime needs the onnx package"
     from .torch_backend import fast_path_refusal
 
     return fast_path_refusal(generator)

@@ -259,6 +259,20 @@ def test_without_onnxruntime_auto_falls_back_to_pytorch(tmp_path, monkeypatch) -
         choose_backend(model, "onnx", "cpu")
 
 
+def test_without_the_onnx_exporter_auto_uses_an_existing_export_or_pytorch(
+    tmp_path, monkeypatch
+) -> None:
+    path = model_file(tmp_path, False)
+    model = load_model(path)
+    monkeypatch.setattr(onnx_backend, "can_export", lambda: False)
+    assert choose_backend(model, "auto", "cpu") == "torch"
+    if onnx_backend.available():
+        monkeypatch.undo()
+        onnx_backend.ensure_runtime(model)  # exported once, where onnx was installed
+        monkeypatch.setattr(onnx_backend, "can_export", lambda: False)
+        assert choose_backend(model, "auto", "cpu") == "onnx"
+
+
 def test_auto_is_onnx_for_model_files_only(tmp_path) -> None:
     model = load_model(model_file(tmp_path, False))
     expected = "onnx" if onnx_backend.available() else "torch"
