@@ -210,6 +210,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds per pair")
     parser.add_argument("--peer-venv", type=Path, help="keep/reuse the peer's venv here")
     parser.add_argument("--peer-style", type=int, default=0, help="the peer's style index")
+    parser.add_argument(
+        "--ours-only", action="store_true", help="only ours (sizes the peer has no memory for)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     threads = [int(t) for t in args.threads.split(",") if t]
@@ -218,7 +221,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-vs-peer-"))
     try:
         venv = args.peer_venv or work / "peer-venv"
-        python = peer_python(venv)
+        python = None if args.ours_only else peer_python(venv)
         driver = work / "peer_driver.py"
         driver.write_text(PEER_DRIVER)
         models = {p: model_for(p, work) for p in presets}
@@ -240,7 +243,8 @@ def main() -> None:
                     str(side),
                     str(args.peer_style),
                 ]
-                measure(peer, env, peer_out)  # untimed: files into the page cache
+                if python is not None:
+                    measure(peer, env, peer_out)  # untimed: files into the page cache
                 peer_runs: list[dict] = []
                 ours_runs: dict[str, list[dict]] = {p: [] for p in presets}
                 out_dir = work / "ours"
@@ -252,8 +256,9 @@ def main() -> None:
                         ours_runs[p].append(
                             measure(ours_cmd(models[p][0], photo, out_dir), env, ours_out)
                         )
-                    peer_runs.append(measure(peer, env, peer_out))
-                peer_sum = summary(peer_runs)
+                    if python is not None:
+                        peer_runs.append(measure(peer, env, peer_out))
+                peer_sum = summary(peer_runs) if peer_runs else None
                 for p in presets:
                     ours_sum = summary(ours_runs[p])
                     results.append(
@@ -265,7 +270,9 @@ def main() -> None:
                             "peer": peer_sum,
                             "ratio_ours_over_peer": {
                                 k: round(ours_sum[k] / peer_sum[k], 3) for k in ours_sum
-                            },
+                            }
+                            if peer_sum
+                            else None,
                             "runs": {"ours": ours_runs[p], "peer": peer_runs},
                         }
                     )

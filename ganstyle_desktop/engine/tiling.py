@@ -19,10 +19,11 @@ from PIL import Image
 from .control import JobControl
 from .events import StylizeProgress
 
-# Memory for a pass's activations (tiles are sized to fit it). 896 MB keeps a whole
+# Memory for a pass's activations (tiles are sized to fit it). 768 MB keeps a whole
 # stylize of a 4096 x 4096 photo (input, output, tiles) within 1 GB with ONNX Runtime,
-# and lets a 2048 x 2048 photo run in one pass.
-DEFAULT_MEMORY_BUDGET_MB = 896
+# measured as peak resident memory of ganstyle-cli: 0.69 GB with the mid preset (896 MB
+# gave 1.04 GB), and still lets a mid-preset 2048 x 2048 photo run in one pass.
+DEFAULT_MEMORY_BUDGET_MB = 768
 # The statistics view's short side, in training sizes (see stylize's module docstring).
 VIEW_FACTOR = 2.0
 # A panorama's view keeps at most this many squares of the view's short side of pixels.
