@@ -26,6 +26,7 @@ from ganstyle_desktop.engine.imageio import collect_image_files
 from . import CliError
 from .parallel import cli_data_parallel
 from .progress import ProgressBar
+from .threads import add_threads_argument, apply_threads_argument
 
 if TYPE_CHECKING:
     from ganstyle_desktop.engine.distributed import DataParallel
@@ -81,6 +82,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="arithmetic of the network: auto (the device's fastest, but fp32 for 16-bit "
         "TIFF output, which bf16/fp16 would round to a few thousand levels), fp32, bf16, fp16",
     )
+    add_threads_argument(p)
     p.set_defaults(run=run)
 
 
@@ -178,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--tile must be at least 16 pixels, not {args.tile}.")
     if args.memory_mb < 16:
         raise CliError(f"--memory-mb must be at least 16, not {args.memory_mb}.")
+    apply_threads_argument(args)
     try:
         plan_for(args.device)
     except DeviceUnavailable as exc:
