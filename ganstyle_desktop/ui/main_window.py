@@ -121,6 +121,20 @@ def _make_datasets_panel() -> tuple[QWidget, QWidget | None]:
     return panel, scroll
 
 
+def _scrolling(panel: QWidget, min_height: int = 200) -> QScrollArea:
+    """``panel`` in a scroll area: a short window scrolls it instead of growing past the
+    screen (with its settings open the Training panel is taller than a 720 px laptop)."""
+    scroll = QScrollArea()
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # As wide as the panel needs (nothing scrolls sideways), as short as is useful.
+    bar = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    scroll.setMinimumSize(panel.minimumSizeHint().width() + bar, min_height)
+    return scroll
+
+
 def _file_stem(name: str) -> str:
     """A model's name as part of a file name: "Ukiyo-e · Japan" -> "Ukiyo-e-Japan"."""
     stem = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
@@ -161,6 +175,8 @@ class MainWindow(QMainWindow):
         self._model_tasks: list[BackgroundTask] = []
         self._after_listing: tuple[str, bool] | None = None  # (model, stylize) to activate
         self._live_suspended = False  # a result is being looked at during training
+        self._opening_workspace = False
+        self._dataset_to_pick_up: tuple[str, str] | None = None
 
         self.datasets_dock = self._dock(
             "Datasets",
@@ -171,7 +187,7 @@ class MainWindow(QMainWindow):
             "Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.training_dock = self._dock(
-            "Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea
+            "Training", _scrolling(self.training_panel), Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.runs_dock = self._dock("Runs", self.runs_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(self.datasets_dock, self.models_dock)
@@ -530,6 +546,7 @@ class MainWindow(QMainWindow):
             self._startup_step("photo")  # else once it is open (or refused)
 
     def open_workspace(self, workspace: Path) -> None:
+        self._opening_workspace = True
         try:
             self.datasets_panel.open_workspace(workspace)  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - a broken workspace must not stop the app
@@ -540,6 +557,8 @@ class MainWindow(QMainWindow):
                 "Choose another workspace folder, or repair it with 'ganstyle-cli library check'.",
             )
             return
+        finally:
+            self._opening_workspace = False
         self.workspace = Path(workspace)
         app_settings().setValue("workspace/last", str(workspace))
         self._refresh_dataset_sources()
@@ -566,8 +585,11 @@ class MainWindow(QMainWindow):
         pending, self._after_listing = self._after_listing, None
         if pending is not None:
             model, stylize = pending
-            if self.models_panel.select_path(model) and stylize and self.state.model == Path(model):
-                self.canvas.stylize()
+            if self.models_panel.select_path(model):
+                if self.state.model != Path(model):  # it was selected already
+                    self._on_model_selected(model)
+                if stylize:
+                    self.canvas.stylize()
         if count and not self.canvas.model_path:
             saved = str(app_settings().value("model/last", ""))
             if not (saved and self.models_panel.select_path(saved)):
@@ -597,6 +619,9 @@ class MainWindow(QMainWindow):
             log.info("no datasets offered for training: %s", exc)
             return
         self.training_panel.set_dataset_sources(sources)
+        pending, self._dataset_to_pick_up = self._dataset_to_pick_up, None
+        if pending is not None:
+            self.training_panel.use_dataset(*pending)
 
     def _on_dataset_selected(self, dataset: Any = None, *_: Any) -> None:
         dataset_id = getattr(dataset, "id", dataset)
@@ -608,11 +633,16 @@ class MainWindow(QMainWindow):
             log.info("dataset %s preview failed: %s", dataset_id, exc)
             return
         self.canvas.set_style_references(files, name)
+        if self._opening_workspace:
+            return  # the remembered training sources stand at start-up
         current = getattr(self.datasets_panel, "current_dataset", None)
         dataset = current() if callable(current) else None
         if dataset is not None and getattr(dataset, "id", None) == dataset_id:
-            # The Training panel learns from what the person is looking at.
-            self.training_panel.use_dataset(dataset.name, getattr(dataset, "kind", "style"))
+            # The Training panel learns from what the person is looking at (once the
+            # dataset is offered there: a new one is, after datasets_changed).
+            kind = getattr(dataset, "kind", "style")
+            if not self.training_panel.use_dataset(dataset.name, kind):
+                self._dataset_to_pick_up = (dataset.name, kind)
 
     # -- models from training runs ----------------------------------------------------------
     def add_model_from_run(

@@ -190,9 +190,13 @@ class ModelsPanel(QWidget):
             self._rescan_wanted = False
             self.refresh()
             return
-        current = self._select_after_scan or self.current_path() or self._selected_path
+        previous = self.current_path()
+        current = self._select_after_scan or previous or self._selected_path
         self._select_after_scan = ""
         self.entries = {str(e.path): e for e in entries}
+        # Rebuilt quietly: a rescan must not flip the active model through the first row
+        # on the way (that would cancel a stylize); only a real change is announced.
+        self.list.blockSignals(True)
         self.list.clear()
         cache = paths.user_data_dir() / "cache" / "thumbnails"
         to_render: list[Path] = []
@@ -214,6 +218,11 @@ class ModelsPanel(QWidget):
             self.list.addItem(item)
             if str(e.path) == current:
                 self.list.setCurrentItem(item)
+        if self.list.currentItem() is not None and self.current_path() != current:
+            self.list.setCurrentRow(-1)  # no row chosen by default: nothing looks active
+        self.list.blockSignals(False)
+        if self.current_path() != previous:
+            self._on_current()
         empty = not entries
         self.list.setVisible(not empty)
         self.empty_label.setVisible(empty)

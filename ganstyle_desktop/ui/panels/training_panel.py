@@ -974,7 +974,11 @@ class TrainingPanel(QWidget):
         self.loss_plot.add_point(
             step, {plain_loss_name(k): v for k, v in info.get("losses", {}).items()}
         )
-        self.status_changed.emit(f"Training: step {step:,} of {total:,}")
+        if self.job.state == "paused":  # the last step before the pause took hold
+            self._show_paused(step)
+            self.status_changed.emit(f"Training paused at step {step:,}")
+        else:
+            self.status_changed.emit(f"Training: step {step:,} of {total:,}")
 
     def _on_run_started(self, start_step: int, total: int) -> None:
         self.progress.setRange(0, total)
@@ -1124,6 +1128,7 @@ class TrainingPanel(QWidget):
     def _on_engine_paused(self, step: int) -> None:
         if self.job.state == "paused":
             self._show_paused(step)
+            self.status_changed.emit(f"Training paused at step {step:,}")
 
     def _show_paused(self, step: int) -> None:
         total = self.job.total_steps
