@@ -22,12 +22,19 @@ def _restore_threads():
 
 
 def test_the_default_leaves_one_core_free(monkeypatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
     for cores, expected in ((1, 1), (2, 1), (8, 7)):
         monkeypatch.setattr(devices, "usable_cores", lambda cores=cores: cores)
         assert devices.default_cpu_threads() == expected
         args = build_parser().parse_args(["stylize", "m.safetensors", "x.jpg", "--out", "o"])
         assert args.threads is None
         assert apply_threads_argument(args) == min(expected, torch.get_num_threads()) == expected
+    # torchrun: the cores are shared by the processes of a machine, or OMP_NUM_THREADS rules
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "3")
+    assert devices.default_cpu_threads() == 2  # (8 - 1) // 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    assert devices.default_cpu_threads() == 4
 
 
 @pytest.mark.parametrize("command", ["train", "stylize"])
