@@ -614,11 +614,13 @@ class MainWindow(QMainWindow):
         if not self.has_library or self.workspace is None:
             return
         try:
-            sources = dataset_training_sources(self.workspace)
+            # Style datasets for the style, content datasets for the photos.
+            sources = dataset_training_sources(self.workspace, "style")
+            photos = dataset_training_sources(self.workspace, "content")
         except Exception as exc:  # noqa: BLE001
             log.info("no datasets offered for training: %s", exc)
             return
-        self.training_panel.set_dataset_sources(sources)
+        self.training_panel.set_dataset_sources(sources, photos)
         pending, self._dataset_to_pick_up = self._dataset_to_pick_up, None
         if pending is not None:
             self.training_panel.use_dataset(*pending)

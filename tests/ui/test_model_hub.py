@@ -75,8 +75,6 @@ def test_one_active_model_named_alike_everywhere_and_chosen_again(qtbot, models,
 
 
 def test_undo_and_export_name_the_model(qtbot, models, window, monkeypatch, tmp_path) -> None:
-    from PySide6.QtWidgets import QFileDialog
-
     panel = window.models_panel
     panel.list.setCurrentRow(_row_of(window, models["dots"]))
     assert panel.delete_selected()
@@ -86,12 +84,12 @@ def test_undo_and_export_name_the_model(qtbot, models, window, monkeypatch, tmp_
     panel.list.setCurrentRow(_row_of(window, models["dots"]))
     with qtbot.waitSignal(window.canvas.result_ready, timeout=60_000):
         assert window.canvas.stylize()
-    asked: list[str] = []
-    monkeypatch.setattr(
-        QFileDialog, "getSaveFileName", lambda *a, **k: (asked.append(a[2]) or "", "")
-    )
+    from ganstyle_desktop.ui.save_dialog import SaveResultDialog
+
+    asked: list[Path] = []
+    monkeypatch.setattr(SaveResultDialog, "exec", lambda self: asked.append(self.path()) or 0)
     window.choose_export()
-    assert Path(asked[0]).name.endswith("-Dots.png")
+    assert asked[0].stem.endswith("-Dots")  # the file is named after the model
 
 
 def test_no_raw_exception_text_reaches_the_status_bar(qtbot, models, window, monkeypatch) -> None:

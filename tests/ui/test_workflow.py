@@ -1,6 +1,7 @@
 """An artist's whole workflow in the window, offscreen (issue 12):
 
-datasets from a folder's manifest (one per tradition) -> the Training panel picks up the
+Import folder with a manifest (a dataset per tradition, one of photos) -> the Training
+panel picks up the
 selected dataset and checks it -> a tiny run -> its model in the Models list, active ->
 a second run, watched live on the canvas, paused, then the window quit mid-run -> a new
 window on the same workspace remembers the sources and resumes the run from the Runs view
@@ -33,23 +34,31 @@ def _write(path: Path, pixels: np.ndarray) -> Path:
     return path
 
 
-def make_collection(root: Path, per_tradition: int = 6) -> tuple[Path, Path]:
-    """A folder of artworks by tradition with a MANIFEST.csv, and a folder of photos."""
+def make_collection(root: Path, per_tradition: int = 6) -> Path:
+    """A folder of artworks by tradition and of photos, with a MANIFEST.csv at its top.
+    Every picture differs in layout, so none is a near duplicate of another."""
     rng = np.random.default_rng(5)
-    yy, xx = np.mgrid[0:40, 0:40]
+    yy, xx = np.mgrid[0:48, 0:48]
     rows = []
     for t, slug in enumerate(TRADITIONS):
+        culture, licence = TRADITIONS[slug]
         for i in range(per_tradition):
             colour = rng.integers(0, 255, 3)
-            if t == 0:
-                mask = ((xx + yy * (i % 3)) // 4) % 2 == 1
-            else:
-                mask = ((xx % 8 - 4) ** 2 + (yy % 8 - 4) ** 2) < 6
+            period = 3 + i
+            if t == 0:  # stripes at a different angle and pitch each
+                mask = ((xx * (i % 3 + 1) + yy * (i % 2 + 1)) // period) % 2 == 1
+            else:  # dots on a different grid each
+                mask = ((xx % (period + 3) - 3) ** 2 + (yy % (period + 4) - 3) ** 2) < 5 + i
             pixels = np.where(mask[..., None], colour, 255 - colour)
             rel = f"styles/{slug}/{slug}_{i}.png"
             _write(root / rel, pixels)
-            culture, licence = TRADITIONS[slug]
             rows.append([rel, slug, culture, f"{slug} {i}", "test", licence])
+    for i in range(6):  # random 6x6 blocks, smooth-ish after a gradient: photo-like
+        blocks = rng.integers(0, 255, (6, 6, 3)).repeat(8, axis=0).repeat(8, axis=1)
+        grad = 0.6 * blocks + np.stack([xx * 2, yy * 2, (xx + yy)], axis=-1)
+        rel = f"photos/photo_{i}.png"
+        _write(root / rel, grad)
+        rows.append([rel, "content", "", f"photo {i}", "", "CC0 1.0"])
     with open(root / "MANIFEST.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(
@@ -57,11 +66,7 @@ def make_collection(root: Path, per_tradition: int = 6) -> tuple[Path, Path]:
              "artist_if_known", "license_note"]
         )  # fmt: skip
         writer.writerows(rows)
-    photos = root / "photos"
-    for i in range(6):
-        grad = np.stack([xx * 6, yy * 6, (xx + yy) * 3], axis=-1) + rng.integers(0, 60, 3)
-        _write(photos / f"photo_{i}.png", grad)
-    return root / "MANIFEST.csv", photos
+    return root
 
 
 def _open_window(qtbot, workspace: Path):
@@ -104,23 +109,36 @@ def test_the_whole_workflow(qtbot, tmp_path: Path, recorded_errors) -> None:
     from ganstyle_desktop import paths
     from ganstyle_desktop.engine.modelfile import read_card
 
-    manifest, photos = make_collection(tmp_path / "collection")
+    collection = make_collection(tmp_path / "collection")
+    photos = collection / "photos"
     workspace = tmp_path / "workspace"
     window = _open_window(qtbot, workspace)
     datasets, tp, job = window.datasets_panel, window.training_panel, window.training_job
 
-    # 1. A folder's manifest becomes one style dataset per tradition. (The manifest file
-    #    is imported: "Import folder" offers the same once issue 12 point 4 lands.)
+    # 1. Import folder: its manifest is offered as one dataset per tradition (the
+    #    non-commercial one unticked until chosen) and the photos as a content dataset.
+    with qtbot.waitSignal(datasets.manifest_offered, timeout=30_000) as offered:
+        assert datasets.import_paths([collection])
+    dialog = offered.args[0]
+    assert sorted(p.slug for p in dialog.plans) == sorted([*TRADITIONS, "content"])
+    assert not dialog.is_included("soft-dots")
+    dialog.set_included("soft-dots", True)
     with qtbot.waitSignal(datasets.import_finished, timeout=60_000) as imported:
-        assert datasets.import_paths([manifest])
-    report = imported.args[0]
-    assert sorted(d.name for d in datasets.catalog.list_datasets()) == sorted(TRADITIONS)
-    assert len(report.imported) == 12
+        assert dialog.accept_choice()
+    assert len(imported.args[0].imported) == 18
+    kinds = {d.name: (d.kind, d.image_count) for d in datasets.catalog.list_datasets()}
+    assert kinds == {
+        "bold-stripes": ("style", 6),
+        "soft-dots": ("style", 6),
+        "content": ("content", 6),
+    }
 
-    # 2. The dataset selected in the Datasets panel is what the Training panel learns;
-    #    its check counts the images and warns about a non-commercial set.
-    tp.content_field.edit.setText(str(photos))
+    # 2. The dataset selected in the Datasets panel is what the Training panel learns
+    #    from (a content dataset: the photos); its check counts the images and warns
+    #    about the non-commercial set.
     _tiny_settings(tp, steps=6)
+    _select_dataset(window, "content")
+    assert tp.content_field.dataset_label() == "Dataset: content"
     _select_dataset(window, "soft-dots")
     assert tp.style_field.dataset_label() == "Dataset: soft-dots"
     with qtbot.waitSignal(tp.check_finished, timeout=60_000) as checked:
@@ -183,7 +201,7 @@ def test_the_whole_workflow(qtbot, tmp_path: Path, recorded_errors) -> None:
     window = _open_window(qtbot, workspace)
     tp, job, runs = window.training_panel, window.training_job, window.runs_panel
     assert tp.style_field.dataset_label() == "Dataset: bold-stripes"
-    assert tp.content_field.folder() == str(photos)
+    assert tp.content_field.dataset_label() == "Dataset: content"
     qtbot.waitUntil(lambda: len(runs.entries) == 2, timeout=30_000)
     assert runs.status_of(first_run) == "finished"
     assert runs.status_of(second_run) == "interrupted"
@@ -216,6 +234,12 @@ def test_the_whole_workflow(qtbot, tmp_path: Path, recorded_errors) -> None:
     dialog.set_output_folder(out)
     with qtbot.waitSignal(dialog.batch_finished, timeout=120_000) as batched:
         assert dialog.start()
-    assert not getattr(batched.args[0], "failed", [])
-    assert sorted(p.stem for p in out.rglob("*.*")) == sorted(p.stem for p in photos.glob("*"))
+    report = batched.args[0]
+    assert not report.failed, report.failed
+    written = sorted(p.name for p in out.rglob("*") if p.is_file())
+    assert len(written) == 6 and len(report.written) == 6
+    for photo_file, name in zip(sorted(photos.glob("*.png")), written, strict=True):
+        assert name.startswith(photo_file.stem + "-")  # <photo>-<model>.<format>
+    with Image.open(out / written[0]) as first:
+        assert first.size == (48, 48)  # full resolution
     window.close()

@@ -521,12 +521,21 @@ class TrainingPanel(QWidget):
             self._applying_plan = False
         self._update_summary()
 
-    def set_dataset_sources(self, sources: dict[str, SourceBuilder]) -> None:
-        """Offer library datasets beside folders: ``label -> () -> StyleSource``. The
+    def set_dataset_sources(
+        self,
+        sources: dict[str, SourceBuilder],
+        content_sources: dict[str, SourceBuilder] | None = None,
+    ) -> None:
+        """Offer library datasets beside folders: ``label -> () -> StyleSource``; the
+        photos chooser offers ``content_sources`` (all of ``sources`` when None). The
         dataset chosen before (this session or the last) stays chosen."""
+        offered = {
+            "style": sources,
+            "content": sources if content_sources is None else content_sources,
+        }
         for field, key in ((self.style_field, "style"), (self.content_field, "content")):
             wanted = self._saved_sources.pop(key, "") or field.combo.currentText()
-            field.set_datasets(sources, select=wanted)
+            field.set_datasets(offered[key], select=wanted)
 
     def use_dataset(self, name: str, kind: str = "style") -> bool:
         """Choose the library dataset ``name`` as the style (or, for a content dataset,
