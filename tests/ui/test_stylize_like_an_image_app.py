@@ -65,7 +65,7 @@ def test_a_large_photo_shows_a_quick_preview_then_the_full_resolution(
     assert full.array.shape == (720, 960, 3)
     assert quick.seconds <= full.seconds
     assert "preview" in titles[0]  # the person is told the full resolution is coming
-    assert canvas.result is full and canvas.output_pane.title == "Output"
+    assert canvas.result is full and canvas.output_pane.title == "Output · tiny"  # its model
     # The preview is a stylized picture of the photo, not the photo itself.
     photo_small = canvas.photo.downscaled(side).astype(int)
     assert np.abs(quick.array.astype(int) - photo_small).mean() > 1
