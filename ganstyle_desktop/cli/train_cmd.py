@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     defaults = TrainConfig(styles=[], content_paths=[], out_dir="")
     p = subparsers.add_parser(

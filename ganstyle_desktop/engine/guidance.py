@@ -346,6 +346,14 @@ def check_training(
             f"Time: {format_duration(check.estimated_seconds)} for {config.steps - start_step:,} "
             f"steps at {config.size} px ({seconds_per_step:.2f} s per step measured here)."
         )
+        goal = _outcome_or_none(outcome_key)
+        if goal is not None and check.estimated_seconds > 1.5 * goal.budget_seconds:
+            check.warnings.append(
+                f"This machine is slower than “{goal.label}” allows: even "
+                f"{config.steps:,} steps (the fewest worth running) take "
+                f"{format_duration(check.estimated_seconds)}. A busy computer is slower; "
+                "other programs closed, it goes faster."
+            )
     check.lines.append(expectation(config, outcome_key))
     if check.noncommercial:
         check.warnings.append(
@@ -361,6 +369,13 @@ def check_training(
     if check.level == "ok" and check.warnings:
         check.level = "warning"
     return check
+
+
+def _outcome_or_none(key: str | None) -> Outcome | None:
+    try:
+        return outcome(key) if key and key != CUSTOM else None
+    except KeyError:
+        return None
 
 
 def _sample(names: list[str], keep: int = 2) -> str:

@@ -49,15 +49,15 @@ class _Cell(QWidget):
         self.cell = cell
         self.picture = QLabel()
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.picture.setFixedSize(side, side)
-        self.picture.setPixmap(
-            QPixmap.fromImage(cell.image).scaled(
-                side,
-                side,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
+        pixmap = QPixmap.fromImage(cell.image).scaled(
+            side,
+            side,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
         )
+        # As tall as the picture: landscape photos leave no empty bands between groups.
+        self.picture.setFixedSize(side, max(1, pixmap.height()))
+        self.picture.setPixmap(pixmap)
         self.caption = QLabel(cell.label)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.caption.setWordWrap(True)

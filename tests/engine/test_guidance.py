@@ -73,6 +73,10 @@ def test_the_check_counts_images_and_says_when_there_are_too_few(tmp_path: Path)
     assert "Expect a usable model" in check.text()
     config.preset = "tiny"
     assert "for tests" in guidance.check_training(config).text()
+    # A machine too slow for the goal is told so (here 1,000 steps at 5 s: over an hour).
+    slow = guidance.check_training(config, seconds_per_step=5.0, outcome_key="good")
+    assert any("slower than “Good: ~30 min” allows" in w for w in slow.warnings)
+    assert not any("slower than" in w for w in check.warnings)
 
     many = tmp_path / "many"
     write_images(many / "style", guidance.STYLE_ENOUGH, seed=3)

@@ -20,11 +20,13 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
+    QFrame,
     QGridLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -120,12 +122,17 @@ class RunsPanel(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.list, 1)
         top_layout.addWidget(self.empty_label, 1)
+        details_scroll = QScrollArea()  # a narrow dock wraps the details onto many lines
+        details_scroll.setWidget(self.details)
+        details_scroll.setWidgetResizable(True)
+        details_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        details_scroll.setMinimumHeight(90)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
-        split.addWidget(self.details)
+        split.addWidget(details_scroll)
         split.setChildrenCollapsible(False)
         split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
+        split.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(split, 1)
         layout.addLayout(grid)

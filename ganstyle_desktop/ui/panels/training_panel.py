@@ -535,7 +535,11 @@ class TrainingPanel(QWidget):
         }
         for field, key in ((self.style_field, "style"), (self.content_field, "content")):
             wanted = self._saved_sources.pop(key, "") or field.combo.currentText()
+            field.blockSignals(True)
             field.set_datasets(offered[key], select=wanted)
+            field.blockSignals(False)
+        if self.job.state == "idle":
+            self._sources_changed()  # check what is chosen now
 
     def use_dataset(self, name: str, kind: str = "style") -> bool:
         """Choose the library dataset ``name`` as the style (or, for a content dataset,
@@ -766,6 +770,9 @@ class TrainingPanel(QWidget):
         self.schedule_check()
 
     def _update_summary(self) -> None:
+        if self.outcome_key() != CUSTOM and self.plan is None:
+            self.details_summary.setText("steps and size: from this machine's speed…")
+            return
         self.details_summary.setText(
             f"{self.method.currentText()} · {self.preset.currentData() or '?'} · "
             f"{self.size.value()} px · {self.steps.value():,} steps · "
@@ -823,7 +830,7 @@ class TrainingPanel(QWidget):
             for w in check.warnings
         ]
         if check.estimated_seconds is None and check.level != "blocked":
-            lines.append("⏱ The time is worked out once a few steps are measured.")
+            lines.append("Time: worked out once a few steps are timed on this machine.")
         self.check_label.setText("<br>".join(lines))
         self.check_label.setToolTip(check.text())
         self.check_finished.emit(check)
@@ -876,6 +883,10 @@ class TrainingPanel(QWidget):
             self.job.failed.emit(message)
             return False
         self._save_choices()
+        if self.last_check is not None:
+            self._on_check(self.last_check)  # not "measuring": nothing is timed beside a run
+        else:
+            self._show_check_text("Training with these settings.")
         self._started_at = time.monotonic()
         self._final_model = ""
         self._last_seconds_per_step = 0.0
@@ -909,7 +920,29 @@ class TrainingPanel(QWidget):
         config.out_dir = str(run_dir)
         if self.device.currentText():
             config.device = self.device.currentText()  # the run may move to another device
+        self._show_settings_of(config)
         return self.start(config, resume=True, resume_from=from_checkpoint)
+
+    def _show_settings_of(self, config: TrainConfig) -> None:
+        """The form shows the settings a resumed run goes on with (its own)."""
+        self._applying_plan = True
+        try:
+            self.outcome.blockSignals(True)
+            self.set_outcome(CUSTOM)
+            self.outcome.blockSignals(False)
+            self.method.setCurrentText(config.method)
+            if self.preset.findData(config.preset) < 0:
+                self.preset.addItem(config.preset, config.preset)
+            self.preset.setCurrentIndex(self.preset.findData(config.preset))
+            self.size.setValue(config.size)
+            self.steps.setValue(config.steps)
+            self.batch.setValue(config.batch_size)
+            self.lr.setValue(config.lr)
+            self.quality_every.setValue(config.metrics_every)
+        finally:
+            self._applying_plan = False
+        self.plan = None
+        self._update_summary()
 
     def show_run(self, run_dir: Path | str | None) -> None:
         """List the checkpoints of ``run_dir`` (when no run is going), so they can be used
@@ -1120,6 +1153,7 @@ class TrainingPanel(QWidget):
         self.progress.setFormat("%v / %m steps")
         self.status_changed.emit(text)
         self._update_buttons()
+        QTimer.singleShot(0, self._plan_goal)  # the check again, with the speed just seen
 
     def _on_state(self, state: str) -> None:
         if state == "paused":
@@ -1142,7 +1176,7 @@ class TrainingPanel(QWidget):
     def _show_paused(self, step: int) -> None:
         total = self.job.total_steps
         self.paused_banner.setText(
-            f"⏸ Paused at step {step:,} of {total:,}. Press Resume to go on; nothing is "
+            f"Paused at step {step:,} of {total:,}. Press Resume to go on; nothing is "
             "lost meanwhile, and quitting keeps a checkpoint to resume from."
         )
         self.paused_banner.setVisible(True)
@@ -1170,6 +1204,7 @@ class TrainingPanel(QWidget):
             self.batch,
             self.lr,
             self.device,
+            self.quality_every,
         ):
             w.setEnabled(idle)
 
