@@ -94,8 +94,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "workflow")
     parser.add_argument("--preset", default="lite")
-    parser.add_argument("--size", type=int, default=96)
-    parser.add_argument("--steps", type=int, default=60, help="steps of the first run")
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=150, help="steps of the first run")
     parser.add_argument("--theme", default="light", choices=("light", "dark", "system"))
     args = parser.parse_args()
 
@@ -110,8 +110,7 @@ def main() -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
 
-    from PySide6.QtCore import QCoreApplication
-    from PySide6.QtTest import QTest
+    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from ganstyle_desktop.ui.main_window import MainWindow
@@ -125,16 +124,34 @@ def main() -> int:
     settings.setValue("startup/first_result_shown", True)
 
     def wait(condition, seconds: float = 600, what: str = "") -> None:
+        """Run the event loop until ``condition()``. A QEventLoop, not QTest.qWait: qWait
+        keeps the interpreter lock while it polls, which starves the worker threads (a
+        training step took 15x longer under it)."""
         deadline = time.monotonic() + seconds
-        while not condition():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out waiting for {what or condition}")
-            QTest.qWait(25)
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.setInterval(50)
+
+        def check() -> None:
+            if condition() or time.monotonic() > deadline:
+                loop.quit()
+
+        timer.timeout.connect(check)
+        timer.start()
+        if not condition():
+            loop.exec()
+        timer.stop()
+        if not condition():
+            raise TimeoutError(f"timed out waiting for {what or condition}")
+
+    def pause(ms: int) -> None:
+        until = time.monotonic() + ms / 1000
+        wait(lambda: time.monotonic() >= until, what="a pause")
 
     shots: list[str] = []
 
     def shoot(widget, name: str, settle_ms: int = 300) -> None:
-        QTest.qWait(settle_ms)
+        pause(settle_ms)
         path = out / f"{name}.png"
         widget.grab().save(str(path), "PNG")
         shots.append(path.name)
@@ -151,7 +168,7 @@ def main() -> int:
         panel = window.datasets_panel
         ids = {d.name: d.id for d in panel.catalog.list_datasets()}
         panel.select_dataset(ids[name])
-        QTest.qWait(50)
+        pause(50)
 
     window = open_window()
     panel, tp, job = window.datasets_panel, window.training_panel, window.training_job
