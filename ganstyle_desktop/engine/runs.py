@@ -23,12 +23,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .atomic import atomic_path
-from .checkpoints import CHECKPOINTS, best_step, find_checkpoints
 from .config import TrainConfig
-from .modelfile import ModelFileError, read_card, rewrite_card
-from .trainer import CONFIG_FILE, MODEL_FILE, PREVIEWS
 
 log = logging.getLogger(__name__)
+
+# The trainer's folder layout (engine/trainer.py, engine/checkpoints.py, which import torch:
+# this module imports them where it reads checkpoints, so naming and the library paths
+# stay cheap to import in the GUI thread). tests/engine/test_runs.py checks they agree.
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.safetensors"
+PREVIEWS = "previews"
+CHECKPOINTS = "checkpoints"
 
 FINISHED, INTERRUPTED, NOT_STARTED = "finished", "interrupted", "not started"
 
@@ -120,6 +125,9 @@ def _best_metrics(run_dir: Path) -> dict:
 
 def read_run(run_dir: Path | str) -> RunSummary | None:
     """The summary of ``run_dir``, or None when it is no run (no readable config.json)."""
+    from .checkpoints import best_step, find_checkpoints
+    from .modelfile import ModelFileError, read_card
+
     run_dir = Path(run_dir)
     config_path = run_dir / CONFIG_FILE
     try:
@@ -220,6 +228,8 @@ def add_to_library(
     never piles up duplicates. ``run_dir`` defaults to the folder the model sits in (a
     checkpoint's run: two levels up).
     """
+    from .modelfile import read_card, rewrite_card
+
     source = Path(model_path)
     card = read_card(source)  # refuses pickles and damaged files before anything is copied
     if run_dir is None:

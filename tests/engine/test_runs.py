@@ -100,3 +100,23 @@ def test_adding_to_the_library_names_the_model_and_replaces_an_earlier_copy(
     assert kept != first and read_card(kept).name == "Test style · synthetic · step 2"
     assert read_card(kept).training["checkpoint_step"] == 2
     assert read_card(kept).training["run"] == str(run_dir)  # found two levels up
+
+
+def test_the_layout_names_agree_with_the_trainer_and_naming_needs_no_torch() -> None:
+    import subprocess
+    import sys
+
+    from ganstyle_desktop.engine import checkpoints, runs, trainer
+
+    assert (runs.CONFIG_FILE, runs.MODEL_FILE, runs.PREVIEWS) == (
+        trainer.CONFIG_FILE,
+        trainer.MODEL_FILE,
+        trainer.PREVIEWS,
+    )
+    assert runs.CHECKPOINTS == checkpoints.CHECKPOINTS
+    code = (
+        "import sys; from ganstyle_desktop.engine.runs import library_copy_of, style_label; "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # the GUI thread may name a library copy
