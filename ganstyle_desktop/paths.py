@@ -35,6 +35,48 @@ def starter_models_dir() -> Path:
     return _shipped("models")
 
 
+# Real photos a dependency ships (scikit-image's sample data: public domain or CC0, see
+# each photo's docstring in skimage.data). Found without importing scikit-image (it is slow
+# to import and the app needs none of its code). Name, caption, licence.
+DEPENDENCY_PHOTOS = (
+    ("coffee.png", "Coffee cup (Rachel Michetti)", "CC0"),
+    ("chelsea.png", "Chelsea the cat (Stefan van der Walt)", "CC0"),
+    ("astronaut.png", "Astronaut Eileen Collins (NASA)", "public domain"),
+    ("rocket.jpg", "Falcon 9 launching DSCOVR (SpaceX)", "public domain"),
+)
+
+
+def dependency_photos_dir() -> Path | None:
+    """The folder holding :data:`DEPENDENCY_PHOTOS` (scikit-image's data folder, or the
+    copy a desktop bundle carries), or None when it is not installed."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root and (Path(frozen_root) / "sample_photos").is_dir():
+        return Path(frozen_root) / "sample_photos"
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("skimage")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "data"
+    return folder if (folder / DEPENDENCY_PHOTOS[0][0]).is_file() else None
+
+
+def sample_photos() -> list[tuple[Path, str, str]]:
+    """(file, caption, licence) of the real sample photos that are installed."""
+    folder = dependency_photos_dir()
+    if folder is None:
+        return []
+    return [(folder / n, c, lic) for n, c, lic in DEPENDENCY_PHOTOS if (folder / n).is_file()]
+
+
+def priors_dir() -> Path:
+    """Frozen pretrained networks the engine uses (not models a person picks)."""
+    return resources_dir() / "priors"
+
+
 def user_data_dir() -> Path:
     """Models, workspaces and runs the user makes. ``GANSTYLE_DATA_DIR`` overrides."""
     override = os.environ.get("GANSTYLE_DATA_DIR")

@@ -1,5 +1,7 @@
-"""``ganstyle-cli evaluate``: measure a model against a style set with metrics that need
-no pretrained network (style score S, edge SSIM, palette distance, random-feature KID)."""
+"""``ganstyle-cli evaluate``: measure a model against a style set: the share of outputs
+the tradition recogniser takes for the tradition, the colour-aware style score S with its
+spread, edge SSIM, the combined quality and whether the bar is met, palette distance and
+random-feature KID."""
 
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from pathlib import Path
 from . import CliError
 
 _LABELS = (
+    ("recognised", "Recognised as the tradition (share)"),
     ("style_score", "Style score S (0 photo .. 1 style)"),
+    ("style_score_spread", "  its spread over 5 splits of the style set"),
+    ("quality", "Quality (ranks checkpoints; -1 .. 1.5)"),
     ("edge_ssim", "Edge SSIM (content kept, 1 = all)"),
     ("palette_distance", "Palette distance (Lab W1; lower closer)"),
     ("palette_distance_photos", "  the photos' own palette distance"),
@@ -36,6 +41,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--blend", metavar="A=W,B=W", help="multi-style models: tradition weights")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--seed", type=int, default=0, help="seed of the random patches (0)")
+    p.add_argument(
+        "--other-style",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="artworks of another tradition the recogniser must tell apart (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
@@ -64,8 +77,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = load_model(args.model, device="cpu")
         blend = parse_blend(args.blend) if args.blend else None
+        others = {folder.resolve().name: _files(folder, "other style") for folder in args.other_style}
         result = evaluate_model(
-            model, style, content, args.size, blend=blend, device=args.device, seed=args.seed
+            model,
+            style,
+            content,
+            args.size,
+            blend=blend,
+            device=args.device,
+            seed=args.seed,
+            tradition=args.style.resolve().name,
+            other_styles=others,
         )
     except (ModelFileError, BlendError, MetricsError) as exc:
         raise CliError(str(exc)) from exc
@@ -82,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
         f"{args.model.name}: {result['n_content']} photos vs {result['n_style']} style images "
         f"at {result['size']} px"
     )
+    verdict = "meets the bar" if result.get("meets_bar") else "does not meet the bar"
+    print(f"  Recognisably the tradition: {verdict} (recognised >= 0.7, edge SSIM >= 0.5)")
+    print(f"  Taken for: {result.get('recognised_as')}")
     for key, label in _LABELS:
         value = result.get(key)
         if isinstance(value, float):

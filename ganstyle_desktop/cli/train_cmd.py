@@ -127,7 +127,74 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="tags for the model card, e.g. culture=Japanese,era=Edo (prefix SLUG: to tag one "
         "of several styles); they override tags from MANIFEST.csv",
     )
+    add_recipe_arguments(p)
     p.set_defaults(run=run)
+
+
+# -- the style recipe: one flag per TrainConfig knob, generated so they cannot drift --------
+
+
+def knob_flag(f) -> str:
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def knob_type(f):
+    """The Python type a knob's value has (its annotation, optional or not)."""
+    text = str(f.type).replace(" ", "")
+    for name, kind in (("float", float), ("int", int), ("bool", bool)):
+        if text.startswith(name):
+            return kind
+    return str
+
+
+def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
+    from ganstyle_desktop.engine.config import recipe_knobs
+
+    group = p.add_argument_group(
+        "style recipe", "the loss terms and augmentation that decide how the model paints"
+    )
+    for f in recipe_knobs():
+        kind = knob_type(f)
+        text = f.metadata["help"]
+        if "default" not in text:
+            text += f" (default: {f.default})"
+        kwargs: dict = {"dest": f"knob_{f.name}", "default": None, "help": text}
+        if f.metadata.get("choices"):
+            kwargs["choices"] = f.metadata["choices"]
+        if kind is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["type"] = kind
+            kwargs["metavar"] = kind.__name__.upper() if kind is not str else "TEXT"
+        group.add_argument(knob_flag(f), **kwargs)
+
+
+def recipe_values(args: argparse.Namespace) -> dict:
+    """The knobs given on the command line (the rest keep TrainConfig's defaults)."""
+    from ganstyle_desktop.engine.config import recipe_knobs
+
+    values = {}
+    for f in recipe_knobs():
+        value = getattr(args, f"knob_{f.name}", None)
+        if value is not None:
+            values[f.name] = value
+    return values
+
+
+def recipe_command_parts(config: TrainConfig) -> list[str]:
+    """Flags that reproduce ``config``'s recipe (only what differs from the defaults)."""
+    from ganstyle_desktop.engine.config import recipe_knobs
+
+    parts: list[str] = []
+    for f in recipe_knobs():
+        value = getattr(config, f.name)
+        if value is None or value == f.default:
+            continue
+        if isinstance(value, bool):
+            parts.append(knob_flag(f) if value else "--no-" + knob_flag(f)[2:])
+        else:
+            parts += [knob_flag(f), f"{value:g}" if isinstance(value, float) else str(value)]
+    return parts
 
 
 # -- building the configuration ---------------------------------------------------------------
@@ -228,6 +295,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         checkpoint_every=args.checkpoint_every,
         metrics_every=args.metrics_every,
         init_model=str(init_model.resolve()) if init_model else "",
+        **recipe_values(args),
     )
     try:
         config.validate()
@@ -253,6 +321,7 @@ def command_line(
     parts += ["--checkpoint-every", str(config.checkpoint_every)]
     if config.metrics_every:
         parts += ["--metrics-every", str(config.metrics_every)]
+    parts += recipe_command_parts(config)
     for item in tradition_tags:
         parts += ["--tradition-tags", item]
     if name:

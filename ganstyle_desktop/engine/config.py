@@ -9,6 +9,16 @@ from pathlib import Path
 
 METHODS = ("fastcut", "cut", "cyclegan", "multistyle")
 GAN_LOSSES = ("lsgan", "hinge")
+STYLE_LOSSES = ("meanstd", "gram")
+
+
+def knob(default, help: str, *, low: float | None = None, high: float | None = None,
+         choices: tuple[str, ...] | None = None, flag: str | None = None):
+    """A recipe setting: a dataclass field whose metadata the CLI (``--flag``) and the
+    Training panel's advanced section are generated from, so they cannot drift."""
+    meta = {"knob": True, "help": help, "low": low, "high": high, "choices": choices,
+            "flag": flag}
+    return field(default=default, metadata=meta)
 
 
 class ConfigError(ValueError):
@@ -55,9 +65,36 @@ class TrainConfig:
     mixed_precision: bool | None = None  # None: on for CUDA only
     seed: int = 0
     ema_decay: float = 0.999
-    diffaugment: str = "color,translation,cutout"  # "" turns it off
-    lambda_gan: float = 1.0
-    lambda_nce: float | None = None  # None: the method's default (CUT 1, FastCUT 10)
+    # -- the style recipe (every knob below is on the CLI and in the panel) --------------
+    # No colour augmentation by default: it hides palette from the discriminator, and every
+    # tradition then learns one average look (models/TRAINING.md).
+    diffaugment: str = knob(
+        "translation,cutout",
+        "DiffAugment before the discriminators: any of color, translation, cutout "
+        "(comma-separated; empty for none)",
+    )
+    lambda_gan: float = knob(1.0, "weight of the pixel PatchGAN loss", low=0.0, high=100.0)
+    d_scales: int = knob(1, "scales the pixel PatchGAN judges (2: full and half size)",
+                         low=1, high=4)
+    lambda_nce: float | None = knob(
+        None, "weight of the PatchNCE content loss (default: the method's, CUT 1, FastCUT 10)",
+        low=0.0, high=100.0)
+    lambda_critic: float = knob(
+        0.0, "weight of the projected critic: a discriminator on the frozen style prior's "
+        "features", low=0.0, high=100.0)
+    lambda_style: float = knob(
+        0.0, "weight of the style loss: feature statistics of the style prior, output vs "
+        "artwork", low=0.0, high=1000.0)
+    style_loss: str = knob("meanstd", "statistics the style loss matches", choices=STYLE_LOSSES)
+    lambda_content: float = knob(
+        0.0, "weight of the content loss on the style prior's features (photo vs output)",
+        low=0.0, high=1000.0)
+    lambda_teacher: float = knob(
+        0.0, "weight of the teacher term: L1 to a pretrained transfer network's painting of "
+        "the same photo in the tradition's mean style", low=0.0, high=100.0)
+    lambda_palette: float | None = knob(
+        None, "weight of the palette term: colour distribution of output vs artwork (sliced "
+        "Wasserstein; default: the method's)", low=0.0, high=100.0)
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5
     pool_size: int = 50
@@ -94,6 +131,9 @@ class TrainConfig:
                 f"Method {self.method} learns one style; got {len(self.styles)}. "
                 "Use the multistyle method to learn several traditions in one model."
             )
+        for f in fields(self):
+            if f.metadata.get("knob"):
+                _check_knob(f, getattr(self, f.name))
         if self.init_model and self.method != "multistyle":
             raise ConfigError("Only the multistyle method can extend a trained model (init_model).")
         if not self.content_paths:
@@ -124,3 +164,28 @@ class TrainConfig:
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def recipe_knobs() -> list:
+    """The recipe settings of :class:`TrainConfig` (dataclass fields with knob metadata)."""
+    return [f for f in fields(TrainConfig) if f.metadata.get("knob")]
+
+
+def _check_knob(f, value) -> None:
+    meta = f.metadata
+    if value is None:
+        return
+    if meta.get("choices") and value not in meta["choices"]:
+        raise ConfigError(f"{f.name} must be one of {', '.join(meta['choices'])}, not {value!r}.")
+    if f.name == "diffaugment":
+        from .augment import parse_policy
+
+        try:
+            parse_policy(value)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        low, high = meta.get("low"), meta.get("high")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ConfigError(f"{f.name} must be between {low:g} and {high:g}, not {value:g}.")

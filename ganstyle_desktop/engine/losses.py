@@ -13,14 +13,19 @@ def _check(kind: str) -> None:
         raise ValueError(f"Unknown GAN loss {kind!r}; choose one of {', '.join(GAN_LOSS_KINDS)}.")
 
 
-def discriminator_loss(
-    real_logits: torch.Tensor, fake_logits: torch.Tensor, kind: str
-) -> torch.Tensor:
+Logits = torch.Tensor | list[torch.Tensor]
+
+
+def discriminator_loss(real_logits: Logits, fake_logits: Logits, kind: str) -> torch.Tensor:
     """Loss of the discriminator that should call ``real`` real and ``fake`` fake.
 
-    LSGAN halves the sum as CycleGAN/CUT do, so D learns at half G's pace.
+    LSGAN halves the sum as CycleGAN/CUT do, so D learns at half G's pace. Lists (one map
+    per scale of a multi-scale discriminator) give the mean over scales.
     """
     _check(kind)
+    if isinstance(real_logits, (list, tuple)):
+        pairs = list(zip(real_logits, fake_logits, strict=True))
+        return sum(discriminator_loss(r, f, kind) for r, f in pairs) / len(pairs)
     real_logits = real_logits.float()
     fake_logits = fake_logits.float()
     if kind == "lsgan":
@@ -30,10 +35,23 @@ def discriminator_loss(
     return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
 
 
-def generator_adversarial_loss(fake_logits: torch.Tensor, kind: str) -> torch.Tensor:
-    """Loss of the generator that wants its ``fake`` outputs called real."""
+def generator_adversarial_loss(fake_logits: Logits, kind: str) -> torch.Tensor:
+    """Loss of the generator that wants its ``fake`` outputs called real (mean over scales)."""
     _check(kind)
+    if isinstance(fake_logits, (list, tuple)):
+        return sum(generator_adversarial_loss(f, kind) for f in fake_logits) / len(fake_logits)
     fake_logits = fake_logits.float()
     if kind == "lsgan":
         return F.mse_loss(fake_logits, torch.ones_like(fake_logits))
     return -fake_logits.mean()
+
+
+def fake_term(logits: Logits, kind: str) -> torch.Tensor:
+    """The "call it fake" half of :func:`discriminator_loss`, at the same scale."""
+    _check(kind)
+    if isinstance(logits, (list, tuple)):
+        return sum(fake_term(x, kind) for x in logits) / len(logits)
+    logits = logits.float()
+    if kind == "lsgan":
+        return 0.5 * (logits**2).mean()
+    return torch.relu(1.0 + logits).mean()

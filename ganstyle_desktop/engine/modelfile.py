@@ -54,6 +54,8 @@ SPEC_BOUNDS: dict[str, tuple[int, int]] = {
     "width": (1, 1024),
     "n_blocks": (0, 64),
     "n_down": (0, 5),
+    "unshuffle": (1, 8),
+    "flat_colours": (0, 64),
 }
 MAX_BOTTLENECK_CHANNELS = 8192  # width * 2**n_down
 STYLE_BOUNDS: dict[str, tuple[int, int]] = {"style_dim": (1, 4096), "mlp_hidden": (1, 16384)}

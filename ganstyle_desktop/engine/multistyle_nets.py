@@ -30,13 +30,16 @@ from torch.nn import functional as F
 # BlendError: one error type for every blend mistake, from the Blend value to here.
 from .blend import BlendError
 from .nets import (
+    FlatColourHead,
     FreezableInstanceNorm2d,
     GeneratorSpec,
     ResidualBlock,
     Upsample,
     _conv3x3,
     encode_through,
+    output_layers,
     probe_nce_channels,
+    reset_flat_colours,
     stem_and_downsampling,
 )
 
@@ -133,12 +136,22 @@ class MultiStyleGenerator(nn.Module):
             ups.append(ModulatedUpsample(ch, ch // 2))
             ch //= 2
         self.up = nn.ModuleList(ups)
-        self.to_rgb = nn.Sequential(
-            nn.ReflectionPad2d(3), nn.Conv2d(ch, spec.out_channels, 7), nn.Tanh()
-        )
+        self.to_rgb = nn.Sequential(*output_layers(spec, ch))
 
         self._norm_channels = [m.channels for m in self.modules() if isinstance(m, ModulatedNorm)]
         n_affine = sum(2 * c for c in self._norm_channels)
+        # The flat-colour head's palette, ink and share come from the style code too (an
+        # offset to shared starting values), so each tradition takes what it needs.
+        self.flat = FlatColourHead(ch, spec) if spec.flat_colours else None
+        self._n_flat = 0
+        if self.flat is not None:
+            k = spec.flat_colours
+            self.palette = nn.Parameter(torch.empty(k, 3))
+            self.ink = nn.Parameter(torch.empty(3))
+            self.flat_logit = nn.Parameter(torch.empty(1))
+            reset_flat_colours(self.palette, self.ink, self.flat_logit)
+            self._n_flat = k * 3 + 3 + 1
+            n_affine += self._n_flat
         self.mapping = nn.Sequential(
             nn.Linear(style_dim, mlp_hidden), nn.ReLU(inplace=True), nn.Linear(mlp_hidden, n_affine)
         )
@@ -151,7 +164,7 @@ class MultiStyleGenerator(nn.Module):
     # -- metadata ----------------------------------------------------------------------
     @property
     def size_multiple(self) -> int:
-        return 2**self.spec.n_down
+        return 2**self.spec.n_down * self.spec.unshuffle
 
     @property
     def n_styles(self) -> int:
@@ -237,19 +250,23 @@ class MultiStyleGenerator(nn.Module):
     # -- forward -----------------------------------------------------------------------
     def _affine(self, code: torch.Tensor) -> Affine:
         """(gamma, beta) per modulated norm, in module order."""
+        return self._modulation(code)[0]
+
+    def _modulation(self, code: torch.Tensor) -> tuple[Affine, torch.Tensor]:
+        """(gamma, beta) per modulated norm, and the flat-colour head's offsets."""
         flat = self.mapping(code)
         out: Affine = []
         offset = 0
         for c in self._norm_channels:
             out.append((flat[:, offset : offset + c], flat[:, offset + c : offset + 2 * c]))
             offset += 2 * c
-        return out
+        return out, flat[:, offset:]
 
     def forward_code(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         """Generate with style codes ``code`` (N or 1, style_dim)."""
         if code.shape[0] == 1 and x.shape[0] > 1:
             code = code.expand(x.shape[0], -1)
-        affine = self._affine(code.to(x.device))
+        affine, flat_offsets = self._modulation(code.to(x.device))
         h = self.encoder(x)
         i = 0
         for block in self.blocks:
@@ -258,7 +275,14 @@ class MultiStyleGenerator(nn.Module):
         for stage in self.up:
             h = stage(h, affine[i : i + 1])
             i += 1
-        return self.to_rgb(h)
+        rgb = self.to_rgb(h)
+        if self.flat is None:
+            return rgb
+        n, k = x.shape[0], self.spec.flat_colours
+        palette = self.palette[None] + flat_offsets[:, : k * 3].reshape(n, k, 3)
+        ink = self.ink[None] + flat_offsets[:, k * 3 : k * 3 + 3]
+        logit = self.flat_logit[None] + flat_offsets[:, k * 3 + 3 :]
+        return self.flat(h, rgb, palette, ink, logit)
 
     def forward(self, x: torch.Tensor, style_ids: torch.Tensor | int | None = None) -> torch.Tensor:
         if style_ids is None:

@@ -143,6 +143,12 @@ class GeneratorSpec:
     n_blocks: int = 9
     n_down: int = 2
     separable: bool = False
+    # Space-to-depth factor at the input (PixelUnshuffle) and depth-to-space at the output
+    # (PixelShuffle): the network then runs at 1/unshuffle of the resolution, where dense
+    # convolutions are several times faster per MAC on a CPU than thin full-size layers.
+    unshuffle: int = 1
+    # Colours of the flat-colour head (0: none): see :class:`FlatColourHead`.
+    flat_colours: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -157,13 +163,15 @@ def stem_and_downsampling(spec: GeneratorSpec) -> tuple[list[nn.Module], list[in
     """The encoder's 7x7 stem and strided convs, shared by every generator so their NCE
     taps mean the same: (layers, NCE tap ids so far, channels at the bottleneck)."""
     w = spec.width
-    layers: list[nn.Module] = [
+    u = spec.unshuffle
+    layers: list[nn.Module] = [nn.PixelUnshuffle(u)] if u > 1 else []
+    layers += [
         nn.ReflectionPad2d(3),
-        nn.Conv2d(spec.in_channels, w, 7, bias=True),
+        nn.Conv2d(spec.in_channels * u * u, w, 7, bias=True),
         FreezableInstanceNorm2d(w),
         nn.ReLU(inplace=True),
     ]
-    nce_ids = [0]  # the padded input itself: pixel patches
+    nce_ids = [0]  # the (padded or unshuffled) input itself: pixel patches
     ch = w
     for _ in range(spec.n_down):
         layers += [
@@ -203,17 +211,33 @@ class ResnetGenerator(nn.Module):
                 nn.ReLU(inplace=True),
             ]
             ch //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, spec.out_channels, 7), nn.Tanh()]
+        self.n_body = len(layers)  # the layers before the output convolution
+        layers += output_layers(spec, ch)
         self.layers = nn.Sequential(*layers)
         self.nce_layer_ids: tuple[int, ...] = tuple(nce_ids)
+        self.flat = FlatColourHead(ch, spec) if spec.flat_colours else None
+        if self.flat is not None:
+            k = spec.flat_colours
+            self.palette = nn.Parameter(torch.empty(k, 3))
+            self.ink = nn.Parameter(torch.empty(3))
+            self.flat_logit = nn.Parameter(torch.empty(1))
+            reset_flat_colours(self.palette, self.ink, self.flat_logit)
 
     @property
     def size_multiple(self) -> int:
         """Input sides must be multiples of this (the strided convs halve them)."""
-        return 2**self.spec.n_down
+        return 2**self.spec.n_down * self.spec.unshuffle
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
+        if self.flat is None:
+            return self.layers(x)
+        h = self.layers[: self.n_body](x)
+        rgb = self.layers[self.n_body :](h)
+        n = x.shape[0]
+        return self.flat(
+            h, rgb, self.palette.expand(n, -1, -1), self.ink.expand(n, -1),
+            self.flat_logit.expand(n, -1),
+        )
 
     def encode(
         self, x: torch.Tensor, layer_ids: tuple[int, ...] | None = None
@@ -224,6 +248,72 @@ class ResnetGenerator(nn.Module):
     def nce_channels(self) -> list[int]:
         """Channel count of each NCE tap (for building CUT's projection MLPs)."""
         return probe_nce_channels(self)
+
+
+FLAT_LOGIT_START = -2.0  # the flat head starts as an eighth of the output (sigmoid(-2))
+
+
+def reset_flat_colours(palette: torch.Tensor, ink: torch.Tensor, logit: torch.Tensor) -> None:
+    """A spread of starting colours (deterministic: the run's seed does the rest), dark ink,
+    and a small share of flat colour, so the plain output leads until D asks for more."""
+    with torch.no_grad():
+        k = palette.shape[0]
+        t = torch.linspace(0, 1, k)
+        palette.copy_(torch.stack([torch.sin(6.283 * t), torch.cos(6.283 * t), 2 * t - 1], 1)
+                      * 0.7)
+        ink.fill_(-0.85)
+        logit.fill_(FLAT_LOGIT_START)
+
+
+class FlatColourHead(nn.Module):
+    """Flat colour areas and drawn contours, mixed with the plain RGB output.
+
+    Woodblock prints, icons and ink paintings are made of a few flat colours and drawn
+    lines; a CNN's RGB output makes smooth gradients easily and flat regions only with great
+    effort. This head lets the network choose, per pixel, among a small palette (a softmax
+    over ``flat_colours`` colours) and draw lines (a sigmoid alpha toward an ink colour).
+    The palette, the ink and how much of the output is flat (``sigmoid(flat_logit)``) are
+    inputs: learned parameters of a single-style generator, or produced from the style code
+    of a multi-style one, so each tradition takes as much of it as its paintings need.
+    """
+
+    def __init__(self, channels: int, spec: GeneratorSpec) -> None:
+        super().__init__()
+        u = spec.unshuffle
+        self.n_colours = spec.flat_colours
+        self.choose = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(channels, self.n_colours * u * u, 3)
+        )
+        self.lines = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(channels, u * u, 3))
+        self.shuffle = nn.PixelShuffle(u) if u > 1 else nn.Identity()
+
+    def forward(
+        self,
+        h: torch.Tensor,
+        rgb: torch.Tensor,
+        palette: torch.Tensor,  # N x K x 3, tanh space
+        ink: torch.Tensor,  # N x 3
+        flat_logit: torch.Tensor,  # N x 1
+    ) -> torch.Tensor:
+        weights = torch.softmax(self.shuffle(self.choose(h)).float(), dim=1)
+        colours = torch.tanh(palette.float())
+        flat = torch.einsum("nkhw,nkc->nchw", weights, colours)
+        alpha = torch.sigmoid(self.shuffle(self.lines(h)).float())
+        flat = flat * (1 - alpha) + torch.tanh(ink.float())[:, :, None, None] * alpha
+        share = torch.sigmoid(flat_logit.float())[:, :, None, None]
+        return (share * flat + (1 - share) * rgb.float()).to(rgb.dtype)
+
+
+def output_layers(spec: GeneratorSpec, channels: int) -> list[nn.Module]:
+    """The last 7x7 conv to RGB (via depth-to-space when the input was unshuffled), tanh."""
+    u = spec.unshuffle
+    layers: list[nn.Module] = [
+        nn.ReflectionPad2d(3),
+        nn.Conv2d(channels, spec.out_channels * u * u, 7),
+    ]
+    if u > 1:
+        layers.append(nn.PixelShuffle(u))
+    return layers + [nn.Tanh()]
 
 
 def encode_through(
@@ -307,11 +397,48 @@ class PatchDiscriminator(nn.Module):
         return out.gather(1, index)
 
 
+class MultiScaleDiscriminator(nn.Module):
+    """pix2pixHD's multi-scale PatchGAN: the same discriminator design judging the image
+    at full, half, quarter ... resolution, so both fine texture and the layout of large
+    shapes (flat areas, contours) are judged. Returns one logit map per scale."""
+
+    def __init__(
+        self, spec: DiscriminatorSpec | None = None, n_scales: int = 2, n_heads: int = 1
+    ) -> None:
+        super().__init__()
+        self.scales = nn.ModuleList(PatchDiscriminator(spec, n_heads) for _ in range(n_scales))
+        self.n_heads = n_heads
+
+    def forward(
+        self, x: torch.Tensor, head: torch.Tensor | int | None = None
+    ) -> list[torch.Tensor]:
+        out = []
+        for i, disc in enumerate(self.scales):
+            if i:
+                x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+            out.append(disc(x, head))
+        return out
+
+
+def make_discriminator(
+    spec: DiscriminatorSpec, n_scales: int = 1, n_heads: int = 1
+) -> nn.Module:
+    """A PatchGAN (one scale: a tensor of logits) or a multi-scale one (a list)."""
+    if n_scales <= 1:
+        return PatchDiscriminator(spec, n_heads)
+    return MultiScaleDiscriminator(spec, n_scales, n_heads)
+
+
 def receptive_field(generator: ResnetGenerator) -> int:
     """Receptive field in input pixels of one output pixel (analytic, conv by conv)."""
     rf, jump = 1.0, 1.0
     for m in generator.modules():
-        if isinstance(m, Upsample):
+        if isinstance(m, nn.PixelUnshuffle):
+            rf += (m.downscale_factor - 1) * jump
+            jump *= m.downscale_factor
+        elif isinstance(m, nn.PixelShuffle):
+            jump /= m.upscale_factor
+        elif isinstance(m, Upsample):
             jump /= 2
         elif isinstance(m, nn.Conv2d):
             k = m.kernel_size[0]

@@ -29,6 +29,13 @@ PRESETS: dict[str, Preset] = {
         DiscriminatorSpec(width=64, n_layers=3),
         "CycleGAN reference sizes: ResNet-9 generator, 70x70 PatchGAN, width 64",
     ),
+    "mid": Preset(
+        "mid",
+        GeneratorSpec(width=32, n_blocks=6, n_down=2, separable=False, unshuffle=2),
+        DiscriminatorSpec(width=32, n_layers=3),
+        "Painting-capable CPU generator: space-to-depth input, width 32, 6 dense residual "
+        "blocks at 1/8 resolution (receptive field 242 px)",
+    ),
     "lite": Preset(
         "lite",
         GeneratorSpec(width=16, n_blocks=6, n_down=2, separable=True),

@@ -125,12 +125,16 @@ def activation_bytes_per_pixel(module: nn.Module) -> float:
     """
     spec = _find_attr(module, "spec")
     if isinstance(spec, GeneratorSpec):
-        widest = max(spec.in_channels, spec.out_channels, spec.width)
+        # Channels per *input* pixel: a layer at 1/k of the resolution counts 1/k**2.
+        area = float(spec.unshuffle**2)
+        widest = max(spec.in_channels, spec.out_channels, spec.width / area)
         if spec.n_down > 0:
-            widest = max(widest, 2 * spec.width)  # the last upsampler's resized input
+            widest = max(widest, 2 * spec.width / area)  # the last upsampler's resized input
         # Bottleneck layers: (width * 2**n) channels on (1/4)**n of the pixels.
         for n in range(1, spec.n_down + 1):
-            widest = max(widest, spec.width * 2**n / 4**n)
+            widest = max(widest, spec.width * 2**n / 4**n / area)
+        if spec.flat_colours:  # the flat-colour head's per-pixel weights, at full size
+            widest = max(widest, spec.flat_colours + 4.0)
         return widest * 4.0 * ACTIVATION_FACTOR
     return _probe_bytes_per_pixel(module)
 

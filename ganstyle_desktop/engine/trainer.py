@@ -59,7 +59,7 @@ from .methods.base import TrainingMethod
 from .modelfile import ModelCard, save_model
 from .nets import ResnetGenerator
 from .optim import load_rng_state, rng_state_tensor, seeded_generator
-from .quality_monitor import HOLD_EVERY, held_apart_evaluator, split_held_apart
+from .quality_monitor import HOLD_EVERY, QualityMonitor, quality, split_held_apart
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ CONFIG_FILE = "config.json"
 MODEL_FILE = "model.safetensors"
 REVERSE_MODEL_FILE = "model_reverse.safetensors"
 PREVIEWS = "previews"
-BEST_METRIC = "style_score"  # higher is better
+BEST_METRIC = "quality"  # quality_monitor.quality: bounded, higher is better
 _TRAINER_PREFIX = "trainer."
 
 Evaluator = Callable[[nn.Module, int], dict[str, float]]
@@ -183,6 +183,9 @@ class Trainer:
         control.raise_if_cancelled()
         method = method_class(cfg.method)(cfg, plan)
         self.method = method
+        observe = getattr(method, "observe_styles", None)
+        if callable(observe):  # terms that need to know the style sets (the teacher's)
+            observe(styles.sources)
         data_rng = seeded_generator(cfg.seed, 1)
         shard = plan.shard(cfg.batch_size)  # this process's rows of each step's batch
 
@@ -301,7 +304,9 @@ class Trainer:
                     yield self._preview(step, previews)
             new_best = False
             if self.evaluator is not None and cfg.metrics_every and step % cfg.metrics_every == 0:
-                metrics = self.evaluator(method.export_generator(), step)
+                metrics = dict(self.evaluator(method.export_generator(), step))
+                if BEST_METRIC not in metrics:  # an evaluator of its own: rank it the same way
+                    metrics[BEST_METRIC] = quality(metrics)
                 yield MetricsComputed(step, dict(metrics))
                 self._metrics = {"step": step, "metrics": {k: float(v) for k, v in metrics.items()}}
                 score = metrics.get(BEST_METRIC)
@@ -507,24 +512,21 @@ class Trainer:
         control = self.control
         size = max(cfg.size, 64)
         try:
-            # Every tradition of a multi-style run is measured against its own style set.
-            checks = [
-                (
-                    s.name,
-                    held_apart_evaluator(
-                        # decoded one by one in there: Stop is checked before each
-                        _until_cancelled(collect_image_files(s.paths), control),
-                        _until_cancelled(held, control),
-                        size,
-                        seed=cfg.seed,
-                    ),
-                )
-                for s in cfg.styles
-            ]
+            # Every tradition of a multi-style run is measured against its own style set,
+            # by one recogniser that knows all of them (and photos); Stop is checked
+            # before each image it decodes or describes.
+            self.evaluator = QualityMonitor(
+                {s.name: collect_image_files(s.paths) for s in cfg.styles},
+                held,
+                getattr(self, "content_files", []),
+                size,
+                seed=cfg.seed,
+                should_stop=control.raise_if_cancelled,
+            )
         except (ValueError, FileNotFoundError) as exc:
             return LogMessage("warning", f"Quality checks are off: {exc}.")
-        self.evaluator = checks[0][1] if len(checks) == 1 else _each_tradition(checks)
-        every = f" for each of {len(checks)} traditions" if len(checks) > 1 else ""
+        n = len(cfg.styles)
+        every = f" for each of {n} traditions" if n > 1 else ""
         return LogMessage(
             "info",
             f"Quality checks every {cfg.metrics_every} steps{every} on {len(held)} "
@@ -565,27 +567,6 @@ class Trainer:
             names = {r.get("slug"): r.get("name") or r.get("slug") for r in records()}
         names.update({s.name: s.display_name or s.name for s in self.config.styles})
         return [(i, str(names.get(slug) or slug)) for i, slug in enumerate(slugs)]
-
-
-def _each_tradition(checks: list[tuple[str, Evaluator]]) -> Evaluator:
-    """One evaluator over several traditions: each tradition's numbers (``style_score/<slug>``)
-    and their means under the plain names, which pick the best checkpoint."""
-
-    def evaluate(generator: nn.Module, step: int) -> dict[str, float]:
-        metrics: dict[str, float] = {}
-        per_key: dict[str, list[float]] = {}
-        for slug, check in checks:
-            module = (
-                generator.with_blend({slug: 1.0}) if hasattr(generator, "with_blend") else generator
-            )
-            for key, value in check(module, step).items():
-                metrics[f"{key}/{slug}"] = float(value)
-                per_key.setdefault(key, []).append(float(value))
-        for key, values in per_key.items():
-            metrics[key] = float(np.mean(values))
-        return metrics
-
-    return evaluate
 
 
 def _until_cancelled(items: Iterable, control: JobControl) -> Iterator:

@@ -18,9 +18,10 @@ from ganstyle_desktop.engine.config import TrainConfig
 from ganstyle_desktop.engine.devices import DevicePlan
 from ganstyle_desktop.engine.losses import discriminator_loss, generator_adversarial_loss
 from ganstyle_desktop.engine.nce import PatchNCE
-from ganstyle_desktop.engine.nets import PatchDiscriminator, ResnetGenerator
+from ganstyle_desktop.engine.nets import ResnetGenerator, make_discriminator
 
 from .adversarial import AdversarialMethod
+from .recipe import RecipeTerms
 from .weights import set_requires_grad
 
 
@@ -42,11 +43,14 @@ class CUT(AdversarialMethod):
         self.G: ResnetGenerator = self.add_network(
             "G", ResnetGenerator(self.preset.generator), ema=True
         )
-        self.D = self.add_network("D", PatchDiscriminator(self.preset.discriminator))
+        self.D = self.add_network(
+            "D", make_discriminator(self.preset.discriminator, config.d_scales)
+        )
         self.nce = self.add_network("F", PatchNCE(self.G, num_patches=self.num_patches))
         self.add_optimizer("G", [self.G])
         self.add_optimizer("D", [self.D])
         self.add_optimizer("F", [self.nce])
+        self.recipe = RecipeTerms(self)
 
     def train_step(
         self, content: torch.Tensor, style: torch.Tensor, style_ids: torch.Tensor | None = None
@@ -67,15 +71,28 @@ class CUT(AdversarialMethod):
         fake = fake_all[:n]
         idt = fake_all[n:] if self.nce_idt else None
 
-        # Discriminator: real style vs. (detached) translations, both augmented.
+        # Discriminators: real style vs. (detached) translations, both augmented.
         set_requires_grad(self.D, True)
         self.optimizers["D"].zero_grad(set_to_none=True)
+        if self.recipe.critic is not None:
+            self.optimizers["P"].zero_grad(set_to_none=True)
+        losses: dict[str, torch.Tensor] = {}
         with self.plan.autocast():
-            loss_d = discriminator_loss(
-                self.D(self.augment(style)), self.D(self.augment(fake.detach())), kind
-            )
-        self.backward(loss_d)
-        self.optimizer_step("D")
+            loss_d = torch.zeros((), device=fake.device)
+            if self.config.lambda_gan > 0:
+                loss_d = discriminator_loss(
+                    self.D(self.augment(style)), self.D(self.augment(fake.detach())), kind
+                )
+                losses["d"] = loss_d
+            loss_p = self.recipe.critic_loss(style, fake)
+            if loss_p is not None:
+                losses["critic_d"] = loss_p
+                loss_d = loss_d + loss_p
+        if loss_d.requires_grad:
+            self.backward(loss_d)
+            self.optimizer_step("D")
+            if self.recipe.critic is not None:
+                self.optimizer_step("P")
 
         # Generator and projection heads.
         set_requires_grad(self.D, False)
@@ -83,11 +100,14 @@ class CUT(AdversarialMethod):
         self.optimizers["F"].zero_grad(set_to_none=True)
         nce_rng = self.rngs["nce"]
         with self.plan.autocast():
-            loss_gan = generator_adversarial_loss(self.D(self.augment(fake)), kind)
-            loss_gan = loss_gan * self.config.lambda_gan
+            loss_g = torch.zeros((), device=fake.device)
+            if self.config.lambda_gan > 0:
+                loss_gan = generator_adversarial_loss(self.D(self.augment(fake)), kind)
+                losses["g_gan"] = loss_gan * self.config.lambda_gan
+                loss_g = loss_g + losses["g_gan"]
             loss_nce = self.nce(self.G, content, fake, nce_rng, flip_target=flipped)
             loss_nce = loss_nce * self.lambda_nce
-            losses = {"d": loss_d, "g_gan": loss_gan, "nce": loss_nce}
+            losses["nce"] = loss_nce
             if idt is not None:
                 loss_idt = self.nce(self.G, style, idt, nce_rng, flip_target=flipped)
                 loss_idt = loss_idt * self.lambda_nce
@@ -95,7 +115,12 @@ class CUT(AdversarialMethod):
                 nce_total = 0.5 * (loss_nce + loss_idt)
             else:
                 nce_total = loss_nce
-            loss_g = loss_gan + nce_total
+            loss_g = loss_g + nce_total
+            # The recipe's terms compare the output with the photo in its own orientation.
+            fake_upright = torch.flip(fake, dims=[3]) if flipped else fake
+            for name, term in self.recipe.generator_terms(fake_upright, content, style).items():
+                losses[name] = term
+                loss_g = loss_g + term
         self.backward(loss_g)
         self.optimizer_step("G")
         self.optimizer_step("F")
@@ -103,6 +128,10 @@ class CUT(AdversarialMethod):
         self.end_step()
         losses["g_total"] = loss_g
         return {k: float(v.detach()) for k, v in losses.items()}
+
+    def observe_styles(self, sources) -> None:
+        """The trainer hands over the loaded style sets before the first step."""
+        self.recipe.observe_styles(sources)
 
     def export_generator(self) -> nn.Module:
         return self.emas["G"].module.eval()

@@ -15,8 +15,12 @@ thousands of steps; measured on the starter data, see models/TRAINING.md):
 - each head also learns that artworks of *other* traditions are not its tradition
   (StarGAN's discriminative signal, reusing the same logit maps: no extra pass);
 - the style path (embeddings + mapping MLP) learns ``style_lr_mult`` times faster;
-- a palette term: each output's per-channel pixel mean and spread are pulled (L1) toward
-  running statistics of its tradition's artworks.
+- a palette term that matches colour *distributions*: the sliced Wasserstein distance
+  between each output's pixel colours and those of an artwork of its tradition (an earlier
+  version pulled every output's mean colour toward one running mean per tradition, which
+  gave every photo the same cast whatever its own colours);
+- the style recipe's prior terms when the configuration switches them on (a projected
+  critic with one head per tradition, the prior's style loss; :mod:`.recipe`).
 
 Extending a trained model (``config.init_model``): the model's generator is loaded, one
 embedding row is appended per new tradition, and only those rows train (with a fresh
@@ -37,13 +41,18 @@ from torch import nn
 from ganstyle_desktop.engine.config import ConfigError, TrainConfig
 from ganstyle_desktop.engine.devices import DevicePlan
 from ganstyle_desktop.engine.ema import ModelEMA
-from ganstyle_desktop.engine.losses import discriminator_loss, generator_adversarial_loss
+from ganstyle_desktop.engine.losses import (
+    discriminator_loss,
+    fake_term,
+    generator_adversarial_loss,
+)
 from ganstyle_desktop.engine.multistyle_nets import MultiStyleGenerator
 from ganstyle_desktop.engine.nce import PatchNCE
-from ganstyle_desktop.engine.nets import PatchDiscriminator
+from ganstyle_desktop.engine.nets import make_discriminator
 from ganstyle_desktop.engine.optim import make_adam, seeded_generator
 
 from .adversarial import AdversarialMethod
+from .recipe import RecipeTerms
 from .weights import set_requires_grad
 
 log = logging.getLogger(__name__)
@@ -64,8 +73,7 @@ class MultiStyle(AdversarialMethod):
     num_patches: ClassVar[int] = 256
     lambda_wrong_head: ClassVar[float] = 0.5
     style_lr_mult: ClassVar[float] = 10.0
-    lambda_palette: ClassVar[float] = 2.0
-    palette_momentum: ClassVar[float] = 0.98
+    default_lambda_palette: ClassVar[float] = 1.0
 
     def __init__(self, config: TrainConfig, plan: DevicePlan) -> None:
         super().__init__(config, plan)
@@ -114,15 +122,9 @@ class MultiStyle(AdversarialMethod):
         self.emas["G"] = ModelEMA(self.G, config.ema_decay)
 
         self.D = self.add_network(
-            "D", PatchDiscriminator(self.preset.discriminator, n_heads=len(slugs))
+            "D", make_discriminator(self.preset.discriminator, config.d_scales, len(slugs))
         )
         self.nce = self.add_network("F", PatchNCE(self.G, num_patches=self.num_patches))
-        # Running colour statistics of each tradition's artworks (per-channel mean and
-        # spread of pixels), the target of the palette term.
-        n = len(slugs)
-        self.palette_mean = torch.zeros(n, 3, device=plan.device)
-        self.palette_std = torch.zeros(n, 3, device=plan.device)
-        self.palette_seen = torch.zeros(n, dtype=torch.long, device=plan.device)
         if self.finetune:
             self.optimizers["G"] = make_adam(self.new_rows, config.lr)
         else:
@@ -137,6 +139,9 @@ class MultiStyle(AdversarialMethod):
             )
         self.add_optimizer("D", [self.D])
         self.add_optimizer("F", [self.nce])
+        self.recipe = RecipeTerms(
+            self, n_heads=len(slugs), default_palette=self.default_lambda_palette
+        )
 
     # -- card information -------------------------------------------------------------------
     def traditions(self) -> list[dict]:
@@ -170,126 +175,105 @@ class MultiStyle(AdversarialMethod):
         self.begin_step()
         if style_ids is None:
             style_ids = torch.zeros(style.shape[0], dtype=torch.long)
-        heads = style_ids.to(style.device).long()
+        real_ids = style_ids.to(style.device).long()
         n = content.shape[0]
+        heads = real_ids
+        paired_style = style
         if heads.shape[0] != n:
             # Each translation targets one sampled style image's tradition.
-            heads = heads.repeat((n + heads.shape[0] - 1) // heads.shape[0])[:n]
+            reps = (n + heads.shape[0] - 1) // heads.shape[0]
+            heads = heads.repeat(reps)[:n]
+            paired_style = style.repeat(reps, 1, 1, 1)[:n]
         targets = heads + self.style_offset
         flipped = bool(torch.rand(1, generator=self.rngs["flip"]).item() < 0.5)
         real = torch.flip(content, dims=[3]) if flipped else content
         kind = self.config.gan_loss
-        self._observe_palette(style, style_ids.to(style.device).long())
+        n_heads = len(self.config.styles)
 
         with self.plan.autocast():
             fake = self.G(real, targets)
 
+        # An artwork of tradition u is also "not this tradition" for another head t
+        # (StarGAN-style): heads learn what sets traditions apart, so G must give each
+        # tradition its own look instead of one average style.
+        wrong_ids = None
+        if n_heads > 1:
+            # Drawn for the whole step's batch; each process keeps its own rows.
+            shift = torch.randint(
+                1, n_heads, (self.global_rows(real_ids.shape[0]),), generator=self.rngs["heads"]
+            )
+            shift = self.local_rows(shift).to(real_ids.device)
+            wrong_ids = (real_ids + shift) % n_heads
+
         set_requires_grad(self.D, True)
         self.optimizers["D"].zero_grad(set_to_none=True)
+        if self.recipe.critic is not None:
+            self.optimizers["P"].zero_grad(set_to_none=True)
+        losses: dict[str, torch.Tensor] = {}
         with self.plan.autocast():
-            real_ids = style_ids.to(style.device).long()
-            all_heads = self.D(self.augment(style))  # every head's map: one trunk pass
-            real_logits = _pick(all_heads, real_ids)
-            fake_logits = self.D(self.augment(fake.detach()), heads)
-            loss_d = discriminator_loss(real_logits, fake_logits, kind)
-            if self.D.n_heads > 1:
-                # An artwork of tradition u is "not this tradition" for another head t
-                # (StarGAN-style): heads learn what sets traditions apart, so G must
-                # give each tradition its own look instead of one average style.
-                shift = torch.randint(
-                    1,
-                    self.D.n_heads,
-                    (self.global_rows(real_ids.shape[0]),),
-                    generator=self.rngs["heads"],
-                )
-                shift = self.local_rows(shift).to(real_ids.device)
-                wrong = _pick(all_heads, (real_ids + shift) % self.D.n_heads)
-                loss_d = loss_d + self.lambda_wrong_head * _fake_term(wrong, kind)
-        self.backward(loss_d)
-        self.optimizer_step("D")
+            loss_d = torch.zeros((), device=fake.device)
+            if self.config.lambda_gan > 0:
+                all_heads = self.D(self.augment(style))  # every head's map: one trunk pass
+                real_logits = _pick(all_heads, real_ids)
+                fake_logits = self.D(self.augment(fake.detach()), heads)
+                loss_d = discriminator_loss(real_logits, fake_logits, kind)
+                if wrong_ids is not None:
+                    wrong = _pick(all_heads, wrong_ids)
+                    loss_d = loss_d + self.lambda_wrong_head * fake_term(wrong, kind)
+                losses["d"] = loss_d
+            loss_p = self.recipe.critic_loss(
+                style, fake, real_ids, heads, wrong_ids, self.lambda_wrong_head
+            )
+            if loss_p is not None:
+                losses["critic_d"] = loss_p
+                loss_d = loss_d + loss_p
+        if loss_d.requires_grad:
+            self.backward(loss_d)
+            self.optimizer_step("D")
+            if self.recipe.critic is not None:
+                self.optimizer_step("P")
 
         set_requires_grad(self.D, False)
         self.optimizers["G"].zero_grad(set_to_none=True)
         self.optimizers["F"].zero_grad(set_to_none=True)
         with self.plan.autocast():
-            loss_gan = generator_adversarial_loss(self.D(self.augment(fake), heads), kind)
-            loss_gan = loss_gan * self.config.lambda_gan
+            loss_g = torch.zeros((), device=fake.device)
+            if self.config.lambda_gan > 0:
+                loss_gan = generator_adversarial_loss(self.D(self.augment(fake), heads), kind)
+                losses["g_gan"] = loss_gan * self.config.lambda_gan
+                loss_g = loss_g + losses["g_gan"]
             loss_nce = self.nce(self.G, content, fake, self.rngs["nce"], flip_target=flipped)
-            loss_nce = loss_nce * self.lambda_nce
-            loss_palette = self._palette_loss(fake, heads) * self.lambda_palette
-            loss_g = loss_gan + loss_nce + loss_palette
+            losses["nce"] = loss_nce * self.lambda_nce
+            loss_g = loss_g + losses["nce"]
+            fake_upright = torch.flip(fake, dims=[3]) if flipped else fake
+            for name, term in self.recipe.generator_terms(
+                fake_upright, content, paired_style, heads
+            ).items():
+                losses[name] = term
+                loss_g = loss_g + term
         self.backward(loss_g)
         self.optimizer_step("G")
         self.optimizer_step("F")
         set_requires_grad(self.D, True)
         self.end_step()
-        return {
-            "d": float(loss_d.detach()),
-            "g_gan": float(loss_gan.detach()),
-            "nce": float(loss_nce.detach()),
-            "palette": float(loss_palette.detach()),
-            "g_total": float(loss_g.detach()),
-        }
+        losses["g_total"] = loss_g
+        return {k: float(v.detach()) for k, v in losses.items()}
 
-    @torch.no_grad()
-    def _observe_palette(self, style: torch.Tensor, ids: torch.Tensor) -> None:
-        mean = style.float().mean(dim=(2, 3))
-        std = style.float().std(dim=(2, 3))
-        # Every process updates from the whole batch's images, in the same order.
-        mean, std, ids = self.global_batch(mean), self.global_batch(std), self.global_batch(ids)
-        m = self.palette_momentum
-        for i in range(mean.shape[0]):
-            t = int(ids[i])
-            if self.palette_seen[t] == 0:
-                self.palette_mean[t], self.palette_std[t] = mean[i], std[i]
-            else:
-                self.palette_mean[t].mul_(m).add_(mean[i], alpha=1 - m)
-                self.palette_std[t].mul_(m).add_(std[i], alpha=1 - m)
-            self.palette_seen[t] += 1
-
-    def _palette_loss(self, fake: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
-        """L1 between each output's per-channel mean/spread and its tradition's.
-
-        A cheap, tradition-specific signal (no pretrained network needed): the GAN's
-        gradient is mostly "look painted", common to all traditions, so without it the
-        traditions share one palette for thousands of steps.
-        """
-        seen = (self.palette_seen[heads] > 0).float()[:, None]
-        mean = fake.float().mean(dim=(2, 3))
-        std = fake.float().std(dim=(2, 3))
-        diff = (mean - self.palette_mean[heads]).abs() + (std - self.palette_std[heads]).abs()
-        return (diff * seen).mean()
-
-    def extra_state_tensors(self) -> dict[str, torch.Tensor]:
-        return {
-            "palette.mean": self.palette_mean.detach().cpu().clone(),
-            "palette.std": self.palette_std.detach().cpu().clone(),
-            "palette.seen": self.palette_seen.detach().cpu().clone(),
-        }
-
-    def load_extra_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        del meta
-        device = self.palette_mean.device
-        self.palette_mean = tensors["palette.mean"].to(device).clone()
-        self.palette_std = tensors["palette.std"].to(device).clone()
-        self.palette_seen = tensors["palette.seen"].to(device).clone()
+    def observe_styles(self, sources) -> None:
+        """The trainer hands over the loaded style sets before the first step."""
+        self.recipe.observe_styles(sources)
 
     def export_generator(self) -> nn.Module:
         return self.emas["G"].module.eval()
 
 
-def _pick(maps: torch.Tensor, heads: torch.Tensor) -> torch.Tensor:
-    """Per image, the logit map of its head (N x 1 x h x w) from all heads' maps."""
+def _pick(maps, heads: torch.Tensor):
+    """Per image, the logit map of its head (N x 1 x h x w) from all heads' maps (one map
+    per scale for a multi-scale discriminator)."""
+    if isinstance(maps, (list, tuple)):
+        return [_pick(m, heads) for m in maps]
     index = heads.view(-1, 1, 1, 1).expand(-1, 1, maps.shape[2], maps.shape[3])
     return maps.gather(1, index)
-
-
-def _fake_term(logits: torch.Tensor, kind: str) -> torch.Tensor:
-    """The "call it fake" half of :func:`discriminator_loss` (same scale)."""
-    logits = logits.float()
-    if kind == "lsgan":
-        return 0.5 * (logits**2).mean()
-    return torch.relu(1.0 + logits).mean()
 
 
 def _init_style_path(generator: MultiStyleGenerator, seed: int) -> None:
