@@ -139,12 +139,10 @@ def knob_flag(f) -> str:
 
 
 def knob_type(f):
-    """The Python type a knob's value has (its annotation, optional or not)."""
-    text = str(f.type).replace(" ", "")
-    for name, kind in (("float", float), ("int", int), ("bool", bool)):
-        if text.startswith(name):
-            return kind
-    return str
+    """The Python type a knob's value has (the Training panel reads the same)."""
+    from ganstyle_desktop.engine.config import knob_value_type
+
+    return knob_value_type(f)
 
 
 def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
