@@ -15,6 +15,7 @@ between launches, and so is the last run, whose checkpoints are listed again."""
 from __future__ import annotations
 
 import html
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -53,7 +54,7 @@ from ganstyle_desktop.engine.config import (
     TrainConfig,
 )
 from ganstyle_desktop.ui.jobs import CheckpointInfo, CheckpointListJob, JobBusy, TrainingJob
-from ganstyle_desktop.ui.jobs.facts import EngineFacts
+from ganstyle_desktop.ui.jobs.facts import EngineFacts, recipe_knob_specs
 from ganstyle_desktop.ui.jobs.library import StyleFilesJob
 from ganstyle_desktop.ui.jobs.runs import (
     OUTCOME_CHOICES,
@@ -68,6 +69,7 @@ from ganstyle_desktop.ui.jobs.runs import (
 from ganstyle_desktop.ui.settings import app_settings, last_folder, remember_folder, setting_bool
 from ganstyle_desktop.ui.widgets.loss_plot import LossPlot
 from ganstyle_desktop.ui.widgets.preview_strip import PreviewStrip
+from ganstyle_desktop.ui.widgets.recipe_editor import RecipeEditor
 
 log = logging.getLogger(__name__)
 
@@ -363,6 +365,40 @@ class TrainingPanel(QWidget):
         details_form.addRow("Quality", self.quality_every)
         self.details.setVisible(False)
 
+        # The style recipe (loss weights, augmentation): one row per TrainConfig knob,
+        # generated from the engine's descriptions, as the CLI's flags are. Collapsed:
+        # the goals are what most people need.
+        self.recipe = RecipeEditor(recipe_knob_specs())
+        self.recipe.changed.connect(self._recipe_changed)
+        self._recipe_notes: list[str] = []  # values refused when shown (a run, settings)
+        self.advanced_button = QToolButton()
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_button.setText("Advanced")
+        self.advanced_button.setAutoRaise(True)
+        self.advanced_button.setToolTip(
+            "The style recipe: loss weights and augmentation (the same knobs as "
+            "ganstyle-cli train's flags)"
+        )
+        self.advanced_button.toggled.connect(self._show_advanced)
+        self.advanced_summary = QLabel("")
+        self.advanced_summary.setSizePolicy(
+            QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+        )
+        advanced_row = QHBoxLayout()
+        advanced_row.addWidget(self.advanced_button)
+        advanced_row.addWidget(self.advanced_summary, 1)
+        self.recipe_defaults_button = QPushButton("Recipe defaults")
+        self.recipe_defaults_button.setToolTip("Set every knob back to its default")
+        self.recipe_defaults_button.clicked.connect(self.recipe.reset)
+        self.advanced = QWidget()
+        advanced_layout = QVBoxLayout(self.advanced)
+        advanced_layout.setContentsMargins(0, 0, 0, 0)
+        advanced_layout.addWidget(self.recipe)
+        advanced_layout.addWidget(self.recipe_defaults_button)
+        self.advanced.setVisible(False)
+
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
         self.resume_button = QPushButton("Resume")
@@ -430,6 +466,8 @@ class TrainingPanel(QWidget):
         top_layout.addWidget(self.check_label)
         top_layout.addLayout(details_row)
         top_layout.addWidget(self.details)
+        top_layout.addLayout(advanced_row)
+        top_layout.addWidget(self.advanced)
         top_layout.addLayout(buttons)
         top_layout.addWidget(self.paused_banner)
         top_layout.addWidget(self.progress)
@@ -608,6 +646,7 @@ class TrainingPanel(QWidget):
             preview_every=max(1, min(50, steps // 20 or 1)),
             checkpoint_every=max(1, min(500, steps // 5 or 1)),
             metrics_every=self.quality_every.value(),
+            **self.recipe.values(),
         )
         if self._style_pipeline is not None:
             config.style_pipeline = self._style_pipeline
@@ -785,6 +824,48 @@ class TrainingPanel(QWidget):
             Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
         )
 
+    # -- the style recipe (Advanced) ------------------------------------------------------
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_button.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        )
+
+    def _recipe_text(self) -> str:
+        """``"Pixel critic 2, Augment (critics) cutout"``: the knobs set by hand."""
+        labels = {spec.name: spec.label for spec in self.recipe.specs}
+        parts = []
+        for name, value in self.recipe.changed_values().items():
+            shown = (
+                "default"
+                if value is None
+                else (f"{value:g}" if isinstance(value, float) else (value or "none"))
+            )
+            parts.append(f"{labels[name]} {shown}")
+        return ", ".join(parts)
+
+    def _update_recipe_summary(self) -> None:
+        text = self._recipe_text()
+        self.advanced_summary.setText(f"recipe: {text}" if text else "recipe: defaults")
+        self.advanced_summary.setToolTip(self.advanced_summary.text())
+
+    def _recipe_changed(self) -> None:
+        self._update_recipe_summary()
+        if self._restoring or self._applying_plan:
+            return
+        self._recipe_notes = []
+        self._save_choices()
+        self.schedule_check()
+
+    def set_recipe(self, values: dict[str, Any]) -> list[str]:
+        """Set recipe knobs (TrainConfig field names); values a knob cannot take are
+        refused, and the reasons are returned and shown with the check."""
+        problems = self.recipe.set_values(values)
+        self._recipe_notes = [f"Not used: {p}" for p in problems]
+        if problems:
+            self._show_check_text(" ".join(self._recipe_notes), warning=True)
+        return problems
+
     # -- the check before Start ----------------------------------------------------------
     def _sources_ready(self) -> bool:
         style = (
@@ -831,6 +912,17 @@ class TrainingPanel(QWidget):
         ]
         if check.estimated_seconds is None and check.level != "blocked":
             lines.append("Time: worked out once a few steps are timed on this machine.")
+        recipe = self._recipe_text()
+        if recipe:
+            lines.append(
+                html.escape(
+                    f"Recipe set by hand: {recipe} (times are measured with the default recipe)."
+                )
+            )
+        lines += [
+            f"<span style='color:{WARNING_COLOUR}'>⚠ {html.escape(n)}</span>"
+            for n in self._recipe_notes
+        ]
         self.check_label.setText("<br>".join(lines))
         self.check_label.setToolTip(check.text())
         self.check_finished.emit(check)
@@ -939,8 +1031,12 @@ class TrainingPanel(QWidget):
             self.batch.setValue(config.batch_size)
             self.lr.setValue(config.lr)
             self.quality_every.setValue(config.metrics_every)
+            problems = self.recipe.set_values(
+                {spec.name: getattr(config, spec.name) for spec in self.recipe.specs}
+            )
         finally:
             self._applying_plan = False
+        self._recipe_notes = [f"Not shown: {p}" for p in problems]
         self.plan = None
         self._update_summary()
 
@@ -1193,6 +1289,8 @@ class TrainingPanel(QWidget):
         self.use_button.setEnabled(has_ck)
         self.add_button.setEnabled(has_ck)
         self.resume_from_button.setEnabled(has_ck and idle)
+        self.recipe.set_editable(idle)
+        self.recipe_defaults_button.setEnabled(idle)
         for w in (
             self.style_field,
             self.content_field,
@@ -1243,6 +1341,7 @@ class TrainingPanel(QWidget):
         s.setValue("training/lr", self.lr.value())
         s.setValue("training/device", self.device.currentText())
         s.setValue("training/live_preview", self.live_preview.isChecked())
+        s.setValue("training/recipe", json.dumps(self.recipe.changed_values()))
 
     def _restore_choices(self) -> None:
         s = app_settings()
@@ -1267,6 +1366,14 @@ class TrainingPanel(QWidget):
         self.batch.setValue(get("batch", 1, int))
         self.lr.setValue(get("lr", 2e-4, float))
         self.device.addItem(get("device", "auto", str))
+        try:
+            recipe = json.loads(get("recipe", "{}", str) or "{}")
+        except ValueError:
+            recipe = {}
+        if isinstance(recipe, dict):
+            # A value this version refuses (its range changed) is said with the check.
+            self._recipe_notes = [f"Not restored: {p}" for p in self.recipe.set_values(recipe)]
+        self._update_recipe_summary()
         self.live_preview.setChecked(setting_bool("training/live_preview", True))
         self.live_preview.toggled.connect(
             lambda on: app_settings().setValue("training/live_preview", on)
