@@ -137,6 +137,14 @@ def test_the_whole_workflow(qtbot, tmp_path: Path, recorded_errors) -> None:
     #    from (a content dataset: the photos); its check counts the images and warns
     #    about the non-commercial set.
     _tiny_settings(tp, steps=6)
+
+    def offered(field) -> list[str]:
+        return [field.combo.itemText(i) for i in range(1, field.combo.count())]
+
+    # Style datasets are offered as styles, the content dataset as photos, never crossed.
+    qtbot.waitUntil(lambda: len(offered(tp.style_field)) >= 2, timeout=30_000)
+    assert offered(tp.style_field) == ["Dataset: bold-stripes", "Dataset: soft-dots"]
+    assert offered(tp.content_field) == ["Dataset: content"]
     _select_dataset(window, "content")
     assert tp.content_field.dataset_label() == "Dataset: content"
     _select_dataset(window, "soft-dots")
