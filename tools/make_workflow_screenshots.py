@@ -12,6 +12,7 @@
  10  Compare Traditions over every installed model
  11+ the window at 1280x720 with each dock in front (Datasets, Models, Runs, Training
      with its settings open, Blend)
+ 16  the Training panel's Advanced section (the style recipe's knobs) at 1280x720
 
 Uses the public-domain sets of ``../shared/data`` (and one non-commercial set, only to
 show the warning; nothing trained on it), linked into a temporary folder with a manifest;
@@ -301,6 +302,15 @@ def main() -> int:
         dock.show()
         dock.raise_()
         shoot(window, f"{index}-1280x720-{dock.windowTitle().lower()}")
+    # 16: the Training panel's Advanced section (the recipe knobs), one knob changed.
+    window.training_dock.raise_()
+    tp.details_button.setChecked(False)
+    tp.advanced_button.setChecked(True)
+    tp.recipe.controls["lambda_gan"].editor.setValue(2.0)
+    pause(300)
+    window.training_dock.widget().ensureWidgetVisible(tp.recipe_defaults_button)
+    shoot(window, "16-1280x720-training-advanced")
+    tp.recipe.reset()
 
     closed.clear()
     window.closed.connect(lambda: closed.append(True))
