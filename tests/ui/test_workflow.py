@@ -237,6 +237,7 @@ def test_the_whole_workflow(qtbot, tmp_path: Path, recorded_errors) -> None:
     )
     assert batch_dialog is not None
     dialog = window.show_batch()
+    assert name in dialog.model_label.text()  # the model's name, as everywhere else
     out = tmp_path / "stylized"
     dialog.add_inputs([photos])
     dialog.set_output_folder(out)
