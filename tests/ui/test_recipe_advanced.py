@@ -132,3 +132,30 @@ def test_values_a_knob_cannot_take_are_refused_with_its_name(qtbot, image_folder
     assert not panel.run_check()
     assert "lambda_gan must be between 0 and 100, not -2" in panel.check_label.text()
     panel.shutdown()  # the speed measurement the sources started
+
+
+def test_a_resumed_runs_recipe_is_what_the_form_shows(qtbot, tmp_path) -> None:
+    from ganstyle_desktop.engine.config import StyleSource
+    from ganstyle_desktop.ui.panels.training_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    run = TrainConfig(
+        styles=[StyleSource("a")],
+        content_paths=["x"],
+        out_dir=str(tmp_path),
+        lambda_teacher=4.0,
+        diffaugment="color",
+        lambda_palette=0.5,
+    )
+    panel._show_settings_of(run)  # what resume_run does before it starts the run
+    assert panel.recipe.changed_values() == {
+        "lambda_teacher": 4.0,
+        "diffaugment": "color",
+        "lambda_palette": 0.5,
+    }
+    assert "Teacher 4" in panel.advanced_summary.text()
+    panel.recipe_defaults_button.click()
+    assert panel.recipe.changed_values() == {}
+    assert panel.advanced_summary.text() == "recipe: defaults"
+    panel.shutdown()
