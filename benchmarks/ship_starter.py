@@ -1,17 +1,26 @@
-"""Evaluate a starter run on its held-apart images and write the shipped model + card.
+"""Measure a starter run on photos it never trained on and write the shipped model + card.
 
-    python benchmarks/ship_starter.py --run runs/starter [--model runs/starter/model.safetensors]
-        [--out models] [--name ganstyle-traditions-lite] [--sheet docs/compare-traditions.png]
+    python benchmarks/ship_starter.py --run runs/starter [--model MODEL] [--out models]
+        [--name ganstyle-traditions] [--sheets docs] [--evaluate-only]
 
-For every tradition the model is run with that tradition alone (blend {slug: 1}) on the
-held-apart content photos (``split.json`` from ``train_starter.py``), and the outputs are
-measured with :func:`ganstyle_desktop.engine.metrics.evaluate_model`:
+For every tradition the model paints the held-apart content photos (``split.json`` from
+``train_starter.py``) with that tradition alone (blend {slug: 1}), at 256 px (the training
+size) and 512 px, and the outputs are measured as the project judges itself
+(``bench_recipe.evaluate``):
 
-- against the held-apart artworks of the tradition (never trained on), and
-- against the tradition's whole set (more images, so a steadier style floor),
+- recognised share: the share of outputs the tradition recogniser (every artwork and photo
+  of the shared data, filtered photos as photos; validated by bench_recognizer.py) assigns
+  to the intended tradition;
+- the colour-aware style score S against up to 100 of the tradition's artworks, with its
+  spread over splits;
+- edge SSIM (the photo's structure);
+- separation: how far the tradition's outputs are from the nearest other tradition's,
+  relative to how far they are from the photo (at least 0.5 is the bar).
 
-at 128 px (the training size) and 256 px. Prints one JSON object with every figure; the
-card gets the same numbers and a note on how they were measured.
+The bar (issue 10): recognised >= 0.7, edge SSIM >= 0.5, separation >= 0.5. A tradition
+below it can be withheld (``--withhold SLUG``); the card records its figures and why.
+``--sheets DIR`` renders the README's compare sheet (four sample photos a dependency
+ships, every shipped tradition) and the East-West blend strip. Prints JSON.
 """
 
 from __future__ import annotations
@@ -23,35 +32,111 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ganstyle_desktop.engine.metrics import evaluate_model
+import numpy as np
+from bench_recipe import evaluate, fitted_recognizer, style_subset
+from data_sets import load_square
+from PIL import Image, ImageDraw, ImageFont
+
 from ganstyle_desktop.engine.modelfile import load_model, save_model
+from ganstyle_desktop.paths import sample_photos
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SIZES = (128, 256)
-KEEP = ("style_score", "edge_ssim", "palette_distance", "kid", "n_style", "n_content")
+SIZES = (256, 512)
+BAR = {"recognised_share": 0.7, "edge_ssim": 0.5, "separation_ratio": 0.5}
+BLEND_STEPS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def _number(value: float) -> float | None:
-    """Rounded for the card; NaN (an undefined S) becomes null so the JSON stays JSON."""
+def _number(value) -> float | None:
     value = float(value)
     return None if math.isnan(value) else round(value, 4)
 
 
-def evaluate(model, split: dict, data: Path) -> dict:
-    content = [data / p for p in split["content"]]
+def measure(model_path: Path, slugs: list[str], split: dict, data: Path) -> dict:
+    recognizer = fitted_recognizer()
+    held = [data / p for p in split["content"]]
     out: dict = {}
-    for slug, held in split["styles"].items():
-        held_files = [data / p for p in held]
-        all_files = sorted((data / "styles" / slug).glob("*.jpg"))
-        per: dict = {}
-        for size in SIZES:
-            for label, files in (("held_apart", held_files), ("full_set", all_files)):
-                result = evaluate_model(
-                    model, files, content, size=size, blend={slug: 1.0}, device="cpu"
-                )
-                per[f"{label}_{size}"] = {k: _number(result[k]) for k in KEEP}
-        out[slug] = per
+    for size in SIZES:
+        photos = load_square(held, size)
+        styles = {s: load_square(style_subset(s), size) for s in slugs}
+        metrics, _ = evaluate(model_path, slugs, recognizer, held, photos, styles)
+        for slug, m in metrics.items():
+            row = {k: _number(v) for k, v in m.items() if k != "assigned"}
+            row["assigned"] = m["assigned"]
+            row["meets_bar"] = all(
+                (row.get(k) or 0.0) >= v for k, v in BAR.items() if k in row
+            )
+            out.setdefault(slug, {})[f"{size}px"] = row
     return out
+
+
+# -- the README's pictures ------------------------------------------------------------------
+
+
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        return ImageFont.load_default()
+
+
+def _labelled(cell: np.ndarray, text: str, side: int) -> Image.Image:
+    image = Image.fromarray(cell).resize((side, side), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (side, side + 26), (250, 248, 244))
+    canvas.paste(image, (0, 26))
+    ImageDraw.Draw(canvas).text((6, 4), text, fill=(30, 30, 30), font=_font(16))
+    return canvas
+
+
+def _grid(rows: list[list[Image.Image]], title: str) -> Image.Image:
+    w, h = rows[0][0].size
+    gap = 6
+    width = len(rows[0]) * (w + gap) + gap
+    height = len(rows) * (h + gap) + gap + 34
+    sheet = Image.new("RGB", (width, height), (250, 248, 244))
+    ImageDraw.Draw(sheet).text((gap, 8), title, fill=(20, 20, 20), font=_font(20))
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            sheet.paste(cell, (gap + c * (w + gap), 34 + gap + r * (h + gap)))
+    return sheet
+
+
+def _square_photo(path: Path, side: int) -> np.ndarray:
+    image = Image.open(path).convert("RGB")
+    s = min(image.size)
+    left, top = (image.width - s) // 2, (image.height - s) // 2
+    return np.asarray(image.crop((left, top, left + s, top + s)).resize((side, side)))
+
+
+def render_sheets(model_path: Path, out_dir: Path, east: str, west: str, side: int = 256):
+    from ganstyle_desktop.engine.stylize import stylize_array
+
+    model = load_model(model_path, device="cpu")
+    traditions = model.card.traditions
+    names = {t["slug"]: t.get("name", t["slug"]) for t in traditions}
+    photos = [(p.stem.replace("_", " "), _square_photo(p, 2 * side)) for p in sample_photos()]
+    rows = []
+    for label, photo in photos:
+        row = [_labelled(photo, f"photo: {label}", side)]
+        for t in traditions:
+            painted = stylize_array(model, photo, blend={t["slug"]: 1.0}, device="cpu")
+            row.append(_labelled(painted, names[t["slug"]], side))
+        rows.append(row)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    compare = out_dir / "compare-traditions.png"
+    _grid(rows, f"Four photos in {len(traditions)} traditions: the starter model "
+          f"(painter preset, fine-tuned on a 2-core CPU)").save(compare)
+    label, photo = photos[0]
+    strip = [_labelled(photo, f"photo: {label}", side)]
+    for w in BLEND_STEPS:
+        blend = {east: 1.0 - w, west: w} if 0 < w < 1 else {west if w else east: 1.0}
+        painted = stylize_array(model, photo, blend=blend, device="cpu")
+        strip.append(_labelled(painted, f"{round((1 - w) * 100)}% {names[east]}"
+                               if w < 1 else f"100% {names[west]}", side))
+    blend_path = out_dir / "blend-east-west.png"
+    _grid([strip], f"One photo from {names[east]} to {names[west]} in steps of 25 %").save(
+        blend_path
+    )
+    return [compare, blend_path]
 
 
 def main() -> int:
@@ -60,124 +145,86 @@ def main() -> int:
     parser.add_argument("--model", type=Path, help="default: RUN/model.safetensors")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=Path("models"))
-    parser.add_argument("--name", default="ganstyle-traditions-lite")
-    parser.add_argument("--sheet", type=Path, help="also render the compare-traditions sheet")
-    parser.add_argument(
-        "--photo", type=Path, default=Path("resources/samples/sample_landscape.jpg")
-    )
-    parser.add_argument("--primary-size", type=int, default=256, choices=SIZES)
-    # The held-apart artworks are 2 to 5 per tradition: too few for S's own-spread floor
-    # (split halves of 1 vs 2 images), so the headline compares with the whole set.
-    parser.add_argument("--primary-set", default="full_set", choices=("full_set", "held_apart"))
+    parser.add_argument("--name", default="ganstyle-traditions")
+    parser.add_argument("--sheets", type=Path, help="render the README sheets into this folder")
+    parser.add_argument("--east", default="japanese-ukiyo-e")
+    parser.add_argument("--west", default="european-impressionism")
     parser.add_argument("--evaluate-only", action="store_true")
-    parser.add_argument(
-        "--withhold",
-        action="append",
-        default=[],
-        metavar="SLUG",
-        help="leave this tradition out of the shipped model (it still shaped the shared "
-        "weights; its metrics and the reason are recorded in the card)",
-    )
+    parser.add_argument("--withhold", action="append", default=[], metavar="SLUG",
+                        help="leave this tradition out of the shipped model (figures and "
+                        "reason recorded in the card)")
     args = parser.parse_args()
 
     split = json.loads((args.run / "split.json").read_text())
-    summary = (
-        json.loads((args.run / "summary.json").read_text())
-        if (args.run / "summary.json").is_file()
-        else {}
-    )
+    summary_file = args.run / "summary.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
     model_path = args.model or args.run / "model.safetensors"
     model = load_model(model_path)
-    metrics = evaluate(model, split, args.data)
-    report = {"model": str(model_path), "steps": model.card.steps, "metrics": metrics}
-    print(json.dumps(report, indent=2), flush=True)
+    slugs = [t["slug"] for t in model.card.traditions]
+    metrics = measure(model_path, slugs, split, args.data)
+    report = {"model": str(model_path), "steps": model.card.steps, "bar": BAR,
+              "metrics": metrics}
+    print(json.dumps(report, indent=1), flush=True)
     if args.evaluate_only:
         return 0
 
-    key = f"{args.primary_set}_{args.primary_size}"
     card = model.card
-    traditions = []
-    for t in card.traditions:
-        m = metrics[t["slug"]][key]
-        traditions.append({**t, "style_score": m["style_score"], "edge_ssim": m["edge_ssim"]})
     withheld = {}
     for slug in args.withhold:
-        found = [t for t in traditions if t["slug"] == slug]
-        if not found:
+        if slug not in slugs:
             parser.error(f"--withhold {slug}: the model has no such tradition")
         withheld[slug] = {
-            "style_score": found[0]["style_score"],
-            "edge_ssim": found[0]["edge_ssim"],
-            "reason": "below the quality bar (S >= 0.5 and edge SSIM >= 0.5 on held-apart "
-            "photos); trained with the others but not offered in the shipped model",
+            "figures": metrics[slug],
+            "reason": "below the quality bar on held-apart photos; trained with the others "
+            "but not offered in the shipped model",
         }
         model.generator.remove_tradition(slug)
-    traditions = [t for t in traditions if t["slug"] not in withheld]
+    traditions = []
+    for t in card.traditions:
+        if t["slug"] in withheld:
+            continue
+        m = metrics[t["slug"]]["256px"]
+        traditions.append({**t, "recognised_share": m["recognised_share"],
+                           "style_score": m["style_score"], "edge_ssim": m["edge_ssim"]})
     note = (
-        "Per tradition: the model with that tradition alone (blend {slug: 1}) stylized the "
-        f"{len(split['content'])} held-apart content photos (never seen in training). S (style "
-        "score: sliced Wasserstein distance of 7x7 Laplacian-pyramid patches; 0 = still a "
-        "photo, 1 = as close as the style set is to itself) and edge SSIM (SSIM of Sobel edge "
-        "maps of input and output luminance) come from "
-        "ganstyle_desktop.engine.metrics.evaluate_model on square centre crops. Headline "
-        f"figures ({key}): outputs at {args.primary_size} px against all of the tradition's "
-        "artworks. 'held_apart_*' compares with only the 2-5 artworks per tradition held out "
-        "of training: S is then dominated by the noise of a 1-vs-2 image floor (NaN when "
-        "undefined, values far above 1 when the floor is near the photos' distance), so it "
-        "is listed but not used. Reproduce: python benchmarks/ship_starter.py --run RUN "
-        "--evaluate-only."
+        f"Per tradition: the model with that tradition alone painted the "
+        f"{len(split['content'])} held-apart content photos (never trained on) at 256 and "
+        "512 px. recognised_share: share the tradition recogniser (benchmarks/bench_recipe."
+        "fitted_recognizer: logistic regression on style-prior embeddings and colour and "
+        "structure statistics of every artwork of ../shared/data, photos and filtered "
+        "photos as a photo class) assigns to the tradition. style_score: colour-aware S "
+        "against up to 100 of the tradition's artworks (1 = as close as the set is to "
+        "itself, 0 = the photos), spread over splits. edge_ssim: SSIM of Sobel edge maps. "
+        "separation_ratio: mean distance to the nearest other tradition's output over mean "
+        f"distance to the photo. Bar: {BAR}. Reproduce: python benchmarks/ship_starter.py "
+        f"--run RUN --evaluate-only."
     )
     training = dict(card.training)
-    steps = card.steps
-    wall = float(summary.get("wall_seconds", training.get("wall_seconds", 0.0)))
-    command = split.get("command", "")
-    base = split.get("base_run")
-    if base:  # the model was extended: both runs made it
-        training["stages"] = [
-            {k: base[k] for k in ("command", "steps", "wall_seconds")},
-            {"command": command, "steps": summary.get("steps"), "wall_seconds": wall},
-        ]
-        command = f"{base['command']} && {command}"
-        wall += float(base["wall_seconds"])
-        steps += int(base["steps"])
-    training.update(
-        {
-            "command": command,
-            "ship_command": "python " + " ".join(sys.argv),
-            "hardware": split.get("hardware", training.get("hardware", "")),
-            "wall_seconds": round(wall, 1),
-            "held_apart": {"styles": split["styles"], "content": split["content"]},
-        }
-    )
+    training.update({
+        "command": split.get("command", ""),
+        "ship_command": "python " + " ".join(sys.argv),
+        "hardware": split.get("hardware", training.get("hardware", "")),
+        "wall_seconds": float(summary.get("wall_seconds", training.get("wall_seconds", 0.0))),
+        "held_apart": {"styles": split["styles"], "content": split["content"]},
+    })
     provenance = list(card.data_provenance) + [
         {**row, "role": "content"} for row in split.get("content_provenance", [])
     ]
     card = replace(
         card,
-        name="GANStyle Traditions (lite)",
+        name="GANStyle Traditions",
         traditions=traditions,
-        steps=steps,
         architecture=model.generator.architecture(),
-        metrics={"per_tradition": metrics, "primary": key, "note": note, "withheld": withheld},
+        metrics={"per_tradition": metrics, "bar": BAR, "note": note, "withheld": withheld},
         training=training,
         data_provenance=provenance,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     target = save_model(args.out / f"{args.name}.safetensors", model.generator, card)
     print(json.dumps({"saved": str(target), "bytes": target.stat().st_size}), flush=True)
-    if args.sheet:
-        from ganstyle_desktop.engine.contact_sheet import compare_sheet
-
-        compare_sheet(
-            [target],
-            args.photo,
-            args.sheet,
-            cell_side=256,
-            columns=len(traditions) + 1,
-            title=f"One photo in {len(traditions)} traditions: GANStyle's starter model "
-            "(lite, trained on a 2-core CPU)",
-        )
-        print(json.dumps({"sheet": str(args.sheet), "bytes": args.sheet.stat().st_size}))
+    if args.sheets:
+        for path in render_sheets(target, args.sheets, args.east, args.west):
+            print(json.dumps({"sheet": str(path), "bytes": path.stat().st_size}), flush=True)
     return 0
 
 

@@ -1,6 +1,7 @@
 """Train the shipped multi-style starter model on ../shared/data (public-domain sets only).
 
-    python benchmarks/train_starter.py --out runs/starter [--steps 2400] [--size 128]
+    python benchmarks/train_starter.py --out runs/starter [--steps 600] [--size 256]
+        [--preset painter] [recipe flags of ganstyle-cli train, e.g. --lambda-critic 1]
 
 Holds apart every 5th artwork of each tradition and every 4th content photo (sorted by
 file name) for evaluation; the split is written to ``OUT/split.json`` and the card. Then
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from ganstyle_desktop.cli.train_cmd import add_recipe_arguments, recipe_values
 from ganstyle_desktop.engine.config import StyleSource, TrainConfig
 from ganstyle_desktop.engine.events import StepCompleted, TrainingFinished
 from ganstyle_desktop.engine.imageio import collect_image_files
@@ -37,7 +39,10 @@ TRADITIONS = {
     "post-impressionism": ("Post-Impressionism", "France/Netherlands", "1886-1905"),
     "dutch-golden-age": ("Dutch Golden Age", "Netherlands", "17th c."),
 }
-DEFAULT_TRADITIONS = "japanese-ukiyo-e,chinese-shan-shui,european-impressionism"
+DEFAULT_TRADITIONS = (
+    "japanese-ukiyo-e,chinese-shan-shui,european-impressionism,post-impressionism,"
+    "italo-byzantine"
+)
 NON_COMMERCIAL = {"persian-miniature", "indian-mughal-miniature"}
 STYLE_HOLDOUT_EVERY = 5  # files 5, 10, 15, ... of each tradition
 CONTENT_HOLDOUT_EVERY = 4  # photos 4, 8, 12, ...
@@ -115,7 +120,7 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, dict]:
         content_paths=[str(f) for f in train_photos],
         out_dir=args.out,
         method="multistyle",
-        preset="lite",
+        preset=args.preset,
         size=args.size,
         steps=args.steps,
         batch_size=1,
@@ -124,11 +129,10 @@ def build_config(args: argparse.Namespace) -> tuple[TrainConfig, dict]:
         seed=args.seed,
         preview_every=200,
         n_previews=3,
-        checkpoint_every=400,
+        checkpoint_every=200,
         keep_last=8,
-        diffaugment=args.diffaugment,
-        lambda_nce=args.lambda_nce,
         init_model=base_model,
+        **recipe_values(args),
     )
     return config, held
 
@@ -137,9 +141,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
     parser.add_argument("--data", default=str(DATA))
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--preset", default="painter")
+    parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--traditions", default=DEFAULT_TRADITIONS, help="comma-separated slugs")
     parser.add_argument(
@@ -147,9 +152,7 @@ def main() -> int:
         metavar="RUN_DIR",
         help="add --traditions to the model of this finished run (only their embeddings train)",
     )
-    # Colour augmentation hides the palettes that tell traditions apart from D.
-    parser.add_argument("--diffaugment", default="translation,cutout")
-    parser.add_argument("--lambda-nce", type=float, default=5.0)
+    add_recipe_arguments(parser)  # the same recipe flags as ganstyle-cli train
     parser.add_argument(
         "--threads", type=int, default=0, help="torch CPU threads (0: torch's default)"
     )

@@ -217,7 +217,7 @@ def test_build_config_reads_manifest_provenance_and_tags(tmp_path: Path, dataset
     assert style.display_name == "Ukiyo-e Prints"
     assert style.tags == {"culture": "Japan, Edo period", "era": "Edo", "medium": "woodblock"}
     assert style.provenance == dataset["rows"]  # the row for a file not in the folder is left out
-    assert config.method == "fastcut" and config.preset == "lite"
+    assert config.method == "multistyle" and config.preset == "painter"  # the defaults
 
 
 def test_several_styles_default_to_multistyle_with_distinct_names(tmp_path: Path, dataset) -> None:

@@ -155,8 +155,12 @@ def _print_presets(size: int, as_json: bool) -> int:
         print(
             f"  generator:     {d['generator_parameters']:>12,} parameters "
             f"{d['generator_gmacs']:>9.3f} GMACs  "
-            f"(width {g['width']}, {g['n_blocks']} blocks, "
-            f"{'separable' if g['separable'] else 'full'} convs)"
+            + (
+                "(pretrained transfer network: 8-16-32 channels, 5 style-modulated blocks)"
+                if g.get("kind") == "painter"
+                else f"(width {g['width']}, {g['n_blocks']} blocks, "
+                f"{'separable' if g['separable'] else 'full'} convs)"
+            )
         )
         print(
             f"  discriminator: {d['discriminator_parameters']:>12,} parameters "

@@ -75,7 +75,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--method",
         choices=METHODS,
-        help="fastcut (default for one style), cut, cyclegan, or multistyle (default for several)",
+        help="multistyle (the default: several styles, or the painter preset), fastcut "
+        "(default for one style with another preset), cut or cyclegan",
     )
     p.add_argument(
         "--preset",
@@ -247,7 +248,9 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         raise CliError(f"Unknown preset {args.preset!r}; choose one of {', '.join(PRESETS)}.")
     init_model = getattr(args, "init_model", None)
     multi = len(args.style) > 1 or init_model is not None
-    method = args.method or ("multistyle" if multi else "fastcut")
+    # The painter preset (the default) learns one tradition or several with multistyle.
+    painter = PRESETS[args.preset].is_painter
+    method = args.method or ("multistyle" if multi or painter else "fastcut")
 
     styles: list[StyleSource] = []
     used: set[str] = set()

@@ -77,8 +77,10 @@ class TrainConfig:
     styles: list[StyleSource]
     content_paths: list[str]
     out_dir: str
-    method: str = "fastcut"
-    preset: str = "lite"
+    # The painter starts from a pretrained painting network: a recognisable tradition
+    # within minutes on a CPU (models/TRAINING.md); it trains with the multistyle method.
+    method: str = "multistyle"
+    preset: str = "painter"
     size: int = 256
     steps: int = 2000
     batch_size: int = 1
@@ -103,11 +105,13 @@ class TrainConfig:
     d_scales: int = knob(1, "scales the pixel PatchGAN judges (2: full and half size)",
                          low=1, high=4, label="Critic scales")
     lambda_nce: float | None = knob(
-        None, "weight of the PatchNCE content loss (default: the method's, CUT 1, FastCUT 10)",
+        None, "weight of the PatchNCE content loss (default: the method's, CUT 1, FastCUT 10, "
+        "multistyle 10; 0 with the painter preset)",
         low=0.0, high=100.0, label="Structure (NCE)")
-    lambda_critic: float = knob(
-        0.0, "weight of the projected critic: a discriminator on the frozen style prior's "
-        "features", low=0.0, high=100.0, label="Prior critic")
+    lambda_critic: float | None = knob(
+        None, "weight of the projected critic: a discriminator on the frozen style prior's "
+        "features (default: the preset's, painter 1, others 0)", low=0.0, high=100.0,
+        label="Prior critic")
     lambda_style: float = knob(
         0.0, "weight of the style loss: feature statistics of the style prior, output vs "
         "artwork", low=0.0, high=1000.0, label="Style loss")
@@ -116,9 +120,10 @@ class TrainConfig:
     lambda_content: float = knob(
         0.0, "weight of the content loss on the style prior's features (photo vs output)",
         low=0.0, high=1000.0, label="Content loss")
-    lambda_teacher: float = knob(
-        0.0, "weight of the teacher term: L1 to a pretrained transfer network's painting of "
-        "the same photo in the tradition's mean style", low=0.0, high=100.0, label="Teacher")
+    lambda_teacher: float | None = knob(
+        None, "weight of the teacher term: L1 to a pretrained transfer network's painting of "
+        "the same photo in the tradition's mean style (default: the preset's, painter 1, "
+        "others 0)", low=0.0, high=100.0, label="Teacher")
     lambda_palette: float | None = knob(
         None, "weight of the palette term: colour distribution of output vs artwork (sliced "
         "Wasserstein; default: the method's)", low=0.0, high=100.0, label="Palette")
@@ -161,6 +166,11 @@ class TrainConfig:
         for f in fields(self):
             if f.metadata.get("knob"):
                 _check_knob(f, getattr(self, f.name))
+        if self.preset == "painter" and self.method != "multistyle":
+            raise ConfigError(
+                "The painter preset trains with the multistyle method (it learns one "
+                "tradition as well as several); choose that method or another preset."
+            )
         if self.init_model and self.method != "multistyle":
             raise ConfigError("Only the multistyle method can extend a trained model (init_model).")
         if not self.content_paths:

@@ -188,7 +188,10 @@ GeneratorBuilder = Callable[[dict], nn.Module]
 _BUILDERS: dict[str, GeneratorBuilder] = {}
 # Generator kinds whose builder registers itself when this module is imported, so a
 # model can be opened without the caller importing the training method first.
-_PLUGIN_MODULES: dict[str, str] = {"multistyle": "ganstyle_desktop.engine.multistyle_nets"}
+_PLUGIN_MODULES: dict[str, str] = {
+    "multistyle": "ganstyle_desktop.engine.multistyle_nets",
+    "painter": "ganstyle_desktop.engine.painter_nets",
+}
 
 
 def register_generator_builder(kind: str, builder: GeneratorBuilder) -> None:

@@ -11,18 +11,30 @@ from torch import nn
 
 from .nets import DiscriminatorSpec, GeneratorSpec, PatchDiscriminator, ResnetGenerator
 
-DEFAULT_PRESET = "lite"
+DEFAULT_PRESET = "painter"
 
 
 @dataclass(frozen=True)
 class Preset:
     name: str
-    generator: GeneratorSpec
+    # None: the pretrained painter (engine/painter_nets.py), whose layout is fixed.
+    generator: GeneratorSpec | None
     discriminator: DiscriminatorSpec
     summary: str
 
+    @property
+    def is_painter(self) -> bool:
+        return self.generator is None
+
 
 PRESETS: dict[str, Preset] = {
+    "painter": Preset(
+        "painter",
+        None,
+        DiscriminatorSpec(width=32, n_layers=3),
+        "Starts from a pretrained painter (Magenta's style-transfer network), so each "
+        "tradition paints from the first step; multi-style method only",
+    ),
     "classic": Preset(
         "classic",
         GeneratorSpec(width=64, n_blocks=9, n_down=2, separable=False),
@@ -101,7 +113,12 @@ def count_parameters(module: nn.Module) -> int:
 
 def describe_preset(name: str, size: int = 256) -> dict:
     preset = get_preset(name)
-    gen = ResnetGenerator(preset.generator)
+    if preset.is_painter:
+        from .painter_nets import PainterGenerator
+
+        gen: nn.Module = PainterGenerator(["style"])
+    else:
+        gen = ResnetGenerator(preset.generator)
     disc = PatchDiscriminator(preset.discriminator)
     shape = (1, 3, size, size)
     return {
@@ -112,6 +129,6 @@ def describe_preset(name: str, size: int = 256) -> dict:
         "generator_gmacs": round(count_macs(gen, shape) / 1e9, 3),
         "discriminator_parameters": count_parameters(disc),
         "discriminator_gmacs": round(count_macs(disc, shape) / 1e9, 3),
-        "generator": preset.generator.to_dict(),
+        "generator": preset.generator.to_dict() if preset.generator else {"kind": "painter"},
         "discriminator": preset.discriminator.to_dict(),
     }

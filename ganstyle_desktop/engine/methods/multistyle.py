@@ -50,6 +50,7 @@ from ganstyle_desktop.engine.multistyle_nets import MultiStyleGenerator
 from ganstyle_desktop.engine.nce import PatchNCE
 from ganstyle_desktop.engine.nets import make_discriminator
 from ganstyle_desktop.engine.optim import make_adam, seeded_generator
+from ganstyle_desktop.engine.painter_nets import PainterGenerator
 
 from .adversarial import AdversarialMethod
 from .recipe import RecipeTerms
@@ -77,9 +78,9 @@ class MultiStyle(AdversarialMethod):
 
     def __init__(self, config: TrainConfig, plan: DevicePlan) -> None:
         super().__init__(config, plan)
-        self.lambda_nce = (
-            config.lambda_nce if config.lambda_nce is not None else self.default_lambda_nce
-        )
+        # The painter's encoder is pretrained and its teacher term keeps the content.
+        default_nce = 0.0 if self.preset.is_painter else self.default_lambda_nce
+        self.lambda_nce = config.lambda_nce if config.lambda_nce is not None else default_nce
         self.add_rng("augment")
         self.add_rng("nce")
         self.add_rng("flip")
@@ -91,7 +92,10 @@ class MultiStyle(AdversarialMethod):
         base = _load_base(config.init_model) if config.init_model else None
         self.finetune = base is not None
         if base is None:
-            generator = MultiStyleGenerator(self.preset.generator, slugs)
+            if self.preset.is_painter:
+                generator = PainterGenerator.pretrained(slugs)
+            else:
+                generator = MultiStyleGenerator(self.preset.generator, slugs)
             self.base_traditions: list[dict] = []
             self.base_provenance: list[dict] = []
             self.style_offset = 0
@@ -107,10 +111,13 @@ class MultiStyle(AdversarialMethod):
             for slug in slugs:
                 generator.add_tradition(slug)
 
-        base_state = {k: v.clone() for k, v in generator.state_dict().items()} if base else None
+        self.painter = isinstance(generator, PainterGenerator)
+        keep = base is not None or self.painter
+        base_state = {k: v.clone() for k, v in generator.state_dict().items()} if keep else None
         self.G: MultiStyleGenerator = self.add_network("G", generator, ema=False)
         if base_state is not None:
-            # add_network re-initialised every layer: put the trained weights back.
+            # add_network re-initialised every layer: put the trained (or pretrained)
+            # weights back.
             self.G.load_state_dict(base_state)
         else:
             _init_style_path(self.G, config.seed)
@@ -140,7 +147,10 @@ class MultiStyle(AdversarialMethod):
         self.add_optimizer("D", [self.D])
         self.add_optimizer("F", [self.nce])
         self.recipe = RecipeTerms(
-            self, n_heads=len(slugs), default_palette=self.default_lambda_palette
+            self,
+            n_heads=len(slugs),
+            default_palette=0.0 if self.painter else self.default_lambda_palette,
+            needs_embeddings=self.painter,
         )
 
     # -- card information -------------------------------------------------------------------
@@ -158,16 +168,25 @@ class MultiStyle(AdversarialMethod):
         if self.finetune:  # the extended model still owes its old traditions to their data
             new = [dict(row) for s in self.config.styles for row in s.provenance]
             fields["data_provenance"] = list(self.base_provenance) + new
+        if self.painter and not any(
+            row.get("role") == PRETRAINED_ROLE for row in self.base_provenance
+        ):
+            own = fields.get("data_provenance") or [
+                dict(row) for s in self.config.styles for row in s.provenance
+            ]
+            fields["data_provenance"] = [pretrained_provenance(), *own]
         return fields
 
     # -- training ---------------------------------------------------------------------------
     def begin_step(self) -> None:
         super().begin_step()
         groups = self.optimizers["G"].param_groups
+        # The painter's style path is pretrained: it learns at the common rate.
+        mult = 1.0 if self.painter else self.style_lr_mult
         for group in groups[1:]:
-            group["lr"] = self.learning_rate() * self.style_lr_mult
+            group["lr"] = self.learning_rate() * mult
         if self.finetune:  # only new rows train: they are the style path
-            groups[0]["lr"] = self.learning_rate() * self.style_lr_mult
+            groups[0]["lr"] = self.learning_rate() * mult
 
     def train_step(
         self, content: torch.Tensor, style: torch.Tensor, style_ids: torch.Tensor | None = None
@@ -242,9 +261,10 @@ class MultiStyle(AdversarialMethod):
                 loss_gan = generator_adversarial_loss(self.D(self.augment(fake), heads), kind)
                 losses["g_gan"] = loss_gan * self.config.lambda_gan
                 loss_g = loss_g + losses["g_gan"]
-            loss_nce = self.nce(self.G, content, fake, self.rngs["nce"], flip_target=flipped)
-            losses["nce"] = loss_nce * self.lambda_nce
-            loss_g = loss_g + losses["nce"]
+            if self.lambda_nce > 0:
+                loss_nce = self.nce(self.G, content, fake, self.rngs["nce"], flip_target=flipped)
+                losses["nce"] = loss_nce * self.lambda_nce
+                loss_g = loss_g + losses["nce"]
             fake_upright = torch.flip(fake, dims=[3]) if flipped else fake
             for name, term in self.recipe.generator_terms(
                 fake_upright, content, paired_style, heads
@@ -260,11 +280,39 @@ class MultiStyle(AdversarialMethod):
         return {k: float(v.detach()) for k, v in losses.items()}
 
     def observe_styles(self, sources) -> None:
-        """The trainer hands over the loaded style sets before the first step."""
+        """The trainer hands over the loaded style sets before the first step (a resumed
+        run then loads its checkpoint over what is set here)."""
         self.recipe.observe_styles(sources)
+        if self.painter:
+            # Each new tradition starts at the mean style embedding of its artworks.
+            rows = self.recipe.tradition_embeddings
+            self.G.set_embeddings(rows, self.style_offset)
+            self.emas["G"].module.set_embeddings(rows, self.style_offset)
 
     def export_generator(self) -> nn.Module:
         return self.emas["G"].module.eval()
+
+
+PRETRAINED_ROLE = "pretrained weights"
+
+
+def pretrained_provenance() -> dict:
+    """The card row for the weights a painter starts from (their own card, abridged)."""
+    import json
+
+    from ganstyle_desktop.engine.style_teacher import default_teacher_path
+
+    info = json.loads(default_teacher_path().with_suffix(".json").read_text(encoding="utf-8"))
+    prov = info.get("provenance", {})
+    return {
+        "role": PRETRAINED_ROLE,
+        "file": default_teacher_path().name,
+        "title": prov.get("origin", info.get("name", "")),
+        "source": prov.get("shipped_in", ""),
+        "paper": prov.get("paper", ""),
+        "license": info.get("license", ""),
+        "notice": info.get("notice", ""),
+    }
 
 
 def _pick(maps, heads: torch.Tensor):

@@ -46,11 +46,18 @@ from .weights import set_requires_grad
 class RecipeTerms:
     """Owns the critic (registered with the method, so it is checkpointed and resumed)."""
 
-    def __init__(self, method, n_heads: int = 1, default_palette: float = 0.0) -> None:
+    def __init__(
+        self,
+        method,
+        n_heads: int = 1,
+        default_palette: float = 0.0,
+        needs_embeddings: bool = False,
+    ) -> None:
         cfg = method.config
         self.method = method
         self.kind = cfg.gan_loss
-        self.lambda_critic = float(cfg.lambda_critic)
+        defaults = recipe_defaults(cfg.preset)
+        self.lambda_critic = _chosen(cfg.lambda_critic, defaults["lambda_critic"])
         self.lambda_style = float(cfg.lambda_style)
         self.lambda_content = float(cfg.lambda_content)
         self.lambda_palette = (
@@ -58,9 +65,12 @@ class RecipeTerms:
         )
         self.style_kind = cfg.style_loss
         self.n_heads = n_heads
-        self.lambda_teacher = float(cfg.lambda_teacher)
+        self.lambda_teacher = _chosen(cfg.lambda_teacher, defaults["lambda_teacher"])
+        # The tradition mean embeddings: for the teacher, or to start a painter's rows.
+        self.needs_embeddings = needs_embeddings or self.lambda_teacher > 0
         self.uses_prior = (
-            self.lambda_critic > 0
+            self.needs_embeddings
+            or self.lambda_critic > 0
             or self.lambda_style > 0
             or self.lambda_content > 0
             or self.lambda_teacher > 0
@@ -94,7 +104,7 @@ class RecipeTerms:
         """Each tradition's mean style embedding, from up to EMBED_IMAGES of its artworks
         (centre crops, evenly spaced through the set): deterministic, so a resumed or
         data-parallel run computes exactly the same."""
-        if self.teacher is None:
+        if not self.needs_embeddings:
             return
         rows = []
         for source in sources:
@@ -231,6 +241,21 @@ class RecipeTerms:
 
 
 EMBED_IMAGES = 64
+
+# The painter starts from a pretrained painting: the critic on the prior's features moves
+# it towards the tradition and the teacher term (its own starting painting) keeps the
+# photo's content; NCE and the palette term are off (methods/multistyle.py).
+PAINTER_DEFAULTS = {"lambda_critic": 1.0, "lambda_teacher": 1.0}
+OTHER_DEFAULTS = {"lambda_critic": 0.0, "lambda_teacher": 0.0}
+
+
+def recipe_defaults(preset: str) -> dict[str, float]:
+    """The weights a knob left at None takes, by preset."""
+    return dict(PAINTER_DEFAULTS if preset == "painter" else OTHER_DEFAULTS)
+
+
+def _chosen(value: float | None, default: float) -> float:
+    return float(default if value is None else value)
 TEACHER_TAPS = ("expanded_conv_2", "expanded_conv_5")
 TEACHER_FEATURE_WEIGHT = 0.5
 

