@@ -14,6 +14,13 @@ STYLE_LOSSES = ("meanstd", "gram")
 # DiffAugment's policies (engine/augment.py applies them; named here so that checking a
 # setting never imports torch: the GUI thread checks a form's settings)
 DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
+# Network presets that train with some methods only (the rest take any method)
+PRESET_METHODS = {"painter": ("multistyle",)}
+
+
+def methods_for_preset(preset: str) -> tuple[str, ...]:
+    """The methods that can train the network ``preset``."""
+    return PRESET_METHODS.get(preset, METHODS)
 
 
 def knob(default, help: str, *, low: float | None = None, high: float | None = None,
@@ -166,9 +173,10 @@ class TrainConfig:
         for f in fields(self):
             if f.metadata.get("knob"):
                 _check_knob(f, getattr(self, f.name))
-        if self.preset == "painter" and self.method != "multistyle":
+        if self.method not in methods_for_preset(self.preset):
             raise ConfigError(
-                "The painter preset trains with the multistyle method (it learns one "
+                f"The {self.preset} preset trains with the "
+                f"{' or '.join(methods_for_preset(self.preset))} method (it learns one "
                 "tradition as well as several); choose that method or another preset."
             )
         if self.init_model and self.method != "multistyle":

@@ -22,6 +22,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from .config import TrainConfig
 
@@ -60,7 +61,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "quick",
         "Quick look: ~5 min",
         5 * 60,
-        ("",),
+        ("", "lite"),  # the default network, or one every method trains
         -2,
         100,
         20_000,
@@ -71,7 +72,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "good",
         "Good: ~30 min",
         30 * 60,
-        ("",),
+        ("", "lite"),  # the default network, or one every method trains
         0,
         300,
         100_000,
@@ -82,7 +83,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "best",
         "Best: hours",
         4 * 3600,
-        ("",),
+        ("", "lite"),  # the default network, or one every method trains
         0,
         1000,
         500_000,
@@ -99,14 +100,22 @@ def outcome(key: str) -> Outcome:
     raise KeyError(f"unknown outcome {key!r}; choose one of {[o.key for o in OUTCOMES]}")
 
 
-def outcome_preset(item: Outcome) -> str:
+def outcome_preset(item: Outcome, method: str | None = None) -> str:
+    """The network an outcome trains: its first preferred preset the engine has (and
+    ``method``, when given, can train: the painter needs the multistyle method)."""
+    from .config import methods_for_preset
     from .presets import DEFAULT_PRESET, PRESETS
 
-    for name in item.presets:
-        name = name or DEFAULT_PRESET
-        if name in PRESETS:
-            return name
-    return DEFAULT_PRESET
+    usable = [
+        name
+        for name in (n or DEFAULT_PRESET for n in item.presets)
+        if name in PRESETS and (method is None or method in methods_for_preset(name))
+    ]
+    if usable:
+        return usable[0]
+    if method is None or method in methods_for_preset(DEFAULT_PRESET):
+        return DEFAULT_PRESET
+    return next(name for name in PRESETS if method in methods_for_preset(name))
 
 
 def outcome_size(item: Outcome) -> int:
@@ -192,9 +201,16 @@ def measure_seconds_per_step(
         device=device,
         diffaugment="color,translation,cutout",
     )
+    config.validate()  # a preset the method cannot train is said plainly (ConfigError)
     plan = plan_for(device, mixed_precision=config.mixed_precision)
     trainer = method_class(method)(config, plan)
     rng = torch.Generator().manual_seed(0)
+    observe = getattr(trainer, "observe_styles", None)
+    if callable(observe):  # terms that need the style sets (the teacher, a painter's rows)
+        artworks = SimpleNamespace(
+            images=[torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8, generator=rng)]
+        )
+        observe([artworks] * len(config.styles))
     shape = (batch_size, 3, config.size, config.size)
     content = plan.prepare_batch(torch.rand(shape, generator=rng) * 2 - 1)
     style = plan.prepare_batch(torch.rand(shape, generator=rng) * 2 - 1)

@@ -49,6 +49,26 @@ def test_outcomes_take_the_engines_presets_and_sizes(monkeypatch) -> None:
     assert labels == ["Quick look: ~5 min", "Good: ~30 min", "Best: hours"]
 
 
+def test_an_outcome_takes_a_network_its_method_can_train() -> None:
+    from ganstyle_desktop.engine.config import ConfigError, methods_for_preset
+
+    good = guidance.outcome("good")
+    for method in ("fastcut", "cut", "cyclegan", "multistyle"):
+        preset = guidance.outcome_preset(good, method)
+        assert preset in PRESETS and method in methods_for_preset(preset), method
+    assert guidance.outcome_preset(good, "multistyle") == DEFAULT_PRESET
+    assert "fastcut" not in methods_for_preset("painter")  # the case this is for
+    assert guidance.outcome_preset(good, "fastcut") == "lite"
+    with pytest.raises(ConfigError, match="painter preset trains with the multistyle method"):
+        guidance.measure_seconds_per_step("fastcut", "painter", 32, steps=1, device="cpu")
+
+
+def test_measuring_the_painter_sees_style_sets() -> None:
+    # Its teacher term needs each tradition's mean style: measured on stand-in artworks.
+    sample = guidance.measure_seconds_per_step("multistyle", "painter", 32, steps=1, device="cpu")
+    assert sample.seconds_per_step > 0 and sample.preset == "painter"
+
+
 def test_measuring_a_step_is_real_and_stoppable() -> None:
     sample = guidance.measure_seconds_per_step("fastcut", "tiny", 32, device="cpu", steps=2)
     assert 0 < sample.seconds_per_step < 30 and sample.size == 32

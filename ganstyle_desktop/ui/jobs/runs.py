@@ -163,15 +163,15 @@ def speed_key(method: str, preset: str, size: int, batch_size: int, device: str)
     return f"{method}/{preset}/{size}/{batch_size}/{device}"
 
 
-def outcome_network(outcome: str) -> tuple[str, int] | None:
-    """The (network preset, size) an outcome trains with; None for custom settings. Needs
-    the engine's preset table (imports torch): call it in a worker."""
+def outcome_network(outcome: str, method: str | None = None) -> tuple[str, int] | None:
+    """The (network preset, size) an outcome trains with ``method``; None for custom
+    settings. Needs the engine's preset table (imports torch): call it in a worker."""
     from ganstyle_desktop.engine import guidance
 
     if outcome == guidance.CUSTOM:
         return None
     item = guidance.outcome(outcome)
-    return guidance.outcome_preset(item), guidance.outcome_size(item)
+    return guidance.outcome_preset(item, method), guidance.outcome_size(item)
 
 
 def plan_from_speed(
@@ -209,7 +209,7 @@ def _plan_outcome(request: OutcomeRequest, control: JobControl, _report: Report)
     limit_torch_threads()
     from ganstyle_desktop.engine import guidance
 
-    network = outcome_network(request.outcome)
+    network = outcome_network(request.outcome, request.method)
     preset, size = network if network is not None else (request.preset, request.size)
     sample = guidance.measure_seconds_per_step(
         request.method,
