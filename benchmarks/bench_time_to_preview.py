@@ -59,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="6000x4000", help="photo size, WxH")
     parser.add_argument(
-        "--model", type=Path, default=ROOT / "models" / "ganstyle-traditions-lite.safetensors"
+        "--model", type=Path, default=ROOT / "models" / "ganstyle-traditions.safetensors"
     )
     parser.add_argument("--quick-side", type=int, default=1024, help="preview's longer side")
     parser.add_argument("--cancel-after", type=float, default=2.0)

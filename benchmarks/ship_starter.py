@@ -113,7 +113,9 @@ def render_sheets(model_path: Path, out_dir: Path, east: str, west: str, side: i
     model = load_model(model_path, device="cpu")
     traditions = model.card.traditions
     names = {t["slug"]: t.get("name", t["slug"]) for t in traditions}
-    photos = [(p.stem.replace("_", " "), _square_photo(p, 2 * side)) for p in sample_photos()]
+    photos = [(p.stem, _square_photo(p, 2 * side)) for p, _caption, _licence in sample_photos()]
+    if len(photos) < 4:
+        raise SystemExit("the sample photos (scikit-image's data folder) are not installed")
     rows = []
     for label, photo in photos:
         row = [_labelled(photo, f"photo: {label}", side)]
@@ -150,11 +152,17 @@ def main() -> int:
     parser.add_argument("--east", default="japanese-ukiyo-e")
     parser.add_argument("--west", default="european-impressionism")
     parser.add_argument("--evaluate-only", action="store_true")
+    parser.add_argument("--sheets-only", action="store_true",
+                        help="only render the sheets from the --model (already shipped)")
     parser.add_argument("--withhold", action="append", default=[], metavar="SLUG",
                         help="leave this tradition out of the shipped model (figures and "
                         "reason recorded in the card)")
     args = parser.parse_args()
 
+    if args.sheets_only:
+        for path in render_sheets(args.model, args.sheets, args.east, args.west):
+            print(json.dumps({"sheet": str(path), "bytes": path.stat().st_size}), flush=True)
+        return 0
     split = json.loads((args.run / "split.json").read_text())
     summary_file = args.run / "summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}

@@ -28,7 +28,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
-STARTER = REPO / "models" / "ganstyle-traditions-lite.safetensors"
+STARTER = REPO / "models" / "ganstyle-traditions.safetensors"
 
 
 def main() -> int:

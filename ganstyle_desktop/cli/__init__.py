@@ -12,14 +12,26 @@ from importlib import import_module
 from ganstyle_desktop import __version__
 
 # Sub-command modules, in the order `--help` lists them.
-_COMMANDS = ("train", "stylize", "info", "evaluate", "compare", "library")
+_COMMANDS = ("train", "stylize", "export", "info", "evaluate", "compare", "library")
 
 
 class CliError(Exception):
     """A problem the user can fix; printed without a traceback, exit status 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_in(argv: list[str]) -> str | None:
+    """The sub-command ``argv`` names (its first word that is not an option), if known."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in _COMMANDS else None
+        if word in ("-h", "--help", "--version"):
+            return None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; ``only`` registers that one sub-command (imports cost: ``train``'s pull
+    in torch, which ``stylize`` with ONNX Runtime never needs)."""
     parser = argparse.ArgumentParser(
         prog="ganstyle-cli",
         description="Train GAN style models and paint photos in a tradition's style, offline.",
@@ -27,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMANDS:
+    for name in _COMMANDS if only is None else (only,):
         try:
             module = import_module(f"{__name__}.{name}_cmd")
         except ModuleNotFoundError as exc:
@@ -39,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_in(words))
+    args = parser.parse_args(words)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s: %(message)s",

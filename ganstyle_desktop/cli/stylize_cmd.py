@@ -7,6 +7,11 @@ anything failed.
 
 Under ``torchrun --nproc-per-node N`` the input list is shared out round-robin, each
 process on its own device (``cuda:LOCAL_RANK``); rank 0 prints one summary of them all.
+
+``--backend`` picks what computes (see :mod:`ganstyle_desktop.engine.stylize`); the default
+runs ONNX Runtime on the CPU where it is installed. Once a model file has been exported for
+it (the first stylize with that file, cached by content), a stylize imports no torch at
+all: start-up is the reading of the photo.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING
 from ganstyle_desktop.engine.blend import Blend, BlendError
 from ganstyle_desktop.engine.export import FORMATS
 from ganstyle_desktop.engine.imageio import collect_image_files
+from ganstyle_desktop.engine.tiling import DEFAULT_MEMORY_BUDGET_MB
 
 from . import CliError
 from .parallel import cli_data_parallel
@@ -35,6 +41,8 @@ log = logging.getLogger(__name__)
 
 FORMAT_CHOICES = ("png", "jpg", "webp", "tif")
 PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")
+# The stylizer's backends (engine/stylize.py BACKENDS; not imported: it is the hot path).
+BACKEND_CHOICES = ("auto", "onnx", "torch", "torch-compile")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -53,9 +61,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--memory-mb",
         type=float,
-        default=1024,
+        default=DEFAULT_MEMORY_BUDGET_MB,
         metavar="N",
-        help="memory budget for the network's activations (default 1024)",
+        help="memory budget for the network's activations, in MB (default "
+        f"{DEFAULT_MEMORY_BUDGET_MB}: a 4096 px square photo within 1 GB in all)",
     )
     p.add_argument(
         "--strength",
@@ -83,6 +92,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "TIFF output, which bf16/fp16 would round to a few thousand levels), fp32, bf16, fp16",
     )
     add_threads_argument(p)
+    p.add_argument(
+        "--backend",
+        choices=BACKEND_CHOICES,
+        default="auto",
+        help="what computes: auto (ONNX Runtime on the CPU when installed, else PyTorch), "
+        "onnx, torch (eager), torch-compile",
+    )
     p.set_defaults(run=run)
 
 
@@ -143,6 +159,30 @@ def _check_out_dir(out_dir: Path) -> None:
         raise CliError(f"The output folder {out_dir} is not writable; choose another with --out.")
 
 
+def _torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1") or "1") > 1
+
+
+def _runtime_without_torch(args: argparse.Namespace):
+    """The cached ONNX Runtime export of the model when this stylize can use it: then no
+    torch is imported (the auto backend on a CPU-only machine, or --backend onnx)."""
+    from ganstyle_desktop.engine import onnx_backend
+
+    if args.backend not in ("auto", "onnx") or args.precision not in ("auto", "fp32"):
+        return None
+    if _torchrun() or not onnx_backend.available():
+        return None
+    if args.device != "cpu" and not (args.device == "auto" and onnx_backend.cpu_only_machine()):
+        return None
+    if args.backend == "auto" and os.environ.get("GANSTYLE_BACKEND", "auto") not in (
+        "",
+        "auto",
+        "onnx",
+    ):
+        return None
+    return onnx_backend.cached_runtime(args.model) if args.model.is_file() else None
+
+
 def _load(path: Path, device: str):
     from ganstyle_desktop.engine.modelfile import ModelFileError, load_model
 
@@ -160,7 +200,8 @@ def _parse_blend(text: str | None, strength: float, model) -> Blend:
             return blend
         if getattr(model, "is_multistyle", False):
             # Unknown tradition names fail here, before any work.
-            blend.check_traditions(model.generator.traditions, model.path.name)
+            known = getattr(model, "generator", model).traditions
+            blend.check_traditions(known, model.path.name)
         else:
             log.warning("%s is a single-style model; --blend is ignored", model.path)
             return blend.with_weights(None)
@@ -170,8 +211,6 @@ def _parse_blend(text: str | None, strength: float, model) -> Blend:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ganstyle_desktop.engine.devices import DeviceUnavailable, plan_for
-
     if not 0.0 <= args.strength <= 1.0:
         raise CliError(f"--strength must be between 0 and 1, not {args.strength}.")
     if not 1 <= args.quality <= 100:
@@ -180,17 +219,27 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--tile must be at least 16 pixels, not {args.tile}.")
     if args.memory_mb < 16:
         raise CliError(f"--memory-mb must be at least 16, not {args.memory_mb}.")
-    apply_threads_argument(args)
-    try:
-        plan_for(args.device)
-    except DeviceUnavailable as exc:
-        raise CliError(str(exc)) from exc
-    model = _load(args.model, args.device)
+    if args.threads is not None:  # ONNX Runtime's sessions too (torch: below)
+        from ganstyle_desktop.engine import onnx_backend
+
+        onnx_backend.set_thread_limit(args.threads)
+    model = _runtime_without_torch(args)
+    if model is None:
+        from ganstyle_desktop.engine.devices import DeviceUnavailable, plan_for
+
+        apply_threads_argument(args)
+        try:
+            plan_for(args.device)
+        except DeviceUnavailable as exc:
+            raise CliError(str(exc)) from exc
+        model = _load(args.model, args.device)
     blend = _parse_blend(args.blend, args.strength, model)
     jobs, failures = plan_jobs(args.inputs, args.out, args.format)
     if not jobs and not failures:
         raise CliError("No images found in the inputs (jpg, png, webp, tif, bmp).")
     _check_out_dir(args.out)
+    if not _torchrun():
+        return _stylize(args, model, blend, jobs, failures, None)
     # Under torchrun the processes share the jobs; rank 0 is the only one heard.
     with cli_data_parallel(args.device, backend="gloo") as parallel:
         return _stylize(args, model, blend, jobs, failures, parallel)
@@ -204,13 +253,14 @@ def _stylize(
     failures: list[tuple[Path, str]],
     parallel: DataParallel | None,
 ) -> int:
-    from ganstyle_desktop.engine.devices import plan_for
     from ganstyle_desktop.engine.export import ExportError
     from ganstyle_desktop.engine.imageio import ImageLoadError
     from ganstyle_desktop.engine.stylize import StylizeError, stylize_file
 
     device = args.device
     if parallel is not None:
+        from ganstyle_desktop.engine.devices import plan_for
+
         device = str(plan_for(args.device, local_rank=parallel.local_rank).device)
         all_jobs, jobs = jobs, parallel.share(jobs)
         if not parallel.is_main:
@@ -239,6 +289,7 @@ def _stylize(
                     quality=args.quality,
                     overwrite=args.overwrite,
                     precision=args.precision,
+                    backend=args.backend,
                 )
             except (
                 ImageLoadError,

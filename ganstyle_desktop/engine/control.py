@@ -46,6 +46,11 @@ class JobControl:
         if self._cancelled.is_set():
             raise JobCancelled()
 
+    def wait_for_cancel(self, timeout: float | None = None) -> bool:
+        """Block until cancelled (True) or ``timeout`` seconds pass (False): for a watcher
+        that stops work the loop cannot check itself (a native call in progress)."""
+        return self._cancelled.wait(timeout)
+
     def wait_while_paused(self, timeout: float | None = None) -> bool:
         """Block while paused; returns False if still paused after ``timeout``."""
         return self._running.wait(timeout)

@@ -87,6 +87,16 @@ class StylizeProgress:
 
 
 @dataclass(frozen=True)
+class StylizePreview:
+    """A painting of the whole photo smaller than the result, ahead of it (the statistics
+    view's pass), with the result's statistics and strength."""
+
+    output: np.ndarray  # hxwx3, the input's dtype
+    seconds: float  # since the stylize started
+    stage: str = "view"
+
+
+@dataclass(frozen=True)
 class StylizeFinished:
     output: np.ndarray  # HxWx3 uint8 (or uint16 when asked to keep 16-bit)
     seconds: float

@@ -210,8 +210,9 @@ def shutdown_all(timeout_ms: int = 30_000) -> bool:
 def limit_torch_threads() -> None:
     """Leave one core to the GUI thread so the window keeps breathing during work."""
     from ganstyle_desktop.engine.devices import leave_cores_free
+    from ganstyle_desktop.engine.onnx_backend import set_thread_limit
 
-    leave_cores_free(1)
+    set_thread_limit(leave_cores_free(1))
 
 
 # -- the worker ----------------------------------------------------------------------------

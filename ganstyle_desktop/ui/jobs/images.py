@@ -7,9 +7,12 @@ Stylizing works on those pixels (no second decode), previews on memoised downsca
 copies, and an export writes the result with that metadata through the engine's writer,
 so the window and ``ganstyle-cli stylize`` produce the same file.
 
-Stylizing a large photo first paints a quick copy at the size it is seen (the canvas
-asks for its pane's size): that arrives as a ``partial`` :class:`StylizeResult` with
-``final`` False, seconds ahead of the full resolution, which follows as ``finished``.
+Stylizing a large photo shows pictures ahead of the full resolution, each a ``partial``
+:class:`StylizeResult` with ``final`` False: first the painting of the normalisation
+policy's statistics view (the whole photo at about twice the training size, with the
+final statistics: the pass every stylize makes first anyway), then, when the canvas's
+pane is clearly larger, a copy at the size it is seen; the full resolution follows as
+``finished``.
 """
 
 from __future__ import annotations
@@ -312,41 +315,37 @@ def _stylize(request: StylizeRequest, control: JobControl, report: Report) -> St
         else load_model_cached(request.model_path, device_for(request.device))
     )
     control.raise_if_cancelled()
-    if model is not None and request.wants_quick_preview(photo.width, photo.height):
-        report(Progress(0, 0, "preview"))
-        small = photo.downscaled(request.quick_side)
-        quick = None
-        for event in stylize_steps(
-            model,
-            small,
-            blend=request.blend,
-            device=request.device,
-            control=control,
-            tiling="whole",
-        ):
-            if isinstance(event, ev.StylizeFinished):
-                quick = event.output
+    # One pass over the photo: its statistics view is painted first and shown (the whole
+    # photo with the final statistics, in the time of one small pass), then a copy at the
+    # size it is seen when that is clearly larger, then the full resolution.
+    quick = request.quick_side > 0 and model is not None
+    screen = request.wants_quick_preview(photo.width, photo.height)
+    output, tiled = None, False
+    for event in stylize_steps(
+        model,
+        photo.pixels,
+        blend=request.blend,
+        device=request.device,
+        control=control,
+        preview=quick,
+        preview_image=photo.downscaled(request.quick_side) if quick and screen else None,
+    ):
         control.raise_if_cancelled()
-        if quick is not None:
+        if isinstance(event, ev.StylizeProgress):
+            report(Progress(event.done, event.total, event.stage))
+        elif isinstance(event, ev.StylizePreview):
             report(
                 Partial(
                     StylizeResult(
                         request,
-                        qimage_from_array(quick),
-                        quick,
+                        qimage_from_array(event.output),
+                        event.output,
                         time.monotonic() - started,
                         False,
                         final=False,
                     )
                 )
             )
-    output, tiled = None, False
-    for event in stylize_steps(
-        model, photo.pixels, blend=request.blend, device=request.device, control=control
-    ):
-        control.raise_if_cancelled()
-        if isinstance(event, ev.StylizeProgress):
-            report(Progress(event.done, event.total, event.stage))
         elif isinstance(event, ev.StylizeFinished):
             output, tiled = event.output, event.tiled
     if output is None:

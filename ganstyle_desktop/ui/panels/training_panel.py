@@ -1358,9 +1358,9 @@ class TrainingPanel(QWidget):
             "style": get("style_dataset", "", str),
             "content": get("content_dataset", "", str),
         }
-        self.method.setCurrentText(get("method", "fastcut", str))
+        self.method.setCurrentText(get("method", "multistyle", str))
         # Until the engine lists its presets and devices, the saved choices stand alone.
-        self.preset.addItem(get("preset", "lite", str), get("preset", "lite", str))
+        self.preset.addItem(get("preset", "painter", str), get("preset", "painter", str))
         self.size.setValue(get("size", 256, int))
         self.steps.setValue(get("steps", 2000, int))
         self.batch.setValue(get("batch", 1, int))

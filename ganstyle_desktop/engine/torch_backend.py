@@ -1,0 +1,456 @@
+"""Painting with PyTorch: the generator as it is (training's quality checks, any module),
+or, for a model loaded from a file, its fast equivalent (eager ``torch`` backend) or a
+``torch.compile`` of that (``torch-compile``).
+
+The fast equivalent is the same function computed with less work (exact up to float
+rounding; ``tests/engine/test_fast_backends.py`` holds it to the original):
+
+- every nearest-x2-then-3x3 upsampler (:class:`.nets.Upsample`) becomes a sub-pixel
+  convolution: four 2x2 convolutions on the low-resolution input, one per output phase,
+  interleaved by a pixel shuffle. Nearest upsampling repeats each input pixel, so each
+  phase of the 3x3 kernel touches only 2x2 distinct inputs: 4/9 of the multiply-adds, and
+  the widest tensor of the network (the upsampled input) is never made. The reflection
+  padding of the upsampled image is the edge padding of the low-resolution one;
+- channels_last tensors on the CPU (oneDNN's fast layout);
+- frozen statistics run batch norm's inference kernel (see :mod:`.nets`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import threading
+import weakref
+from collections.abc import Iterator
+from dataclasses import fields, replace
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .control import JobControl
+from .devices import PRECISIONS, DevicePlan, plan_for
+from .nets import (
+    GeneratorSpec,
+    Upsample,
+    clear_frozen_statistics,
+    norm_layers,
+    norm_statistics,
+    receptive_field,
+)
+from .tiling import DEFAULT_MEMORY_BUDGET_MB, StylizeError, TilePlan, plan_tile_layout
+
+log = logging.getLogger(__name__)
+
+# Peak bytes of live activations per pixel = widest full-resolution activation (channels x
+# 4 bytes) x this factor. In a ResNet generator the widest full-resolution tensor is the
+# last upsampler's nearest-resized input (2 x width channels); while that layer runs its
+# input, the resized copy, the reflection-padded copy and the conv output (plus oneDNN
+# workspace) are alive together. Measured on the CPU: lite at 1024 px adds ~550 MB over
+# the runtime's baseline, i.e. ~4.3 x (32 channels x 4 bytes) per pixel; 4.5 leaves margin.
+ACTIVATION_FACTOR = 4.5
+
+
+# -- the module to run ----------------------------------------------------------------------
+
+
+def resolve_module(model: object, blend: dict[str, float] | None = None) -> nn.Module:
+    """The [-1, 1] -> [-1, 1] module of a StyleModel (or a bare module, for tests/benchmarks)."""
+    if isinstance(model, nn.Module):
+        return model
+    module_for = getattr(model, "module_for", None)
+    if module_for is None:
+        raise TypeError(f"expected a StyleModel or nn.Module, got {type(model).__name__}")
+    return module_for(blend)
+
+
+def _find_attr(module: nn.Module, name: str):
+    """``name`` on the module or on the first submodule that has it (wrappers)."""
+    for m in module.modules():
+        value = getattr(m, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def size_multiple(module: nn.Module) -> int:
+    value = _find_attr(module, "size_multiple")
+    return int(value) if value else 4
+
+
+def activation_bytes_per_pixel(module: nn.Module) -> float:
+    """Estimated peak activation bytes per input pixel of one forward pass (see module doc).
+
+    From the generator spec when there is one; otherwise measured by a probe pass that
+    records the widest output of any layer relative to its input's pixel count.
+    """
+    spec = _find_attr(module, "spec")
+    if isinstance(spec, GeneratorSpec):
+        # Channels per *input* pixel: a layer at 1/k of the resolution counts 1/k**2.
+        area = float(spec.unshuffle**2)
+        widest = max(spec.in_channels, spec.out_channels, spec.width / area)
+        if spec.n_down > 0:
+            widest = max(widest, 2 * spec.width / area)  # the last upsampler's resized input
+        # Bottleneck layers: (width * 2**n) channels on (1/4)**n of the pixels.
+        for n in range(1, spec.n_down + 1):
+            widest = max(widest, spec.width * 2**n / 4**n / area)
+        if spec.flat_colours:  # the flat-colour head's per-pixel weights, at full size
+            widest = max(widest, spec.flat_colours + 4.0)
+        return widest * 4.0 * ACTIVATION_FACTOR
+    return _probe_bytes_per_pixel(module)
+
+
+def _probe_bytes_per_pixel(module: nn.Module) -> float:
+    side = 8 * size_multiple(module)
+    widest = 3.0
+    handles = []
+
+    def hook(_m, _inp, out) -> None:
+        nonlocal widest
+        if isinstance(out, torch.Tensor) and out.dim() == 4:
+            widest = max(widest, out.numel() / (side * side))
+
+    for m in module.modules():
+        if not list(m.children()):
+            handles.append(m.register_forward_hook(hook))
+    param = next(module.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    try:
+        with torch.inference_mode():
+            module(torch.zeros(1, 3, side, side, device=device))
+    finally:
+        for h in handles:
+            h.remove()
+    return widest * 4.0 * ACTIVATION_FACTOR
+
+
+def plan_tiles(
+    height: int,
+    width: int,
+    module: nn.Module,
+    *,
+    memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB,
+    tile_size: int | None = None,
+    context: int | None = None,
+    tiling: str = "auto",
+) -> TilePlan:
+    """Decide whole-image vs tiles and lay the tiles out for ``module``.
+
+    ``tiling``: "auto" (whole if the estimate fits the budget and no ``tile_size`` is
+    given), "whole" or "tiles". ``context``: pixels computed but not used at each interior
+    tile edge; the default, half the receptive field, makes tiles exact.
+    """
+    return plan_tile_layout(
+        height,
+        width,
+        multiple=size_multiple(module),
+        bytes_per_pixel=activation_bytes_per_pixel(module),
+        receptive_field=receptive_field(module),
+        memory_budget_mb=memory_budget_mb,
+        tile_size=tile_size,
+        context=context,
+        tiling=tiling,
+    )
+
+
+# One stylize job per module at a time: frozen statistics live on the module's layers.
+_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(module: nn.Module) -> threading.Lock:
+    # Keyed on the first norm layer, not the module: a multi-style model hands out a new
+    # blend wrapper per call, but they all share (and freeze statistics in) its layers.
+    key = next(norm_layers(module), module)
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(key)
+        if lock is None:
+            lock = _LOCKS[key] = threading.Lock()
+        return lock
+
+
+@contextlib.contextmanager
+def cancellable_layers(module: nn.Module, control: JobControl | None) -> Iterator[None]:
+    """Let ``control`` stop a forward pass of ``module`` between two layers.
+
+    One tile (or a whole-image pass) of a large photo takes seconds; a cancel checked only
+    between tiles would make Cancel feel ignored. A pre-hook on every leaf layer raises
+    :class:`JobCancelled` at the next layer instead (a Python call per layer: nothing next
+    to a convolution). Only the thread that registered the hooks is stopped by them: the
+    layers belong to a cached model other threads may run too.
+    """
+    if control is None:
+        yield
+        return
+    owner = threading.get_ident()
+
+    def check(_layer: nn.Module, _inputs: object) -> None:
+        if threading.get_ident() == owner:
+            control.raise_if_cancelled()
+
+    handles = [
+        layer.register_forward_pre_hook(check)
+        for layer in module.modules()
+        if next(layer.children(), None) is None
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+# -- precision ------------------------------------------------------------------------------
+
+
+def inference_plan(plan: DevicePlan, precision: str, high_bit_output: bool) -> DevicePlan:
+    """``plan`` computing in ``precision``: "fp32", "bf16", "fp16", or "auto" (the device's
+    own choice, mixed precision on CUDA, except fp32 where the output keeps more than 8 bits
+    per channel: bfloat16's 8-bit and float16's 11-bit mantissas would round a 16-bit
+    TIFF's 65,536 levels to a few thousand)."""
+    if precision not in ("auto", *PRECISIONS):
+        raise StylizeError(f"precision must be auto, {', '.join(PRECISIONS)}; not {precision!r}")
+    if precision == "auto":
+        return plan.with_precision("fp32") if high_bit_output else plan
+    return plan.with_precision(precision)
+
+
+def precision_name(plan: DevicePlan) -> str:
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}.get(
+        plan.amp_dtype, str(plan.amp_dtype)
+    )
+
+
+# -- the fast equivalent --------------------------------------------------------------------
+
+
+class SubpixelUpsample(nn.Module):
+    """``conv3x3(reflect_pad(nearest_x2(x)))`` computed at the input's resolution.
+
+    Output phase (a, b) of pixel (i, j) is a 2x2 convolution of the edge-padded input at
+    rows i - 1 + a .. i + a and columns j - 1 + b .. j + b, with the 3x3 kernel's taps
+    summed where the upsampling repeated a pixel.
+    """
+
+    def __init__(self, upsample: Upsample) -> None:
+        super().__init__()
+        conv = upsample.conv
+        w = conv.weight.detach()  # (out, in, 3, 3)
+        # Rows (and columns) of the 3x3 kernel that land on low-resolution offset 0 / 1 of
+        # the phase's 2-tap window: phase 0 sees [k0], [k1 + k2]; phase 1 [k0 + k1], [k2].
+        merge = torch.tensor(
+            [[[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]], [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]],
+            dtype=w.dtype,
+        )
+        kernels = [
+            torch.einsum("ry,sx,oiyx->oirs", merge[a], merge[b], w) for a in (0, 1) for b in (0, 1)
+        ]
+        self.out_channels = conv.out_channels
+        self.weight = nn.Parameter(torch.cat(kernels, 0).contiguous(), requires_grad=False)
+        bias = conv.bias.detach() if conv.bias is not None else torch.zeros(conv.out_channels)
+        self.bias = nn.Parameter(bias.repeat(4).contiguous(), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xp = F.pad(x, (1, 1, 1, 1), mode="replicate")
+        c = self.out_channels
+        rows = (xp[:, :, :-1], xp[:, :, 1:])
+        phases = []
+        for a in (0, 1):
+            for b in (0, 1):
+                part = rows[a][:, :, :, :-1] if b == 0 else rows[a][:, :, :, 1:]
+                k = 2 * a + b
+                phases.append(
+                    F.conv2d(part, self.weight[k * c : (k + 1) * c], self.bias[k * c : (k + 1) * c])
+                )
+        # Interleave to pixel_shuffle's channel order (channel c * 4 + phase); the channel
+        # count is written as a number so an ONNX export knows it (its batch norm needs it).
+        out = torch.stack(phases, dim=2)
+        n, _, _, height, width = out.shape
+        return F.pixel_shuffle(out.reshape(n, 4 * c, height, width), 2)
+
+
+# The generator classes the fast equivalent (and the ONNX export traced from it) is made
+# for, and the GeneratorSpec options it computes exactly: tests/engine/test_fast_backends.py
+# holds each of them to plain PyTorch. Anything else (a generator kind added later, an option
+# these paths have not been checked on) runs as it is, on eager PyTorch: slower, never wrong.
+FAST_SPEC_OPTIONS = frozenset(
+    {
+        "in_channels",
+        "out_channels",
+        "width",
+        "n_blocks",
+        "n_down",
+        "separable",
+        "unshuffle",
+        "flat_colours",
+    }
+)
+
+
+def _fast_classes() -> tuple[type, ...]:
+    from .multistyle_nets import MultiStyleGenerator
+    from .nets import ResnetGenerator
+
+    return (ResnetGenerator, MultiStyleGenerator)
+
+
+def fast_path_refusal(generator: object) -> str | None:
+    """Why the fast paths (the fast equivalent, ONNX Runtime) cannot take ``generator``;
+    None when they can. Exact classes: a subclass or wrapper may change the forward pass."""
+    if type(generator) not in _fast_classes():
+        return f"{type(generator).__name__} is not a generator the fast paths know"
+    spec = getattr(generator, "spec", None)
+    if not isinstance(spec, GeneratorSpec):
+        return f"{type(generator).__name__} has no generator spec"
+    # An option at its default changes nothing: only the ones in use must be known.
+    unknown = sorted(
+        f.name
+        for f in fields(spec)
+        if f.name not in FAST_SPEC_OPTIONS and getattr(spec, f.name) != f.default
+    )
+    if unknown:
+        return f"the generator option(s) {', '.join(unknown)} are new to the fast paths"
+    return None
+
+
+def is_fast_capable(generator: object) -> bool:
+    """The fast paths compute exactly what ``generator`` computes (see :func:`fast_path_refusal`)."""
+    return fast_path_refusal(generator) is None
+
+
+_FAST: weakref.WeakKeyDictionary[nn.Module, nn.Module] = weakref.WeakKeyDictionary()
+_FAST_GUARD = threading.Lock()
+
+
+def fast_equivalent(generator: nn.Module) -> nn.Module:
+    """``generator`` (a model file's, never trained further) with every upsampler made
+    sub-pixel; cached per generator.
+
+    Only the containers on the way to an upsampler are copied (shallowly): every other
+    layer, the norms included, is the generator's own. So frozen statistics live where
+    they always did (one lock per model, :func:`_lock_for`), hooks on its layers see the
+    fast passes too, and no weight is duplicated but the upsamplers'.
+    """
+    with _FAST_GUARD:
+        fast = _FAST.get(generator)
+    if fast is not None:
+        return fast
+    fast = _with_subpixel(generator)
+    with _FAST_GUARD:
+        return _FAST.setdefault(generator, fast)
+
+
+def _with_subpixel(module: nn.Module) -> nn.Module:
+    if isinstance(module, Upsample):
+        return SubpixelUpsample(module)
+    replaced = {name: _with_subpixel(child) for name, child in module.named_children()}
+    if all(replaced[name] is child for name, child in module.named_children()):
+        return module
+    clone = copy.copy(module)  # shares parameters, buffers and hooks
+    clone._modules = dict(module._modules)
+    for name, child in replaced.items():
+        clone._modules[name] = child
+    return clone
+
+
+def fast_module_for(model: object, blend: dict[str, float] | None) -> nn.Module | None:
+    """The fast equivalent of a StyleModel's module for ``blend`` (None: not possible)."""
+    generator = getattr(model, "generator", None)
+    if isinstance(model, nn.Module) or generator is None or not is_fast_capable(generator):
+        return None
+    fast = fast_equivalent(generator)
+    if getattr(model, "is_multistyle", False) and hasattr(fast, "with_blend"):
+        return fast.with_blend(blend)
+    return fast
+
+
+# -- the painter ----------------------------------------------------------------------------
+
+
+def _to_tensor(pixels: np.ndarray, scale: float, plan: DevicePlan) -> torch.Tensor:
+    t = torch.from_numpy(np.array(pixels, dtype=np.float32))  # a writable float copy
+    t = t.permute(2, 0, 1).unsqueeze(0).mul_(2.0 / scale).sub_(1.0)
+    return plan.prepare_batch(t)
+
+
+def _run(module: nn.Module, x: torch.Tensor, plan: DevicePlan) -> np.ndarray:
+    """One forward pass; returns HxWx3 float32 numpy in [-1, 1]."""
+    with torch.inference_mode():
+        with plan.autocast():
+            y = module(x)
+        return y[0].float().clamp_(-1.0, 1.0).permute(1, 2, 0).cpu().numpy()
+
+
+class TorchPainter:
+    """Paints blocks of pixels with a PyTorch module, one normalisation mode at a time.
+
+    ``variant``: "plain" (the module as it is), "eager" (the fast equivalent where the
+    model allows it) or "compile" (``torch.compile`` of the fast equivalent). Use as a
+    context manager: it holds the module's lock and the cancel hooks while it paints.
+    """
+
+    def __init__(
+        self,
+        model: object,
+        blend: dict[str, float] | None,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        high_bit_output: bool = False,
+        control: JobControl | None = None,
+        variant: str = "eager",
+    ) -> None:
+        plan = inference_plan(plan_for(device), precision, high_bit_output)
+        module = fast_module_for(model, blend) if variant != "plain" else None
+        self.fast = module is not None
+        if module is None:
+            module = resolve_module(model, blend)
+        elif plan.type == "cpu":
+            plan = replace(plan, channels_last=True)  # oneDNN's fast layout
+        self.plan = plan
+        self.module = plan.prepare_module(module).eval()
+        self.control = control
+        self.size_multiple = size_multiple(self.module)
+        self.bytes_per_pixel = activation_bytes_per_pixel(self.module)
+        # Of the original layers: the sub-pixel ones see as far, but are not Conv2d layers.
+        self.receptive_field = receptive_field(resolve_module(model, blend))
+        self.label = plan.label
+        self.precision = precision_name(plan)
+        self.name = "torch"
+        self._forward = self.module
+        if variant == "compile" and self.fast:
+            # dynamic=True: one compile serves tiles of every size.
+            self._forward = torch.compile(self.module, dynamic=True)
+            self.name = "torch-compile"
+        self._mode = "normal"
+        self._stack: contextlib.ExitStack | None = None
+
+    def __enter__(self) -> TorchPainter:
+        stack = contextlib.ExitStack()
+        stack.enter_context(_lock_for(self.module))
+        stack.enter_context(cancellable_layers(self.module, self.control))
+        stack.callback(clear_frozen_statistics, self.module)
+        self._stack = stack
+        self._mode = "normal"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._stack is not None:
+            self._stack.close()
+            self._stack = None
+
+    def _pass(self, pixels: np.ndarray, mode: str) -> np.ndarray:
+        scale = 65535.0 if pixels.dtype == np.uint16 else 255.0
+        with norm_statistics(self.module, mode):
+            return _run(self._forward, _to_tensor(pixels, scale, self.plan), self.plan)
+
+    def capture(self, pixels: np.ndarray) -> np.ndarray:
+        """A pass that records every norm's statistics; later passes use them."""
+        out = self._pass(pixels, "capture")
+        self._mode = "frozen"
+        return out
+
+    def paint(self, pixels: np.ndarray) -> np.ndarray:
+        return self._pass(pixels, self._mode)

@@ -1,0 +1,399 @@
+"""The fast inference paths paint what the generator paints: the sub-pixel upsampler
+against its definition, the eager fast equivalent and ONNX Runtime against plain PyTorch
+(randomly initialised generators of the mid preset's design, shrunk, with and without the
+flat-colour head), tiled against untiled, the one-file ONNX export round trip, cancel
+mid-pass, the fallbacks (no onnxruntime, a generator option or a generator kind the fast
+paths do not know: eager PyTorch, the right picture), and a CLI stylize that never imports
+torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch.nn import functional as F
+
+from ganstyle_desktop.engine import onnx_backend
+from ganstyle_desktop.engine.control import JobCancelled, JobControl
+from ganstyle_desktop.engine.modelfile import ModelCard, load_model, save_model
+from ganstyle_desktop.engine.multistyle_nets import MultiStyleGenerator
+from ganstyle_desktop.engine.nets import GeneratorSpec, ResnetGenerator, Upsample
+from ganstyle_desktop.engine.stylize import choose_backend, stylize_array
+from ganstyle_desktop.engine.torch_backend import SubpixelUpsample, fast_equivalent
+
+needs_ort = pytest.mark.skipif(not onnx_backend.available(), reason="onnxruntime not installed")
+
+# The mid preset's design (space-to-depth input, dense blocks at 1/8), narrower and
+# shallower so a test runs in a second.
+MID_LIKE = GeneratorSpec(width=8, n_blocks=2, n_down=2, separable=False, unshuffle=2)
+# With the flat-colour head (main's GeneratorSpec.flat_colours), on both kinds of input stem.
+MID_FLAT = GeneratorSpec(
+    width=8, n_blocks=2, n_down=2, separable=False, unshuffle=2, flat_colours=4
+)
+LITE_FLAT = GeneratorSpec(width=8, n_blocks=1, n_down=2, separable=True, flat_colours=3)
+SPECS = {"mid": MID_LIKE, "mid-flat": MID_FLAT, "lite-flat": LITE_FLAT}
+TRADITIONS = ["ukiyo-e", "ink-wash"]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    coarse = (rng.random((h // 8 + 2, w // 8 + 2, 3)) * 255).astype(np.uint8)
+    base = np.asarray(Image.fromarray(coarse).resize((w, h), Image.Resampling.BICUBIC))
+    noise = rng.integers(-12, 13, (h, w, 3))
+    return np.clip(base.astype(int) + noise, 0, 255).astype(np.uint8)
+
+
+def model_file(
+    folder: Path,
+    multistyle: bool,
+    seed: int = 0,
+    training_size: int = 32,
+    spec: GeneratorSpec = MID_LIKE,
+) -> Path:
+    torch.manual_seed(seed)
+    if multistyle:
+        gen = MultiStyleGenerator(spec, TRADITIONS)
+        torch.nn.init.normal_(gen.mapping[2].weight, std=0.3)  # traditions that differ
+        card = ModelCard(
+            name="mid-like",
+            kind="multistyle",
+            method="multistyle",
+            architecture=gen.architecture(),
+            training_size=training_size,
+            traditions=[{"slug": t} for t in TRADITIONS],
+        )
+    else:
+        gen = ResnetGenerator(spec)
+        card = ModelCard(name="mid-like", training_size=training_size)
+    if spec.flat_colours:
+        with torch.no_grad():  # half the picture from the head, so a mistake in it shows
+            gen.flat_logit.fill_(0.0)
+    name = f"mid-like-{int(multistyle)}-{seed}-{spec.unshuffle}-{spec.flat_colours}"
+    return save_model(folder / f"{name}.safetensors", gen.eval(), card)
+
+
+def levels(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
+    diff = np.abs(a.astype(np.int32) - b.astype(np.int32))
+    return float(diff.mean()), int(diff.max())
+
+
+def plain(model, image: np.ndarray, blend=None, **options) -> np.ndarray:
+    """The reference: the generator as trained, eager PyTorch, nothing rewritten."""
+    module = model.module_for(blend)  # a bare module runs as it is
+    return stylize_array(
+        module, image, backend="torch", training_size=model.card.training_size, **options
+    )
+
+
+# -- the sub-pixel upsampler ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(5, 7), (8, 8), (1, 3)])
+def test_subpixel_upsampler_is_nearest_upsampling_then_the_3x3_conv(size) -> None:
+    torch.manual_seed(1)
+    up = Upsample(6, 4).eval()
+    x = torch.randn(2, 6, *size)
+    # The definition, written out: nearest x2, reflection pad 1, 3x3 convolution.
+    upsampled = F.interpolate(x, scale_factor=2.0, mode="nearest")
+    reference = F.conv2d(
+        F.pad(upsampled, (1, 1, 1, 1), mode="reflect"), up.conv.weight, up.conv.bias
+    )
+    with torch.no_grad():
+        fast = SubpixelUpsample(up)(x)
+        assert torch.allclose(up(x), reference, atol=1e-5)  # the layer is its definition
+    assert fast.shape == reference.shape
+    assert torch.allclose(fast, reference, atol=1e-5)
+
+
+def test_the_fast_equivalent_shares_the_generators_layers() -> None:
+    gen = MultiStyleGenerator(MID_LIKE, TRADITIONS).eval()
+    fast = fast_equivalent(gen)
+    assert fast is fast_equivalent(gen)  # cached
+    assert not any(isinstance(m, Upsample) for m in fast.modules())
+    assert any(isinstance(m, Upsample) for m in gen.modules())  # the original is untouched
+    originals = {id(p) for p in gen.parameters()}
+    shared = [p for p in fast.parameters() if id(p) in originals]
+    assert len(shared) >= len(list(gen.parameters())) - 2 * MID_LIKE.n_down
+
+
+# -- eager fast equivalent and ONNX Runtime against plain PyTorch ---------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("multistyle", [False, True])
+def test_fast_backends_paint_what_the_generator_paints(tmp_path, multistyle, spec) -> None:
+    model = load_model(model_file(tmp_path, multistyle, spec=SPECS[spec]))
+    image = photo(150, 214)  # larger than its view (64 px short side): capture, then frozen
+    blend = {"ukiyo-e": 0.3, "ink-wash": 0.7} if multistyle else None
+    reference = plain(model, image, blend)
+    backends = ["torch"] + (["onnx"] if onnx_backend.available() else [])
+    for backend in backends:
+        out = stylize_array(model, image, blend=blend, backend=backend)
+        mean, worst = levels(out, reference)
+        assert mean <= 0.05 and worst <= 1, (backend, mean, worst)
+    assert levels(reference, image)[0] > 5  # it painted something
+
+
+@needs_ort
+@pytest.mark.parametrize(("multistyle", "spec"), [(False, "mid"), (True, "mid-flat")])
+def test_onnx_tiles_match_one_pass_and_the_budget_changes_nothing(
+    tmp_path, multistyle, spec
+) -> None:
+    model = load_model(model_file(tmp_path, multistyle, seed=2, spec=SPECS[spec]))
+    image = photo(260, 390, seed=4)
+    whole = stylize_array(model, image, backend="onnx", memory_budget_mb=8000)
+    tiled = stylize_array(model, image, backend="onnx", memory_budget_mb=1.0)
+    mean, worst = levels(tiled, whole)
+    assert mean <= 0.05 and worst <= 1
+    # And both follow the policy: the plain reference, tiled the same way.
+    reference = plain(model, image, memory_budget_mb=1.0)
+    assert levels(tiled, reference)[0] <= 0.05
+
+
+@needs_ort
+def test_onnx_blends_are_mixes_of_style_codes(tmp_path) -> None:
+    model = load_model(model_file(tmp_path, True, seed=3))
+    image = photo(96, 128, seed=5)
+    first = stylize_array(model, image, blend={"ukiyo-e": 1.0}, backend="onnx")
+    second = stylize_array(model, image, blend={"ink-wash": 1.0}, backend="onnx")
+    mixed = stylize_array(model, image, blend={"ukiyo-e": 1, "ink-wash": 3}, backend="onnx")
+    assert levels(first, second)[0] > 1  # the traditions differ
+    assert levels(first, stylize_array(model, image, backend="onnx"))[1] == 0  # default: first
+    reference = plain(model, image, {"ukiyo-e": 0.25, "ink-wash": 0.75})
+    assert levels(mixed, reference)[0] <= 0.05
+
+
+@needs_ort
+def test_onnx_export_is_cached_by_content_and_read_without_torch(tmp_path) -> None:
+    path = model_file(tmp_path, True)
+    model = load_model(path)
+    assert onnx_backend.cached_runtime(path) is None
+    runtime = onnx_backend.ensure_runtime(model)
+    again = onnx_backend.cached_runtime(path)
+    assert again is not None and again.folder == runtime.folder
+    assert again.traditions == TRADITIONS and again.card.training_size == 32
+    # A changed file is a different model: not the cached export.
+    other = model_file(tmp_path, True, seed=9)
+    assert onnx_backend.cached_runtime(other) is None
+
+
+# -- the one-file export --------------------------------------------------------------------
+
+
+@needs_ort
+@pytest.mark.parametrize("spec", ["mid", "mid-flat"])
+def test_the_exported_onnx_file_round_trips_on_a_real_photo(tmp_path, shared_data, spec) -> None:
+    """Issue 15: the exported model run by ONNX Runtime matches PyTorch within 1 level
+    mean on a real photo (larger than its view, so the view input matters)."""
+    from ganstyle_desktop.cli import main
+    from ganstyle_desktop.cli.export_cmd import run_onnx_file
+
+    path = model_file(tmp_path, True, seed=6, training_size=128, spec=SPECS[spec])
+    with Image.open(sorted((shared_data / "content").glob("*.jpg"))[0]) as im:
+        image = np.asarray(im.convert("RGB"))
+    assert min(image.shape[:2]) > 256  # the view (2 x 128) is a downscaled copy
+    dst = tmp_path / "exported.onnx"
+    assert main(["export", str(path), "--onnx", "--out", str(dst), "--no-check"]) == 0
+    card = json.loads(dst.with_suffix(".json").read_text())
+    assert card["card"]["name"] == "mid-like" and card["onnx"]["traditions"] == TRADITIONS
+
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert json.loads(meta["ganstyle_card"])["training_size"] == 128
+    assert [i.name for i in session.get_inputs()] == ["image", "view", "blend_weights"]
+    ours = run_onnx_file(dst, image, training_size=128, blend_weights=[0.0, 1.0])
+    model = load_model(path)
+    reference = plain(model, image, {"ink-wash": 1.0})
+    mean, _ = levels(ours, reference)
+    assert mean <= 1.0
+    assert levels(ours, plain(model, image, {"ukiyo-e": 1.0}))[0] > mean  # the blend counted
+    # Exporting over an existing file needs --overwrite.
+    assert main(["export", str(path), "--onnx", "--out", str(dst), "--no-check"]) == 2
+
+
+# -- cancel, fallback, start-up ---------------------------------------------------------------
+
+
+@needs_ort
+def test_onnx_cancel_stops_a_pass_in_flight(tmp_path) -> None:
+    import threading
+
+    model = load_model(model_file(tmp_path, False))
+    image = photo(900, 1200)
+    stylize_array(model, photo(64, 64), backend="onnx")  # export and sessions first
+    control = JobControl()
+    timer = threading.Timer(0.05, control.cancel)
+    timer.start()
+    try:
+        with pytest.raises(JobCancelled):
+            stylize_array(model, image, backend="onnx", control=control, tiling="whole")
+    finally:
+        timer.cancel()
+
+
+def test_without_onnxruntime_auto_falls_back_to_pytorch(tmp_path, monkeypatch) -> None:
+    model = load_model(model_file(tmp_path, False))
+    monkeypatch.setattr(onnx_backend, "available", lambda: False)
+    assert choose_backend(model, "auto", "cpu") == "torch"
+    out = stylize_array(model, photo(64, 80))
+    assert out.shape == (64, 80, 3)
+    from ganstyle_desktop.engine.stylize import StylizeError
+
+    with pytest.raises(StylizeError, match="onnxruntime"):
+        choose_backend(model, "onnx", "cpu")
+
+
+def test_without_the_onnx_exporter_auto_uses_an_existing_export_or_pytorch(
+    tmp_path, monkeypatch
+) -> None:
+    path = model_file(tmp_path, False)
+    model = load_model(path)
+    monkeypatch.setattr(onnx_backend, "can_export", lambda: False)
+    assert choose_backend(model, "auto", "cpu") == "torch"
+    if onnx_backend.available():
+        monkeypatch.undo()
+        onnx_backend.ensure_runtime(model)  # exported once, where onnx was installed
+        monkeypatch.setattr(onnx_backend, "can_export", lambda: False)
+        assert choose_backend(model, "auto", "cpu") == "onnx"
+
+
+def test_auto_is_onnx_for_model_files_only(tmp_path) -> None:
+    model = load_model(model_file(tmp_path, False))
+    expected = "onnx" if onnx_backend.available() else "torch"
+    assert choose_backend(model, "auto", "cpu") == expected
+    assert choose_backend(model.generator, "auto", "cpu") == "torch"  # training's checks
+    assert choose_backend(model, "auto", "cpu", precision="bf16") == "torch"
+
+
+def _backend_used(model, image, **options) -> tuple[np.ndarray, str]:
+    from ganstyle_desktop.engine.events import StylizeFinished
+    from ganstyle_desktop.engine.stylize import stylize_steps
+
+    for event in stylize_steps(model, image, **options):
+        if isinstance(event, StylizeFinished):
+            return event.output, event.extra["backend"]
+    raise AssertionError("no result")
+
+
+def test_a_generator_option_new_to_the_fast_paths_runs_the_generator_as_it_is(
+    tmp_path, monkeypatch
+) -> None:
+    """A spec option the fast equivalent and the export were not checked on (here the
+    flat-colour head, as if it were new) sends the model to eager PyTorch, unrewritten,
+    and the picture is the generator's own, exactly."""
+    from ganstyle_desktop.engine import torch_backend
+    from ganstyle_desktop.engine.onnx_export import OnnxExportError, export_onnx_file
+
+    model = load_model(model_file(tmp_path, False, spec=MID_FLAT))
+    image = photo(150, 214)
+    reference = plain(model, image)
+    assert torch_backend.is_fast_capable(model.generator)
+    monkeypatch.setattr(
+        torch_backend, "FAST_SPEC_OPTIONS", torch_backend.FAST_SPEC_OPTIONS - {"flat_colours"}
+    )
+    assert "flat_colours" in torch_backend.fast_path_refusal(model.generator)
+    assert choose_backend(model, "auto", "cpu") == "torch"
+    for asked in ("auto", "torch", "onnx", "torch-compile"):
+        if asked == "onnx" and not onnx_backend.available():
+            continue
+        out, used = _backend_used(model, image, backend=asked)
+        assert used == "torch", asked
+        assert levels(out, reference) == (0.0, 0), asked  # the plain generator's picture
+    painter = torch_backend.TorchPainter(model, None, device="cpu")
+    assert not painter.fast and not any(
+        isinstance(m, torch_backend.SubpixelUpsample) for m in painter.module.modules()
+    )
+    with pytest.raises(OnnxExportError, match="flat_colours"):
+        export_onnx_file(model, tmp_path / "x.onnx")
+    assert onnx_backend.cached_runtime(model.path) is None  # nothing was exported
+
+
+class ConditionalNormNet(torch.nn.Module):
+    """A generator kind the fast paths do not know: a small transfer network with
+    conditional instance norm (one scale and shift per style), like the one the lead
+    may add."""
+
+    size_multiple = 4
+
+    def __init__(self, n_styles: int = 2, width: int = 6) -> None:
+        super().__init__()
+        from ganstyle_desktop.engine.nets import FreezableInstanceNorm2d
+
+        self.down = torch.nn.Conv2d(3, width, 3, stride=2, padding=1)
+        self.norm = FreezableInstanceNorm2d(width, affine=False)
+        self.gamma = torch.nn.Parameter(1 + 0.3 * torch.randn(n_styles, width))
+        self.beta = torch.nn.Parameter(0.3 * torch.randn(n_styles, width))
+        self.up = torch.nn.ConvTranspose2d(width, 3, 4, stride=2, padding=1)
+        self.style = 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm(self.down(x))
+        h = h * self.gamma[self.style, :, None, None] + self.beta[self.style, :, None, None]
+        return torch.tanh(self.up(torch.relu(h)))
+
+
+def test_an_unknown_generator_kind_is_painted_by_eager_pytorch(tmp_path, monkeypatch) -> None:
+    from ganstyle_desktop.engine import modelfile
+
+    monkeypatch.setitem(modelfile._BUILDERS, "test-cin", lambda _arch: ConditionalNormNet())
+    torch.manual_seed(4)
+    path = save_model(
+        tmp_path / "cin.safetensors",
+        ConditionalNormNet().eval(),
+        ModelCard(name="cin", architecture={"generator": "test-cin"}, training_size=32),
+    )
+    model = load_model(path)
+    assert type(model.generator) is ConditionalNormNet
+    image = photo(48, 64, seed=7)  # no larger than its view: one plain pass
+    with torch.no_grad():  # the reference: the network by hand, rounded to levels
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
+        y = model.generator(x)[0].permute(1, 2, 0).numpy()
+    reference = np.clip(np.rint((y + 1) * 127.5), 0, 255).astype(np.uint8)
+    assert choose_backend(model, "auto", "cpu") == "torch"
+    for asked in ("auto", "onnx", "torch-compile", "torch"):
+        if asked == "onnx" and not onnx_backend.available():
+            continue
+        out, used = _backend_used(model, image, backend=asked)
+        assert used == "torch", asked
+        mean, worst = levels(out, reference)
+        assert mean <= 0.01 and worst <= 1, asked
+    assert levels(reference, image)[0] > 5  # it painted something
+    assert onnx_backend.cached_runtime(path) is None
+
+
+@needs_ort
+def test_cli_stylize_with_an_exported_model_never_imports_torch(tmp_path) -> None:
+    path = model_file(tmp_path, True)
+    onnx_backend.ensure_runtime(load_model(path))
+    src = tmp_path / "p.png"
+    Image.fromarray(photo(120, 160)).save(src)
+    script = (
+        "import sys\n"
+        "from ganstyle_desktop.cli import main\n"
+        f"code = main(['stylize', {str(path)!r}, {str(src)!r}, '--out', {str(tmp_path / 'o')!r},"
+        " '--device', 'cpu', '--blend', 'ink-wash=1'])\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', code)\n"
+    )
+    env = {**__import__("os").environ}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-2:] == ["NO-TORCH", "0"], done.stdout + done.stderr
+    assert (tmp_path / "o" / "p.png").is_file()
