@@ -54,21 +54,27 @@ def test_the_label_tells_the_thread_count_in_use() -> None:
     assert devices.plan_for("cpu").label == "CPU (2 threads)"
 
 
-def test_stylize_runs_with_the_threads_asked_for(model_file, tmp_path: Path) -> None:  # noqa: F811
+def test_stylize_runs_with_the_threads_asked_for(
+    model_file, tmp_path: Path, monkeypatch  # noqa: F811
+) -> None:
+    from ganstyle_desktop.engine import onnx_backend
+
+    monkeypatch.setattr(onnx_backend, "_THREAD_LIMIT", None)  # restored after the test
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # read by ONNX Runtime's sessions, not torch
     photos = tmp_path / "photos"
     write_image(photos / "a.png")
     torch.set_num_threads(2)
     assert main(["stylize", str(model_file), str(photos), "--out", str(tmp_path / "out"),
                  "--threads", "1"]) == 0  # fmt: skip
     assert torch.get_num_threads() == 1
+    assert onnx_backend.default_threads() == 1  # an ONNX Runtime session would take 1 too
     assert (tmp_path / "out" / "a.png").is_file()
 
 
 def test_train_records_the_threads_on_its_device_line(tmp_path: Path, capsys) -> None:
-    from training_setup import write_images
-
-    write_images(tmp_path / "style", 2, seed=1)
-    write_images(tmp_path / "content", 2, seed=2)
+    for i in range(2):  # (tests/engine's helpers are not importable from here alone)
+        write_image(tmp_path / "style" / f"s{i}.png", size=(40, 40), seed=1 + i)
+        write_image(tmp_path / "content" / f"c{i}.png", size=(40, 40), seed=10 + i)
     code = main(
         ["train", "--style", str(tmp_path / "style"), "--content", str(tmp_path / "content"),
          "--out", str(tmp_path / "run"), "--preset", "tiny", "--size", "32", "--steps", "2",
