@@ -292,8 +292,9 @@ FAST_SPEC_OPTIONS = frozenset(
 def _fast_classes() -> tuple[type, ...]:
     from .multistyle_nets import MultiStyleGenerator
     from .nets import ResnetGenerator
+    from .painter_nets import PainterGenerator
 
-    return (ResnetGenerator, MultiStyleGenerator)
+    return (ResnetGenerator, MultiStyleGenerator, PainterGenerator)
 
 
 def fast_path_refusal(generator: object) -> str | None:
@@ -301,6 +302,8 @@ def fast_path_refusal(generator: object) -> str | None:
     None when they can. Exact classes: a subclass or wrapper may change the forward pass."""
     if type(generator) not in _fast_classes():
         return f"{type(generator).__name__} is not a generator the fast paths know"
+    if getattr(generator, "architecture", lambda: {})().get("generator") == "painter":
+        return None  # a fixed layout, no spec options (tested like the others)
     spec = getattr(generator, "spec", None)
     if not isinstance(spec, GeneratorSpec):
         return f"{type(generator).__name__} has no generator spec"

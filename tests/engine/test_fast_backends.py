@@ -397,3 +397,34 @@ def test_cli_stylize_with_an_exported_model_never_imports_torch(tmp_path) -> Non
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-2:] == ["NO-TORCH", "0"], done.stdout + done.stderr
     assert (tmp_path / "o" / "p.png").is_file()
+
+
+def _painter_file(folder: Path) -> Path:
+    from ganstyle_desktop.engine.painter_nets import PainterGenerator
+
+    g = torch.Generator().manual_seed(3)
+    painter = PainterGenerator.pretrained(TRADITIONS, torch.rand(2, 100, generator=g) * 2)
+    card = ModelCard(
+        name="painter",
+        kind="multistyle",
+        method="multistyle",
+        preset="painter",
+        architecture=painter.architecture(),
+        training_size=64,
+        traditions=[{"slug": t} for t in TRADITIONS],
+    )
+    return save_model(folder / "painter.safetensors", painter.eval(), card)
+
+
+def test_the_painter_takes_the_fast_paths_and_paints_the_same(tmp_path) -> None:
+    model = load_model(_painter_file(tmp_path))
+    image = photo(150, 214)  # larger than its view: capture, then frozen statistics
+    blend = {"ukiyo-e": 0.4, "ink-wash": 0.6}
+    reference = plain(model, image, blend)
+    backends = ["torch"] + (["onnx"] if onnx_backend.available() else [])
+    for backend in backends:
+        out, used = _backend_used(model, image, blend=blend, backend=backend)
+        assert used == backend
+        mean, worst = levels(out, reference)
+        assert mean <= 0.05 and worst <= 1, (backend, mean, worst)
+    assert levels(reference, image)[0] > 5
