@@ -64,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
+    if QApplication.instance() is None:
+        from .qt_check import check_platform_libraries
+
+        # Qt aborts without saying what is missing: say it first.
+        problem = check_platform_libraries()
+        if problem:
+            print(problem, file=sys.stderr, flush=True)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     QGuiApplication.setDesktopFileName("io.github.ganstyle.GANStyle")
     if app_icon_path().exists():

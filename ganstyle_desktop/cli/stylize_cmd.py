@@ -32,6 +32,7 @@ from ganstyle_desktop.engine.tiling import DEFAULT_MEMORY_BUDGET_MB
 from . import CliError
 from .parallel import cli_data_parallel
 from .progress import ProgressBar
+from .threads import add_threads_argument, apply_threads_argument
 
 if TYPE_CHECKING:
     from ganstyle_desktop.engine.distributed import DataParallel
@@ -90,6 +91,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="arithmetic of the network: auto (the device's fastest, but fp32 for 16-bit "
         "TIFF output, which bf16/fp16 would round to a few thousand levels), fp32, bf16, fp16",
     )
+    add_threads_argument(p)
     p.add_argument(
         "--backend",
         choices=BACKEND_CHOICES,
@@ -217,10 +219,15 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--tile must be at least 16 pixels, not {args.tile}.")
     if args.memory_mb < 16:
         raise CliError(f"--memory-mb must be at least 16, not {args.memory_mb}.")
+    if args.threads is not None:  # ONNX Runtime's sessions too (torch: below)
+        from ganstyle_desktop.engine import onnx_backend
+
+        onnx_backend.set_thread_limit(args.threads)
     model = _runtime_without_torch(args)
     if model is None:
         from ganstyle_desktop.engine.devices import DeviceUnavailable, plan_for
 
+        apply_threads_argument(args)
         try:
             plan_for(args.device)
         except DeviceUnavailable as exc:

@@ -14,7 +14,6 @@ with batch N*b).
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 import re
 import shlex
@@ -22,7 +21,6 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,18 +36,21 @@ from ganstyle_desktop.engine.config import (
 from ganstyle_desktop.engine.devices import DeviceUnavailable
 from ganstyle_desktop.engine.imageio import IMAGE_EXTENSIONS, collect_image_files
 from ganstyle_desktop.engine.presets import PRESETS, UnknownPreset
+from ganstyle_desktop.engine.provenance import (  # noqa: F401 - MANIFEST_NAME: public name
+    MANIFEST_NAME,
+    find_manifest,
+    manifest_provenance,
+)
 
 from . import CliError
 from .parallel import cli_data_parallel
 from .progress import ProgressBar
+from .threads import add_threads_argument, apply_threads_argument
 
 if TYPE_CHECKING:
     from ganstyle_desktop.engine.distributed import DataParallel
 
 log = logging.getLogger(__name__)
-
-MANIFEST_NAME = "MANIFEST.csv"
-_MANIFEST_SEARCH_DEPTH = 4  # the style folder and up to 3 parents
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -93,6 +94,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--lr", type=float, default=defaults.lr, help="learning rate")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    add_threads_argument(p)
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--gan-loss", choices=GAN_LOSSES, default=defaults.gan_loss)
     p.add_argument("--preview-every", type=int, default=defaults.preview_every, metavar="N")
@@ -138,12 +140,10 @@ def knob_flag(f) -> str:
 
 
 def knob_type(f):
-    """The Python type a knob's value has (its annotation, optional or not)."""
-    text = str(f.type).replace(" ", "")
-    for name, kind in (("float", float), ("int", int), ("bool", bool)):
-        if text.startswith(name):
-            return kind
-    return str
+    """The Python type a knob's value has (the Training panel reads the same)."""
+    from ganstyle_desktop.engine.config import knob_value_type
+
+    return knob_value_type(f)
 
 
 def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
@@ -224,47 +224,6 @@ def parse_tags(items: list[str], slugs: list[str]) -> dict[str, dict[str, str]]:
                 raise CliError(f"--tradition-tags entry {pair!r} must look like key=value.")
             tags.setdefault(target, {})[key.strip()] = value.strip()
     return tags
-
-
-def find_manifest(folder: Path) -> Path | None:
-    """The nearest MANIFEST.csv in ``folder`` or its parents."""
-    current = folder.resolve()
-    for _ in range(_MANIFEST_SEARCH_DEPTH):
-        candidate = current / MANIFEST_NAME
-        if candidate.is_file():
-            return candidate
-        if current.parent == current:
-            break
-        current = current.parent
-    return None
-
-
-def manifest_provenance(files: list[Path], manifest: Path) -> tuple[list[dict], dict[str, str]]:
-    """Manifest rows of ``files`` (paths in it are relative to its folder) and the
-    tags they share: ``{"culture": <most common culture_or_region>}``."""
-    root = manifest.parent.resolve()
-    try:
-        with open(manifest, newline="", encoding="utf-8-sig") as fh:
-            rows = {
-                (row.get("path") or "").strip().replace("\\", "/"): row
-                for row in csv.DictReader(fh)
-            }
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        log.warning("%s: cannot be read (%s); no provenance recorded", manifest, exc)
-        return [], {}
-    provenance: list[dict] = []
-    for f in files:
-        try:
-            rel = f.resolve().relative_to(root).as_posix()
-        except ValueError:
-            continue
-        row = rows.get(rel)
-        if row is not None:
-            provenance.append({k: (v or "") for k, v in row.items() if k is not None})
-    cultures = Counter(r.get("culture_or_region", "") for r in provenance)
-    cultures.pop("", None)
-    tags = {"culture": cultures.most_common(1)[0][0]} if cultures else {}
-    return provenance, tags
 
 
 def _image_files(folder: Path, role: str) -> list[Path]:
@@ -416,6 +375,7 @@ def _loss_text(losses: dict[str, float]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    apply_threads_argument(args)
     if args.resume:
         config_path = args.out / "config.json"
         if not config_path.is_file():

@@ -14,22 +14,14 @@ from typing import TYPE_CHECKING
 import torch
 from torch.nn import functional as F
 
+from .config import DIFFAUGMENT_POLICIES as POLICIES  # noqa: F401 - public name
+from .config import parse_diffaugment as parse_policy
+
 if TYPE_CHECKING:
     from .distributed import Shard
 
-POLICIES = ("color", "translation", "cutout")
 TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5
-
-
-def parse_policy(policy: str) -> list[str]:
-    names = [p.strip() for p in policy.split(",") if p.strip()]
-    for name in names:
-        if name not in POLICIES:
-            raise ValueError(
-                f"Unknown DiffAugment policy {name!r}; choose from {', '.join(POLICIES)}."
-            )
-    return names
 
 
 def _global(shape: tuple[int, ...], shard: Shard | None) -> tuple[int, ...]:

@@ -4,21 +4,52 @@ that ``--resume`` continues with exactly the settings the run started with."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import Field, asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 METHODS = ("fastcut", "cut", "cyclegan", "multistyle")
 GAN_LOSSES = ("lsgan", "hinge")
 STYLE_LOSSES = ("meanstd", "gram")
+# DiffAugment's policies (engine/augment.py applies them; named here so that checking a
+# setting never imports torch: the GUI thread checks a form's settings)
+DIFFAUGMENT_POLICIES = ("color", "translation", "cutout")
+# Network presets that train with some methods only (the rest take any method)
+PRESET_METHODS = {"painter": ("multistyle",)}
+
+
+def methods_for_preset(preset: str) -> tuple[str, ...]:
+    """The methods that can train the network ``preset``."""
+    return PRESET_METHODS.get(preset, METHODS)
 
 
 def knob(default, help: str, *, low: float | None = None, high: float | None = None,
-         choices: tuple[str, ...] | None = None, flag: str | None = None):
+         choices: tuple[str, ...] | None = None, options: tuple[str, ...] | None = None,
+         label: str | None = None, flag: str | None = None):
     """A recipe setting: a dataclass field whose metadata the CLI (``--flag``) and the
-    Training panel's advanced section are generated from, so they cannot drift."""
+    Training panel's advanced section are generated from, so they cannot drift.
+
+    ``choices``: the value is one of them; ``options``: any of them, comma-separated;
+    ``low``/``high``: a number's range; ``label``: a short name for people (the panel's
+    row; default: the field's name)."""
     meta = {"knob": True, "help": help, "low": low, "high": high, "choices": choices,
-            "flag": flag}
+            "options": options, "label": label, "flag": flag}
     return field(default=default, metadata=meta)
+
+
+def split_options(value: str, options: tuple[str, ...], what: str) -> list[str]:
+    """``"translation, cutout"`` -> ``["translation", "cutout"]``: the comma-separated
+    names of an "any of" setting; a name not among ``options`` is refused (ValueError)."""
+    names = [p.strip() for p in str(value).split(",") if p.strip()]
+    for name in names:
+        if name not in options:
+            raise ValueError(f"Unknown {what} {name!r}; choose from {', '.join(options)}.")
+    return names
+
+
+def parse_diffaugment(policy: str) -> list[str]:
+    """The DiffAugment policies named in ``policy`` (comma-separated; "" for none)."""
+    return split_options(policy, DIFFAUGMENT_POLICIES, "DiffAugment policy")
 
 
 class ConfigError(ValueError):
@@ -74,31 +105,35 @@ class TrainConfig:
         "translation,cutout",
         "DiffAugment before the discriminators: any of color, translation, cutout "
         "(comma-separated; empty for none)",
+        options=DIFFAUGMENT_POLICIES, label="Augment (critics)",
     )
-    lambda_gan: float = knob(1.0, "weight of the pixel PatchGAN loss", low=0.0, high=100.0)
+    lambda_gan: float = knob(1.0, "weight of the pixel PatchGAN loss", low=0.0, high=100.0,
+                             label="Pixel critic")
     d_scales: int = knob(1, "scales the pixel PatchGAN judges (2: full and half size)",
-                         low=1, high=4)
+                         low=1, high=4, label="Critic scales")
     lambda_nce: float | None = knob(
         None, "weight of the PatchNCE content loss (default: the method's, CUT 1, FastCUT 10, "
         "multistyle 10; 0 with the painter preset)",
-        low=0.0, high=100.0)
+        low=0.0, high=100.0, label="Structure (NCE)")
     lambda_critic: float | None = knob(
         None, "weight of the projected critic: a discriminator on the frozen style prior's "
-        "features (default: the preset's, painter 1, others 0)", low=0.0, high=100.0)
+        "features (default: the preset's, painter 1, others 0)", low=0.0, high=100.0,
+        label="Prior critic")
     lambda_style: float = knob(
         0.0, "weight of the style loss: feature statistics of the style prior, output vs "
-        "artwork", low=0.0, high=1000.0)
-    style_loss: str = knob("meanstd", "statistics the style loss matches", choices=STYLE_LOSSES)
+        "artwork", low=0.0, high=1000.0, label="Style loss")
+    style_loss: str = knob("meanstd", "statistics the style loss matches", choices=STYLE_LOSSES,
+                           label="Style statistics")
     lambda_content: float = knob(
         0.0, "weight of the content loss on the style prior's features (photo vs output)",
-        low=0.0, high=1000.0)
+        low=0.0, high=1000.0, label="Content loss")
     lambda_teacher: float | None = knob(
         None, "weight of the teacher term: L1 to a pretrained transfer network's painting of "
         "the same photo in the tradition's mean style (default: the preset's, painter 1, "
-        "others 0)", low=0.0, high=100.0)
+        "others 0)", low=0.0, high=100.0, label="Teacher")
     lambda_palette: float | None = knob(
         None, "weight of the palette term: colour distribution of output vs artwork (sliced "
-        "Wasserstein; default: the method's)", low=0.0, high=100.0)
+        "Wasserstein; default: the method's)", low=0.0, high=100.0, label="Palette")
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5
     pool_size: int = 50
@@ -138,9 +173,10 @@ class TrainConfig:
         for f in fields(self):
             if f.metadata.get("knob"):
                 _check_knob(f, getattr(self, f.name))
-        if self.preset == "painter" and self.method != "multistyle":
+        if self.method not in methods_for_preset(self.preset):
             raise ConfigError(
-                "The painter preset trains with the multistyle method (it learns one "
+                f"The {self.preset} preset trains with the "
+                f"{' or '.join(methods_for_preset(self.preset))} method (it learns one "
                 "tradition as well as several); choose that method or another preset."
             )
         if self.init_model and self.method != "multistyle":
@@ -180,17 +216,69 @@ def recipe_knobs() -> list:
     return [f for f in fields(TrainConfig) if f.metadata.get("knob")]
 
 
+def knob_value_type(f: Field) -> type:
+    """The Python type a knob's value has (its annotation, optional or not)."""
+    text = str(f.type).replace(" ", "")
+    for name, kind in (("float", float), ("int", int), ("bool", bool)):
+        if text.startswith(name):
+            return kind
+    return str
+
+
+@dataclass(frozen=True)
+class KnobSpec:
+    """A recipe knob as a form shows it: what to edit, its range and its default."""
+
+    name: str  # the TrainConfig field
+    label: str
+    help: str
+    kind: str  # "float" | "int" | "bool" | "choice" (one of) | "options" (any of) | "text"
+    default: Any
+    optional: bool  # None is a value: "the method's default"
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()  # of a "choice" or an "options" knob
+
+
+def describe_knobs() -> tuple[KnobSpec, ...]:
+    """Every recipe knob as a :class:`KnobSpec`, in TrainConfig's order."""
+    specs = []
+    for f in recipe_knobs():
+        meta = f.metadata
+        value_type = knob_value_type(f)
+        if meta.get("options"):
+            kind, choices = "options", tuple(meta["options"])
+        elif meta.get("choices"):
+            kind, choices = "choice", tuple(meta["choices"])
+        else:
+            kind = {float: "float", int: "int", bool: "bool"}.get(value_type, "text")
+            choices = ()
+        specs.append(
+            KnobSpec(
+                name=f.name,
+                label=meta.get("label") or f.name.replace("_", " "),
+                help=meta["help"],
+                kind=kind,
+                default=f.default,
+                optional=f.default is None or "None" in str(f.type),
+                low=meta.get("low"),
+                high=meta.get("high"),
+                choices=choices,
+            )
+        )
+    return tuple(specs)
+
+
 def _check_knob(f, value) -> None:
     meta = f.metadata
     if value is None:
         return
     if meta.get("choices") and value not in meta["choices"]:
         raise ConfigError(f"{f.name} must be one of {', '.join(meta['choices'])}, not {value!r}.")
-    if f.name == "diffaugment":
-        from .augment import parse_policy
-
+    if meta.get("options"):
+        what = "DiffAugment policy" if f.name == "diffaugment" else f"{f.name} option"
         try:
-            parse_policy(value)
+            split_options(value, meta["options"], what)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         return

@@ -157,9 +157,53 @@ def plan_for(
             torch.device("cpu"),
             amp_dtype,
             channels_last=False,
-            label=f"CPU ({torch.get_num_threads()} threads)",
+            label=cpu_label(),
         )
     raise DeviceUnavailable(f"Unknown device {preference!r}; choose one of {DEVICE_CHOICES}.")
+
+
+def cpu_label() -> str:
+    """What the CPU plan computes with, for people: the thread count torch really uses."""
+    n = torch.get_num_threads()
+    return f"CPU ({n} thread{'s' if n != 1 else ''})"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def default_cpu_threads() -> int:
+    """Threads a CPU job uses unless told otherwise: every usable core but one, shared
+    among the processes of one machine under torchrun; an ``OMP_NUM_THREADS`` set in the
+    environment (torchrun sets 1 per process) is taken as the person's choice.
+
+    Why not every core: on a 2-core machine that another process keeps busy, two torch
+    threads spend most of their time waiting for each other (about 11 s per step against
+    about 1 s with one, benchmarks/bench_threads.py), so a job never takes the last core.
+    The desktop app's workers follow the same rule (:func:`leave_cores_free`).
+    """
+    chosen = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if chosen.isdigit() and int(chosen) > 0:
+        return int(chosen)
+    try:
+        local_processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        local_processes = 1
+    return max(1, (usable_cores() - 1) // local_processes)
+
+
+def set_cpu_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads to ``threads`` (None: :func:`default_cpu_threads`);
+    returns the count in use. Call before the first tensor work of a job."""
+    n = default_cpu_threads() if threads is None else int(threads)
+    if n < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    torch.set_num_threads(n)
+    return torch.get_num_threads()
 
 
 def leave_cores_free(cores: int = 1) -> int:
@@ -168,7 +212,7 @@ def leave_cores_free(cores: int = 1) -> int:
     Called by the desktop app's workers before training or stylizing, so the window keeps
     a core while a job runs. Never raises the thread count, only lowers it.
     """
-    wanted = max(1, (os.cpu_count() or 2) - cores)
+    wanted = max(1, usable_cores() - cores)
     if torch.get_num_threads() > wanted:
         torch.set_num_threads(wanted)
     return min(wanted, torch.get_num_threads())

@@ -161,6 +161,7 @@ class BatchDialog(QDialog):
 
         state.model_changed.connect(lambda _m: self._update())
         state.blend_changed.connect(lambda _b: self._update())
+        state.model_name_changed.connect(lambda _n: self._update())
         for signal in (
             self.output_edit.textChanged,
             self.inputs.model().rowsInserted,
@@ -366,7 +367,7 @@ class BatchDialog(QDialog):
         elif model is None:
             painter = "no model chosen"
         else:
-            painter = model.stem
+            painter = self.state.model_name  # as the canvas and Models list name it
             weights = self.state.blend.weights
             if weights:
                 mix = ", ".join(f"{k} {v:g}" for k, v in weights if v)

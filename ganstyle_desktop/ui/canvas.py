@@ -500,6 +500,8 @@ class Canvas(QWidget):
         st.photo_changed.connect(self._on_photo_changed)
         st.model_changed.connect(self._on_model_changed)
         st.blend_changed.connect(lambda _b: self._update_output_title())
+        st.model_name_changed.connect(lambda _n: self._on_model_changed(st.model))
+        self._live_caption = ""  # set while a training run's live preview is shown
         st.result_changed.connect(self._on_result_changed)
         self._on_model_changed(st.model)
 
@@ -602,8 +604,9 @@ class Canvas(QWidget):
             )
         else:
             self.output_pane.set_placeholder(
-                f"Press Stylize to paint this photo with “{model.stem}”."
+                f"Press Stylize to paint this photo with “{self.state.model_name}”."
             )
+        self._update_output_title()
 
     def set_style_references(self, paths: list[Path], caption: str = "") -> None:
         self.style_strip.set_references(list(paths), caption)
@@ -727,6 +730,8 @@ class Canvas(QWidget):
         self._update_output_title()
 
     def _on_result_changed(self, result: StylizeResult | None) -> None:
+        if result is not None:
+            self._live_caption = ""  # a real result takes the pane back
         preview = result.preview if result is not None else None
         self.output_pane.set_image(preview, self.content_pane.full_size if preview else None)
         self.split_pane.set_after(preview)
@@ -735,15 +740,39 @@ class Canvas(QWidget):
             self.result_ready.emit()
 
     def _update_output_title(self) -> None:
+        if self._live_caption:
+            self.output_pane.title = self._live_caption
+            self.output_pane.update()
+            return
         stale = self.result is not None and not self.state.result_matches_blend()
+        name = self.state.model_name
+        base = f"Output · {name}" if name else "Output"
         if getattr(self, "_showing_preview", False):
-            title = "Output (quick preview)"
+            title = f"{base} (quick preview)"
         elif stale:
-            title = "Output (an earlier blend: Stylize to update)"
+            title = f"{base} (an earlier blend: Stylize to update)"
         else:
-            title = "Output"
+            title = base
         self.output_pane.title = title
         self.output_pane.update()
+
+    # -- training's live preview (the window feeds it; it is never a result) -----------
+    def show_live_preview(self, image: QImage | None, caption: str = "") -> None:
+        """Show ``image`` (the open photo as a training run paints it now) large in the
+        Output pane, titled ``caption``; None gives the pane back to the result."""
+        if image is None or image.isNull():
+            if not self._live_caption:
+                return
+            self._live_caption = ""
+            self._on_result_changed(self.result)
+            return
+        self._live_caption = caption or "Training preview"
+        self.output_pane.set_image(image, self.content_pane.full_size)
+        self.split_pane.set_after(image)
+        self._update_output_title()
+
+    def showing_live_preview(self) -> bool:
+        return bool(self._live_caption)
 
     def _on_failed(self, message: str) -> None:
         self._busy_row.setVisible(False)

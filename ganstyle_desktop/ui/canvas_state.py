@@ -32,6 +32,7 @@ from .jobs import Photo, StylizeRequest, StylizeResult
 class CanvasState(QObject):
     photo_changed = Signal(object)  # Photo | None
     model_changed = Signal(object)  # Path | None
+    model_name_changed = Signal(str)  # the model's name for people ("" when none)
     blend_changed = Signal(object)  # Blend
     result_changed = Signal(object)  # StylizeResult | None
 
@@ -39,6 +40,7 @@ class CanvasState(QObject):
         super().__init__(parent)
         self._photo: Photo | None = None
         self._model: Path | None = None
+        self._model_name = ""
         self._blend = Blend()
         self._result: StylizeResult | None = None
 
@@ -54,6 +56,13 @@ class CanvasState(QObject):
     @property
     def model(self) -> Path | None:
         return self._model
+
+    @property
+    def model_name(self) -> str:
+        """The model's name as the Models list shows it (its card's), else the file's."""
+        if self._model is None:
+            return ""
+        return self._model_name or self._model.stem
 
     @property
     def blend(self) -> Blend:
@@ -92,13 +101,20 @@ class CanvasState(QObject):
         self._set_result(None)
         self.photo_changed.emit(photo)
 
-    def set_model(self, path: str | Path | None) -> None:
+    def set_model(self, path: str | Path | None, name: str = "") -> None:
+        """Make ``path`` the one active model; ``name`` is how people know it (the
+        Models list's name for it)."""
         model = Path(path) if path else None
         if model == self._model:
+            if name and name != self._model_name:
+                self._model_name = name
+                self.model_name_changed.emit(self.model_name)
             return
         self._model = model
+        self._model_name = name if model is not None else ""
         self._set_result(None)
         self.model_changed.emit(model)
+        self.model_name_changed.emit(self.model_name)
         self.set_blend(Blend())  # a blend belongs to the model it was made for
 
     def set_blend(self, blend: Blend) -> None:

@@ -1,5 +1,6 @@
-"""Compare traditions: the current photo rendered in every tradition of a model (or of
-every installed model), as a labelled grid, exportable as one sheet PNG.
+"""Compare traditions: the current photo rendered in every tradition of every installed
+model, grouped under each model's name, exportable as one sheet PNG. Double-clicking a
+cell applies that model and tradition to the canvas (``cell_activated``).
 
 Rendering and the sheet's composition run in workers (ui/jobs, through the engine's
 contact sheet), so the exported sheet is the same picture the CLI makes. Cells appear one
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtGui import QMouseEvent, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
@@ -39,29 +40,40 @@ COLUMNS = 3
 
 
 class _Cell(QWidget):
+    """One rendering; a double-click asks for its model and tradition on the canvas."""
+
+    activated = Signal(object)  # the CompareCell
+
     def __init__(self, cell: CompareCell, side: int) -> None:
         super().__init__()
         self.cell = cell
         self.picture = QLabel()
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.picture.setFixedSize(side, side)
-        self.picture.setPixmap(
-            QPixmap.fromImage(cell.image).scaled(
-                side,
-                side,
-                Qt.AspectRatioMode.KeepAspectRatio,
-                Qt.TransformationMode.SmoothTransformation,
-            )
+        pixmap = QPixmap.fromImage(cell.image).scaled(
+            side,
+            side,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
         )
+        # As tall as the picture: landscape photos leave no empty bands between groups.
+        self.picture.setFixedSize(side, max(1, pixmap.height()))
+        self.picture.setPixmap(pixmap)
         self.caption = QLabel(cell.label)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.caption.setWordWrap(True)
         tip = f"{cell.model}: {cell.label}" if cell.model else cell.label
+        if cell.model_path:
+            tip += "\nDouble-click to paint the canvas photo like this"
         self.setToolTip(tip)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.picture)
         layout.addWidget(self.caption)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self.cell.model_path:
+            self.activated.emit(self.cell)
+        event.accept()
 
 
 class CompareView(QWidget):
@@ -69,9 +81,11 @@ class CompareView(QWidget):
 
     Signals: ``cell_added(str)`` label of each cell as it lands; ``rendering_finished(int)``
     number of cells once the comparison is complete; ``sheet_exported(str)`` path of a
-    saved sheet; ``failed(str)`` a message for people.
+    saved sheet; ``failed(str)`` a message for people; ``cell_activated(str, str)`` the
+    model file and tradition slug of a double-clicked cell ("" for a single-style model).
     """
 
+    cell_activated = Signal(str, str)
     cell_added = Signal(str)
     rendering_finished = Signal(int)
     sheet_exported = Signal(str)
@@ -108,8 +122,9 @@ class CompareView(QWidget):
         bar.addWidget(self.export_button)
 
         self._grid_host = QWidget()
-        self._grid = QGridLayout(self._grid_host)
+        self._grid = QVBoxLayout(self._grid_host)  # a header and a grid per model
         self._grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self._groups: dict[str, tuple[QLabel, QGridLayout, list[CompareCell]]] = {}
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self._grid_host)
@@ -145,6 +160,13 @@ class CompareView(QWidget):
     def cell_labels(self) -> list[str]:
         return [c.label for c in self.cells]
 
+    def group_titles(self) -> list[str]:
+        """The headers of the grid, one per model (after the photo's), in order."""
+        return [label.text() for label, _grid, _cells in self._groups.values()]
+
+    def cell_widgets(self) -> list[_Cell]:
+        return self._grid_host.findChildren(_Cell)
+
     def export_sheet(self, path: str | Path, title: str = "") -> bool:
         """Compose the rendered cells into one PNG at ``path`` (in a worker)."""
         if not self.cells:
@@ -154,7 +176,11 @@ class CompareView(QWidget):
             return False
         if not title and self.photo_path is not None:
             title = f"{self.photo_path.name} in {len(self.cells) - 1} traditions"
-        cells = [(c.label, c.array) for c in self.cells]
+        models = {c.model_path for c in self.cells if c.model_path}
+        cells = [
+            (f"{c.model} · {c.label}" if len(models) > 1 and c.model else c.label, c.array)
+            for c in self.cells
+        ]
         self._export_task.run(write_sheet, cells, Path(path), self.cell_side, title)
         return True
 
@@ -174,24 +200,48 @@ class CompareView(QWidget):
 
     def _clear(self) -> None:
         self.cells = []
+        self._groups = {}
         while self._grid.count():
             item = self._grid.takeAt(0)
             widget = item.widget()
             if widget is not None:
                 widget.deleteLater()
 
+    def _group(self, cell: CompareCell) -> tuple[QLabel, QGridLayout, list[CompareCell]]:
+        key = cell.model_path or ""
+        if key not in self._groups:
+            title = QLabel(f"<b>{cell.model}</b>" if key else "<b>The photo</b>")
+            title.setTextFormat(Qt.TextFormat.RichText)
+            title.setToolTip(key or "the photo itself")
+            host = QWidget()
+            grid = QGridLayout(host)
+            grid.setContentsMargins(0, 0, 0, 8)
+            grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            self._grid.addWidget(title)
+            self._grid.addWidget(host)
+            self._groups[key] = (title, grid, [])
+        return self._groups[key]
+
     def _on_cell(self, cell: Any) -> None:
         if not isinstance(cell, CompareCell):
             return
-        row, col = divmod(len(self.cells), COLUMNS)
+        _title, grid, members = self._group(cell)
+        row, col = divmod(len(members), COLUMNS)
+        members.append(cell)
         self.cells.append(cell)
-        self._grid.addWidget(_Cell(cell, self.cell_side), row, col)
+        widget = _Cell(cell, self.cell_side)
+        widget.activated.connect(lambda c: self.cell_activated.emit(c.model_path, c.tradition))
+        grid.addWidget(widget, row, col)
         self.cell_added.emit(cell.label)
 
     def _on_rendered(self, _request: Any) -> None:
         n = len(self.cells)
         name = self.photo_path.name if self.photo_path else ""
-        self.status.setText(f"{n - 1} renderings of {name}")
+        models = len({c.model_path for c in self.cells if c.model_path})
+        self.status.setText(
+            f"{n - 1} renderings of {name} by {models} model{'s' if models != 1 else ''}; "
+            "double-click one to paint the canvas with it"
+        )
         self.export_button.setEnabled(n > 0)
         self.rendering_finished.emit(n)
 

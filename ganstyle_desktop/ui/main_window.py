@@ -1,8 +1,11 @@
-"""The main window: menus, toolbar, dock panels (Datasets, Training, Models), the canvas
-and a status bar with the compute device, the job state and the memory in use.
+"""The main window: menus, toolbar, dock panels (Datasets, Models, Runs, Training, Blend),
+the canvas and a status bar with the compute device, the job state and the memory in use.
 
 One :class:`~.canvas_state.CanvasState` (photo, model, blend, result) is shared by the
-canvas, the Blend panel, the window's title and actions and Compare Traditions.
+canvas, the Blend panel, the window's title and actions and Compare Traditions. The
+Models list is the hub: its selection is the one active model, and every model that
+comes from elsewhere (a finished run, a checkpoint chosen in the Training panel or the
+Runs panel, a cell of Compare Traditions) is added to it first, then selected there.
 
 Nothing here imports torch: the engine's devices and presets, model cards, thumbnails,
 training and stylizing all run in workers (ui/jobs), so the window shows at once.
@@ -49,6 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from ganstyle_desktop import paths
+from ganstyle_desktop.engine.blend import Blend
 
 from . import jobs
 from .about import AboutDialog
@@ -59,10 +63,12 @@ from .compare_view import CompareView
 from .errors import log_dir, show_error
 from .jobs import BackgroundTask, EngineFacts, read_engine_facts
 from .jobs.library import dataset_references, dataset_training_sources
+from .jobs.runs import add_model_to_library, library_copy_of
 from .library_view import library_mode
 from .panels.blend_panel import BlendPanel
 from .panels.models_panel import ModelsPanel
-from .panels.training_panel import TrainingPanel
+from .panels.runs_panel import RunsPanel
+from .panels.training_panel import TrainingPanel, checkpoint_identity
 from .preferences import PreferencesDialog
 from .sample import app_icon_path, sample_photo_path
 from .save_dialog import SaveResultDialog
@@ -70,6 +76,10 @@ from .settings import app_settings, last_folder, remember_folder, setting_bool
 from .theme import THEMES, apply_theme
 
 log = logging.getLogger(__name__)
+
+# The window fits a 1366x768 laptop (and 1280x720) with every dock usable.
+MIN_WINDOW = (1024, 640)
+DEFAULT_WINDOW = (1440, 900)
 
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.tif *.tiff *.bmp);;All files (*)"
 
@@ -111,6 +121,28 @@ def _make_datasets_panel() -> tuple[QWidget, QWidget | None]:
     return panel, scroll
 
 
+def _scrolling(panel: QWidget, min_height: int = 200) -> QScrollArea:
+    """``panel`` in a scroll area: a short window scrolls it instead of growing past the
+    screen (with its settings open the Training panel is taller than a 720 px laptop)."""
+    scroll = QScrollArea()
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # As wide as the panel needs (nothing scrolls sideways), as short as is useful.
+    bar = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    scroll.setMinimumSize(panel.minimumSizeHint().width() + bar, min_height)
+    return scroll
+
+
+def _file_stem(name: str) -> str:
+    """A model's name as part of a file name: "Ukiyo-e · Japan" -> "Ukiyo-e-Japan"."""
+    stem = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
+    while "--" in stem:
+        stem = stem.replace("--", "-")
+    return stem.strip("-.") or "styled"
+
+
 class MainWindow(QMainWindow):
     """``startup_finished`` fires once the sample photo, model list and device are ready."""
 
@@ -139,6 +171,12 @@ class MainWindow(QMainWindow):
         self.datasets_panel, datasets_scroll = _make_datasets_panel()
         self.has_library = datasets_scroll is not None
         self.training_job = self.training_panel.job
+        self.runs_panel = RunsPanel(self, self.training_job)
+        self._model_tasks: list[BackgroundTask] = []
+        self._after_listing: tuple[str, bool] | None = None  # (model, stylize) to activate
+        self._live_suspended = False  # a result is being looked at during training
+        self._opening_workspace = False
+        self._dataset_to_pick_up: tuple[str, str] | None = None
 
         self.datasets_dock = self._dock(
             "Datasets",
@@ -149,9 +187,11 @@ class MainWindow(QMainWindow):
             "Models", self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.training_dock = self._dock(
-            "Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea
+            "Training", _scrolling(self.training_panel), Qt.DockWidgetArea.RightDockWidgetArea
         )
+        self.runs_dock = self._dock("Runs", self.runs_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(self.datasets_dock, self.models_dock)
+        self.tabifyDockWidget(self.models_dock, self.runs_dock)
         self.models_dock.raise_()
         # Blending traditions sits beside training: both act on the selected model.
         self.blend_panel = BlendPanel(self, self.state)
@@ -160,6 +200,7 @@ class MainWindow(QMainWindow):
         )
         self.tabifyDockWidget(self.training_dock, self.blend_dock)
         self.training_dock.raise_()
+        self.setMinimumSize(*MIN_WINDOW)
         self._compare_dialog: QDialog | None = None
         self.compare_view: CompareView | None = None
 
@@ -347,7 +388,13 @@ class MainWindow(QMainWindow):
         edit.addAction(self.preferences_action)
         view = bar.addMenu("&View")
         panels = view.addMenu("&Panels")
-        for dock in (self.datasets_dock, self.training_dock, self.models_dock, self.blend_dock):
+        for dock in (
+            self.datasets_dock,
+            self.models_dock,
+            self.runs_dock,
+            self.training_dock,
+            self.blend_dock,
+        ):
             panels.addAction(dock.toggleViewAction())
         view.addAction(self.split_action)
         view.addAction(self.compare_action)
@@ -419,8 +466,21 @@ class MainWindow(QMainWindow):
             )
         )
         job.state_changed.connect(self._update_actions)
+        job.state_changed.connect(self._on_training_state)
+        job.started.connect(self._feed_live_photo)
+        job.live_preview_ready.connect(self._on_live_preview)
+        job.finished.connect(self._on_training_finished)
         tp.status_changed.connect(self.set_job_state)
-        tp.model_chosen.connect(self.stylize_with)
+        tp.model_chosen.connect(lambda path: self.add_model_from_run(path, activate=True))
+        tp.add_to_models.connect(lambda path: self.add_model_from_run(path, activate=False))
+        tp.run_shown.connect(lambda _path: self.runs_panel.schedule_refresh())
+        tp.live_preview.toggled.connect(self._on_live_toggled)
+        rp = self.runs_panel
+        rp.resume_requested.connect(self.resume_run)
+        rp.run_selected.connect(tp.show_run)
+        rp.add_model_requested.connect(
+            lambda model, run: self.add_model_from_run(model, activate=True, run_dir=run)
+        )
         tp.style_folder_changed.connect(
             lambda files: cv.set_style_references(files, "training style")
         )
@@ -437,9 +497,12 @@ class MainWindow(QMainWindow):
         cv.photo_refused.connect(self._forget_refused_photo)
         self.state.model_changed.connect(self._on_state_model)
         self.state.photo_changed.connect(lambda _p: self._update_actions())
+        self.state.photo_changed.connect(lambda _p: self._feed_live_photo())
+        self.state.model_name_changed.connect(lambda _n: self._update_title())
         self.state.result_changed.connect(lambda _r: self._update_actions())
         self.blend_panel.failed.connect(lambda m: self.statusBar().showMessage(m, 8000))
         cv.result_ready.connect(self._on_result)
+        cv.result_ready.connect(self._suspend_live_preview)
         cv.busy_changed.connect(lambda busy: self.set_job_state("Stylizing…" if busy else "Ready"))
         cv.stylize_failed.connect(
             lambda m: self.report_error(
@@ -471,6 +534,7 @@ class MainWindow(QMainWindow):
             read_engine_facts, str(app_settings().value("stylize/device", "auto"))
         )
         self.models_panel.refresh()
+        self.runs_panel.refresh()
         if self.has_library:
             ws = self.workspace or Path(
                 str(app_settings().value("workspace/last", "") or paths.default_workspace_dir())
@@ -482,6 +546,7 @@ class MainWindow(QMainWindow):
             self._startup_step("photo")  # else once it is open (or refused)
 
     def open_workspace(self, workspace: Path) -> None:
+        self._opening_workspace = True
         try:
             self.datasets_panel.open_workspace(workspace)  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - a broken workspace must not stop the app
@@ -492,6 +557,8 @@ class MainWindow(QMainWindow):
                 "Choose another workspace folder, or repair it with 'ganstyle-cli library check'.",
             )
             return
+        finally:
+            self._opening_workspace = False
         self.workspace = Path(workspace)
         app_settings().setValue("workspace/last", str(workspace))
         self._refresh_dataset_sources()
@@ -515,6 +582,14 @@ class MainWindow(QMainWindow):
         self._startup_step("device")
 
     def _on_models_listed(self, count: int) -> None:
+        pending, self._after_listing = self._after_listing, None
+        if pending is not None:
+            model, stylize = pending
+            if self.models_panel.select_path(model):
+                if self.state.model != Path(model):  # it was selected already
+                    self._on_model_selected(model)
+                if stylize:
+                    self.canvas.stylize()
         if count and not self.canvas.model_path:
             saved = str(app_settings().value("model/last", ""))
             if not (saved and self.models_panel.select_path(saved)):
@@ -539,11 +614,16 @@ class MainWindow(QMainWindow):
         if not self.has_library or self.workspace is None:
             return
         try:
-            sources = dataset_training_sources(self.workspace)
+            # Style datasets for the style, content datasets for the photos.
+            sources = dataset_training_sources(self.workspace, "style")
+            photos = dataset_training_sources(self.workspace, "content")
         except Exception as exc:  # noqa: BLE001
             log.info("no datasets offered for training: %s", exc)
             return
-        self.training_panel.set_dataset_sources(sources)
+        self.training_panel.set_dataset_sources(sources, photos)
+        pending, self._dataset_to_pick_up = self._dataset_to_pick_up, None
+        if pending is not None:
+            self.training_panel.use_dataset(*pending)
 
     def _on_dataset_selected(self, dataset: Any = None, *_: Any) -> None:
         dataset_id = getattr(dataset, "id", dataset)
@@ -555,6 +635,113 @@ class MainWindow(QMainWindow):
             log.info("dataset %s preview failed: %s", dataset_id, exc)
             return
         self.canvas.set_style_references(files, name)
+        if self._opening_workspace:
+            return  # the remembered training sources stand at start-up
+        current = getattr(self.datasets_panel, "current_dataset", None)
+        dataset = current() if callable(current) else None
+        if dataset is not None and getattr(dataset, "id", None) == dataset_id:
+            # The Training panel learns from what the person is looking at (once the
+            # dataset is offered there: a new one is, after datasets_changed).
+            kind = getattr(dataset, "kind", "style")
+            if not self.training_panel.use_dataset(dataset.name, kind):
+                self._dataset_to_pick_up = (dataset.name, kind)
+
+    # -- models from training runs ----------------------------------------------------------
+    def add_model_from_run(
+        self,
+        model_path: str | Path,
+        activate: bool = True,
+        run_dir: str | Path | None = None,
+        stylize: bool | None = None,
+    ) -> BackgroundTask | None:
+        """Put a run's model (or a checkpoint's) into the Models list, named after its
+        dataset and tradition; ``activate`` then makes it the active model (and, unless
+        ``stylize`` says otherwise, paints the photo with it). A checkpoint already in
+        the list is used as it is (a checkpoint never changes)."""
+        guessed_run, step = checkpoint_identity(model_path)
+        run = Path(run_dir) if run_dir else guessed_run
+        stylize = activate if stylize is None else stylize
+        if step is not None:
+            existing = library_copy_of(paths.user_models_dir(), run, step)
+            if existing.is_file():
+                self._on_model_added(str(existing), activate, stylize)
+                return None
+        task = BackgroundTask(self, "add-model")
+        self._model_tasks.append(task)
+        task.finished.connect(lambda dest: self._on_model_added(dest, activate, stylize))
+        task.failed.connect(
+            lambda message: self.report_error(
+                "Model not added to the Models list",
+                message,
+                "Check that the run folder is still there, then try again.",
+            )
+        )
+        task.state_changed.connect(
+            lambda state: (
+                self._model_tasks.remove(task)
+                if state == "idle" and task in self._model_tasks
+                else None
+            )
+        )
+        task.run(add_model_to_library, Path(model_path), paths.user_models_dir(), run, step)
+        return task
+
+    def _on_model_added(self, dest: str, activate: bool, stylize: bool) -> None:
+        if activate:
+            if self.state.model == Path(dest):
+                self.state.set_model(None)  # the same file with new weights: show them
+            self._after_listing = (dest, stylize)
+        self.models_panel.refresh(select=dest if activate else None)
+        self.set_job_state(f"Added “{Path(dest).stem}” to the Models list")
+
+    def _on_training_finished(self, model_path: str) -> None:
+        """A finished run's model joins the Models list at once and becomes active."""
+        run_dir = self.training_job.run_dir
+        if model_path:
+            self.add_model_from_run(model_path, activate=True, run_dir=run_dir)
+        self.runs_panel.schedule_refresh()
+
+    def resume_run(self, run_dir: str | Path) -> bool:
+        """Continue an interrupted run (from the Runs panel): its own settings, its
+        newest checkpoint; the Training panel shows it."""
+        self.training_dock.show()
+        self.training_dock.raise_()
+        return self.training_panel.resume_run(Path(run_dir))
+
+    # -- training's live preview on the canvas --------------------------------------------
+    def _feed_live_photo(self) -> None:
+        job = self.training_job
+        wanted = job.is_running() and self.training_panel.live_preview.isChecked()
+        job.set_live_photo(self.state.photo if wanted else None)
+
+    def _on_live_preview(self, image: Any, step: int) -> None:
+        if not self.training_panel.live_preview.isChecked() or self._live_suspended:
+            return
+        if self.training_job.state == "idle":
+            return
+        total = self.training_job.total_steps
+        self.canvas.show_live_preview(
+            image, f"Training preview · step {step:,} of {total:,} (the model as it learns)"
+        )
+
+    def _on_live_toggled(self, on: bool) -> None:
+        self._live_suspended = False
+        self._feed_live_photo()
+        if not on:
+            self.canvas.show_live_preview(None)
+
+    def _suspend_live_preview(self) -> None:
+        """A result stylized during training stays on screen (the live preview waits)."""
+        if self.training_job.is_running() and self.canvas.result is not None:
+            self._live_suspended = True
+
+    def _on_training_state(self, state: str) -> None:
+        if state == "idle":
+            self._live_suspended = False
+            self.training_job.set_live_photo(None)
+            self.canvas.show_live_preview(None)
+        elif state == "running" and not self.training_job.last_step:
+            self._live_suspended = False
 
     # -- actions -------------------------------------------------------------------------------
     def choose_photo(self) -> None:
@@ -570,7 +757,7 @@ class MainWindow(QMainWindow):
             self.canvas.show_message("Nothing to export yet: stylize a photo first.")
             return
         photo = self.canvas.photo
-        model = self.canvas.model_path.stem if self.canvas.model_path else ""
+        model = _file_stem(self.state.model_name) if self.state.model else ""
         dialog = SaveResultDialog(
             self, self.canvas.photo_path, model, photo.bit_depth if photo is not None else 8
         )
@@ -659,22 +846,35 @@ class MainWindow(QMainWindow):
     # -- reactions ------------------------------------------------------------------------------
     def _on_model_selected(self, path: str) -> None:
         entry = self.models_panel.entries.get(path)
-        self.state.set_model(path or None)  # a new model cancels the stylize in flight
+        # a new model cancels the stylize in flight
+        self.state.set_model(path or None, entry.name if entry is not None else "")
         if entry is not None:
             self.canvas.set_style_references(entry.style_files, entry.name)
 
     def _on_state_model(self, model: Path | None) -> None:
-        """Every view follows the state's one model (the Models list included)."""
+        """Every view follows the state's one model (the Models list included): a model
+        the list does not hold leaves no other row looking active."""
         if model is not None:
             app_settings().setValue("model/last", str(model))
             if self.models_panel.current_path() != str(model):
-                self.models_panel.select_path(model)
+                if not self.models_panel.select_path(model):
+                    self.models_panel.clear_selection()
         self._update_actions()
+        self._update_title()
+
+    def _update_title(self) -> None:
+        photo = self.state.photo_path
+        parts = [photo.name] if photo is not None else []
+        if self.state.model is not None:
+            parts.append(self.state.model_name)
+        self.setWindowTitle(
+            " · ".join(parts) + " — GANStyle Desktop" if parts else "GANStyle Desktop"
+        )
 
     def _on_photo_opened(self, path: str) -> None:
         if Path(path) != sample_photo_path():
             app_settings().setValue("photo/last", path)
-        self.setWindowTitle(f"{Path(path).name} — GANStyle Desktop")
+        self._update_title()
         self._update_actions()
         self._startup_step("photo")
 
@@ -683,20 +883,39 @@ class MainWindow(QMainWindow):
         if str(app_settings().value("photo/last", "")) == path:
             app_settings().remove("photo/last")
 
+    def apply_comparison(self, model_path: str, tradition: str) -> bool:
+        """A double-clicked comparison cell: its model becomes the active one (chosen in
+        the Models list), at that tradition, and the photo is painted with it."""
+        if not self.models_panel.select_path(model_path):
+            self.statusBar().showMessage("That model is no longer in the Models list.", 8000)
+            return False
+        if self.state.model != Path(model_path):
+            self.state.set_model(model_path, self.models_panel.name_of(model_path))
+        entry = self.models_panel.entries.get(model_path)
+        multistyle = entry is not None and entry.styles is not None and entry.styles.multistyle
+        self.state.set_blend(Blend.of({tradition: 1.0}) if tradition and multistyle else Blend())
+        return self.canvas.stylize()
+
     def show_compare(self) -> None:
-        """The photo rendered in every tradition the selected model (or every model) knows."""
+        """The photo rendered in every tradition of every installed model."""
         if self._compare_dialog is None:
             self._compare_dialog = QDialog(self)
             self._compare_dialog.setWindowTitle("Compare Traditions")
             self._compare_dialog.resize(900, 640)
             self.compare_view = CompareView(self._compare_dialog)
             self.compare_view.failed.connect(lambda m: self.statusBar().showMessage(m, 8000))
+            self.compare_view.cell_activated.connect(self.apply_comparison)
             layout = QVBoxLayout(self._compare_dialog)
             layout.addWidget(self.compare_view)
         view = self.compare_view
         assert view is not None
-        model = self.canvas.model_path
-        view.set_models([model] if model else [Path(p) for p in self.models_panel.entries])
+        # Every installed model, in the Models list's order; the active one first.
+        models = [Path(p) for p, e in self.models_panel.entries.items() if e.card is not None]
+        active = self.state.model
+        if active is not None and active in models:
+            models.remove(active)
+            models.insert(0, active)
+        view.set_models(models)
         view.set_photo(self.state.photo)
         self._compare_dialog.show()
         self._compare_dialog.raise_()
@@ -743,7 +962,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1440, 900)
+            self.resize(*self._fitting_size())
         state = s.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
@@ -753,6 +972,16 @@ class MainWindow(QMainWindow):
             )
         self.split_action.setChecked(setting_bool("view/split", False))
         self.canvas.set_split_mode(self.split_action.isChecked())
+
+    def _fitting_size(self) -> tuple[int, int]:
+        """The default size, shrunk to the screen's free area (a 1366x768 laptop)."""
+        width, height = DEFAULT_WINDOW
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:
+            free = screen.availableGeometry()
+            width = max(MIN_WINDOW[0], min(width, free.width()))
+            height = max(MIN_WINDOW[1], min(height, free.height()))
+        return width, height
 
     def _default_dock_sizes(self) -> None:
         left = max(260, self.width() // 5)
@@ -776,7 +1005,7 @@ class MainWindow(QMainWindow):
             self,
             "Training is running",
             "Stop training and quit? The last checkpoint is kept, and you can resume the run "
-            "later from the Training panel.",
+            "later with one click in the Runs panel.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
@@ -837,6 +1066,7 @@ class MainWindow(QMainWindow):
         self._memory_timer.stop()
         self.canvas.shutdown(0)
         self.models_panel.shutdown(0)
+        self.runs_panel.shutdown(0)
         self.blend_panel.shutdown(0)
         self.training_panel.shutdown(0)
         shutdown_library = getattr(self.datasets_panel, "shutdown", None)

@@ -21,7 +21,7 @@ def test_cpu_plan_is_float32_without_channels_last() -> None:
     assert plan.amp_dtype is None
     assert not plan.channels_last
     assert not plan.uses_grad_scaler
-    assert plan.label.startswith("CPU (") and "threads" in plan.label
+    assert plan.label.startswith("CPU (") and " thread" in plan.label
     assert plan.memory_format() == torch.contiguous_format
 
 

@@ -39,6 +39,9 @@ def _no_quit_question(qapp):
     from ganstyle_desktop.ui.settings import app_settings
 
     app_settings().setValue("confirm_quit_while_training", False)
+    # Tests set their own sizes; a goal ("Good: ~30 min") would time real steps of the
+    # default network in the background. Tests of the goals choose one themselves.
+    app_settings().setValue("training/outcome", "custom")
     yield
 
 

@@ -63,7 +63,8 @@ def test_a_slider_move_after_stylizing_marks_the_result_as_an_earlier_blend(
     assert "earlier blend" in canvas.output_pane.title
     with qtbot.waitSignal(canvas.result_ready, timeout=60_000):
         window.stylize_action.trigger()
-    assert window.state.result_matches_blend() and canvas.output_pane.title == "Output"
+    assert window.state.result_matches_blend()
+    assert canvas.output_pane.title == f"Output · {window.state.model_name}"
     assert canvas.result.blend.shares() == pytest.approx({"ukiyo-e": 0.5, "shan-shui": 0.5})
 
 

@@ -69,7 +69,7 @@ def test_a_large_photo_shows_a_quick_preview_then_the_full_resolution(
     assert full.array.shape == (720, 960, 3)
     assert quick.seconds <= full.seconds
     assert "preview" in titles[0]  # the person is told the full resolution is coming
-    assert canvas.result is full and canvas.output_pane.title == "Output"
+    assert canvas.result is full and canvas.output_pane.title == "Output · tiny"  # its model
     # The preview is a stylized picture of the photo, not the photo itself.
     photo_small = canvas.photo.downscaled(side).astype(int)
     assert np.abs(quick.array.astype(int) - photo_small).mean() > 1
@@ -107,7 +107,9 @@ def test_a_preview_is_on_screen_within_the_budget_then_the_full_result(
     assert not preview.final and max(preview.array.shape[:2]) < 1440
     assert full.final and full.array.shape == (1080, 1440, 3)
     qtbot.waitUntil(lambda: canvas.result is full, timeout=10_000)
-    assert canvas.output_pane.title == "Output"
+    # The result's title names its model (issue 12), with no word of a preview left.
+    assert canvas.output_pane.title == f"Output · {canvas.state.model_name}"
+    assert canvas.state.model_name == tiny_model.stem
 
 
 def test_a_small_photo_goes_straight_to_the_full_resolution(

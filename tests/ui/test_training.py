@@ -37,7 +37,7 @@ def test_train_pause_resume_stop_then_stylize_with_the_checkpoint(
     assert panel.preview_strip.updates >= 1 and panel.preview_strip.outputs
     assert panel.progress.value() > 0
     assert panel.loss_plot.series  # losses were plotted
-    assert "steps/s" in panel.rate_label.text() and "ETA" in panel.rate_label.text()
+    assert "steps/s" in panel.rate_label.text() and "left" in panel.rate_label.text()
     assert not panel.start_button.isEnabled() and panel.pause_button.isEnabled()
 
     # Pause: the loop reports it has stopped stepping (the engine's Paused event).
@@ -63,11 +63,22 @@ def test_train_pause_resume_stop_then_stylize_with_the_checkpoint(
     checkpoint = Path(job.last_checkpoint)
     assert (checkpoint / "model.safetensors").is_file()
 
-    # Stylize the canvas photo with the last checkpoint.
+    # Stylize the canvas photo with the last checkpoint: it joins the Models list (named
+    # after its style and step) and is the one active model there and on the canvas.
+    from ganstyle_desktop import paths
+    from ganstyle_desktop.engine.modelfile import read_card
+
     panel.checkpoints.setCurrentRow(panel.checkpoints.count() - 1)
     with qtbot.waitSignal(window.canvas.result_ready, timeout=60_000):
         qtbot.mouseClick(panel.use_button, Qt.MouseButton.LeftButton)
-    assert window.canvas.model_path == checkpoint / "model.safetensors"
+    active = window.canvas.model_path
+    assert active.parent == paths.user_models_dir()
+    card = read_card(active)
+    step = int(checkpoint.name.removeprefix("step_"))
+    assert card.training["checkpoint_step"] == step and card.steps == step
+    assert card.name == f"style · step {step:,}"
+    assert window.models_panel.current_path() == str(active)
+    assert window.state.model_name == card.name
     result = window.canvas.result
     assert result.array.shape[:2] == (
         window.canvas.content_pane.full_size.height(),

@@ -65,6 +65,10 @@ _FRIENDLY_ERRORS = (
     "ExportError",
     "WriteError",
     "NoTrainingImages",
+    "ManifestError",
+    "StylizeError",
+    "UnknownPreset",
+    "StateMismatch",
     "UserFacingError",
 )
 
@@ -101,8 +105,12 @@ def describe_exception(exc: BaseException) -> str:
         return "Not enough memory. Try a smaller training size, batch size or photo."
     text = str(exc)
     if "out of memory" in text.lower():
-        return f"The device ran out of memory ({text}). Try a smaller size or batch size."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return "The device ran out of memory. Try a smaller size or batch size."
+    # Raw exception text means nothing to people; the log (and the details) keep it.
+    return (
+        "Something unexpected went wrong; the details are in the log "
+        f"(Help > Open Log Folder, {type(exc).__name__})."
+    )
 
 
 # -- the registry ------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""What the engine offers on this machine (presets, devices), read in a worker at start-up.
+"""What the engine offers on this machine (presets, devices), read in a worker at start-up,
+and the style recipe's knobs (read at once: their descriptions need no torch).
 
 The engine's preset and device modules import torch, so the window asks once, in the
 background, and fills its choices from the answer: the lists are never copied into the UI.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["EngineFacts", "read_engine_facts"]
+__all__ = ["EngineFacts", "read_engine_facts", "recipe_knob_specs"]
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,12 @@ def read_engine_facts(device_preference: str = "auto") -> EngineFacts:
         devices=tuple(DEVICE_CHOICES),
         available_devices=tuple(available_devices()),
     )
+
+
+def recipe_knob_specs() -> tuple:
+    """The style recipe's knobs (engine.config.KnobSpec: kind, range, choices, default,
+    help), which the Training panel's Advanced section is built from. engine.config is
+    light (no torch): safe to read in the GUI thread."""
+    from ganstyle_desktop.engine.config import describe_knobs
+
+    return describe_knobs()

@@ -168,10 +168,20 @@ def dataset_training_sources(workspace: Path, kind: str | None = None) -> dict[s
     chooser offers only style datasets). A quick catalog read; the builders read it
     again when a run starts. Near duplicates are left out unless kept."""
     from ganstyle_desktop.library.catalog import Catalog
-    from ganstyle_desktop.library.training import training_source
+    from ganstyle_desktop.library.training import (
+        content_datasets,
+        style_datasets,
+        training_source,
+    )
 
     with Catalog.open(workspace, create=False) as catalog:
-        datasets = [d for d in catalog.list_datasets() if kind is None or d.kind == kind]
+        # The library says what a style and a content dataset are (dataset_choices too).
+        if kind == "style":
+            datasets = style_datasets(catalog)
+        elif kind == "content":
+            datasets = content_datasets(catalog)
+        else:
+            datasets = catalog.list_datasets()
 
     def builder(dataset_id: int) -> SourceBuilder:
         def build() -> Any:

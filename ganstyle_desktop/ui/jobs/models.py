@@ -290,39 +290,45 @@ class CompareCell:
     label: str
     image: QImage
     array: Any  # HxWx3 uint8 numpy array (kept for the sheet export)
-    model: str = ""
-    tradition: str = ""
+    model: str = ""  # the model's name ("" for the original photo)
+    tradition: str = ""  # slug ("" for the photo, or a single-style model)
+    model_path: str = ""  # the model file the cell was painted with
 
 
 def _render_comparison(
     request: CompareRequest, control: JobControl, report: Report
 ) -> CompareRequest:
-    """Every tradition of every model; each cell is reported (Partial) as it lands."""
+    """Every tradition of every model, model by model after the photo itself; each cell
+    is reported (Partial) as it lands, with the model file it was painted with."""
     limit_torch_threads()
     from ganstyle_desktop.engine.contact_sheet import render_comparison
 
     photo = _photo_pixels(request.photo, request.cell_side * 2)
+    for index, model_path in enumerate([None, *request.model_paths]):
+        control.raise_if_cancelled()
 
-    def landed(cell: Any) -> None:
-        report(
-            Partial(
-                CompareCell(
-                    cell.label,
-                    qimage_from_array(cell.image),
-                    cell.image,
-                    cell.model,
-                    cell.tradition,
+        def landed(cell: Any, model_path: Path | None = model_path) -> None:
+            report(
+                Partial(
+                    CompareCell(
+                        cell.label,
+                        qimage_from_array(cell.image),
+                        cell.image,
+                        cell.model,
+                        cell.tradition,
+                        str(model_path) if model_path is not None else "",
+                    )
                 )
             )
-        )
 
-    render_comparison(
-        list(request.model_paths),
-        photo,
-        max_side=request.cell_side,
-        control=control,
-        progress=landed,
-    )
+        render_comparison(
+            [model_path] if model_path is not None else [],
+            photo,
+            max_side=request.cell_side,
+            include_original=index == 0,
+            control=control,
+            progress=landed,
+        )
     return request
 
 

@@ -44,6 +44,8 @@ class TrainingJob(Job):
     preview_ready = Signal(list)  # list[QImage]: the first tradition's renderings
     preview_rows_ready = Signal(list)  # [(tradition name, list[QImage])] for every tradition
     preview_inputs_ready = Signal(list)  # list[QImage]: the fixed photos themselves
+    # The live photo (set_live_photo) as the model paints it now, at this step
+    live_preview_ready = Signal(QImage, int)
     checkpoint_saved = Signal(str)
     best_checkpoint_saved = Signal(str)  # a checkpoint that is the best so far by style score
     metrics_computed = Signal(dict)
@@ -58,6 +60,7 @@ class TrainingJob(Job):
     cancelled = Signal()
 
     PROGRESS_INTERVAL_S = 0.05  # a visible change at most ~20 times a second
+    LIVE_SIDE = 512  # the live preview's longer side: large on screen, cheap to paint
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent, "training")
@@ -69,6 +72,20 @@ class TrainingJob(Job):
         self.preview_step = 0
         self._slot = _PreviewSlot()
         self._inputs_sent = False
+        self.config: Any = None  # the TrainConfig of the run going (or last run)
+        self._live_lock = threading.Lock()
+        self._live_photo: Any = None  # a ui.jobs Photo, or None
+
+    def set_live_photo(self, photo: Any) -> None:
+        """Paint ``photo`` (a decoded :class:`~.images.Photo`; None: stop) with the model
+        being trained at every preview, as ``live_preview_ready``. Safe while running."""
+        with self._live_lock:
+            self._live_photo = photo
+
+    def _live_pixels(self) -> Any:
+        with self._live_lock:
+            photo = self._live_photo
+        return photo.downscaled(self.LIVE_SIDE) if photo is not None else None
 
     def start(
         self, config: Any, resume: bool = False, resume_from: Path | str | None = None
@@ -79,6 +96,7 @@ class TrainingJob(Job):
         if self.is_running():
             raise JobBusy("A training run is already in progress; stop it first.")
         config.validate()
+        self.config = config
         self.run_dir = Path(config.out_dir)
         self.start_step = self.last_step = 0
         self.total_steps = int(config.steps)
@@ -126,6 +144,9 @@ class TrainingJob(Job):
                         slot.in_flight = True
                     if send:
                         emit("preview")
+                    live = self._live_pixels()
+                    if live is not None:
+                        emit(("live", event.step, _paint_live(trainer, live)))
                 elif isinstance(event, ev.TrainingFinished):
                     finished = event
                     emit(event)
@@ -167,6 +188,8 @@ class TrainingJob(Job):
                     self.preview_inputs_ready.emit(inputs)
                 self.preview_rows_ready.emit(rows)
                 self.preview_ready.emit(rows[0][1])
+        elif isinstance(event, tuple) and event[0] == "live":
+            self.live_preview_ready.emit(event[2], event[1])
         elif isinstance(event, tuple) and event[0] == "device":
             self.log_message.emit("info", f"Training on {event[1]}")
         elif isinstance(event, ev.TrainingStarted):
@@ -215,6 +238,16 @@ class TrainingJob(Job):
         else:
             model = getattr(result, "model_path", None)
             self.finished.emit(str(model) if model else "")
+
+
+def _paint_live(trainer: Any, pixels: Any) -> QImage:
+    """``pixels`` painted by the generator as it is now (the EMA copy the previews use),
+    in the training thread between steps, so the networks are never shared."""
+    from ganstyle_desktop.engine.stylize import stylize_array
+
+    generator = trainer.method.export_generator()
+    out = stylize_array(generator, pixels, device=str(trainer.plan.device), tiling="whole")
+    return qimage_from_array(out)
 
 
 # -- the checkpoints of a run, from disk ---------------------------------------------------

@@ -64,8 +64,8 @@ def _move_with_sidecar(src: Path, dst: Path) -> None:
 
 
 class RenameModelCommand(QUndoCommand):
-    def __init__(self, panel: ModelsPanel, path: Path, new_path: Path) -> None:
-        super().__init__(f"Rename model {path.stem} to {new_path.stem}")
+    def __init__(self, panel: ModelsPanel, path: Path, new_path: Path, name: str = "") -> None:
+        super().__init__(f"Rename model “{name or path.stem}” to {new_path.stem}")
         self.panel, self.path, self.new_path = panel, path, new_path
 
     def redo(self) -> None:
@@ -80,8 +80,8 @@ class RenameModelCommand(QUndoCommand):
 class DeleteModelCommand(QUndoCommand):
     """Moves the model (and its card sidecar) to the trash folder; undo brings it back."""
 
-    def __init__(self, panel: ModelsPanel, path: Path) -> None:
-        super().__init__(f"Delete model {path.stem}")
+    def __init__(self, panel: ModelsPanel, path: Path, name: str = "") -> None:
+        super().__init__(f"Delete model “{name or path.stem}”")
         self.panel, self.path = panel, path
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.trashed = paths.trash_dir() / "models" / f"{stamp}-{path.name}"
@@ -99,8 +99,11 @@ class DeleteModelCommand(QUndoCommand):
 
 
 class ModelsPanel(QWidget):
-    """Signals: ``model_selected(str)`` a model file to stylize with (empty: none);
-    ``models_listed(int)`` after each scan; ``error_raised(title, message)``."""
+    """The one place a model is chosen: its selection is the canvas' active model.
+
+    Signals: ``model_selected(str)`` a model file to stylize with (empty: none), also
+    when the selected row is clicked again; ``models_listed(int)`` after each scan;
+    ``error_raised(title, message)``."""
 
     model_selected = Signal(str)
     models_listed = Signal(int)
@@ -125,6 +128,7 @@ class ModelsPanel(QWidget):
         self._file_tasks: list[BackgroundTask] = []
         self._rescan_wanted = False
         self._selected_path = ""
+        self._select_after_scan = ""
 
         self.list = QListWidget()
         self.list.setIconSize(QSize(THUMB_SIDE, THUMB_SIDE))
@@ -134,6 +138,9 @@ class ModelsPanel(QWidget):
         self.list.itemDoubleClicked.connect(
             lambda item: self.model_selected.emit(item.data(PATH_ROLE))
         )
+        # Clicking the selected row makes it the active model again (after another
+        # model was used from elsewhere, the starter included).
+        self.list.itemClicked.connect(self._on_clicked)
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -164,8 +171,11 @@ class ModelsPanel(QWidget):
     def folders(self) -> list[tuple[Path, bool]]:
         return [(paths.user_models_dir(), False), (paths.starter_models_dir(), True)]
 
-    def refresh(self) -> None:
-        """Re-read the model folders in a worker (coalesced while one scan runs)."""
+    def refresh(self, select: str | Path | None = None) -> None:
+        """Re-read the model folders in a worker (coalesced while one scan runs);
+        ``select`` is the model to select once listed (a model just added)."""
+        if select:
+            self._select_after_scan = str(select)
         if self._scan.is_running():
             self._rescan_wanted = True
             return
@@ -180,8 +190,13 @@ class ModelsPanel(QWidget):
             self._rescan_wanted = False
             self.refresh()
             return
-        current = self.current_path() or self._selected_path
+        previous = self.current_path()
+        current = self._select_after_scan or previous or self._selected_path
+        self._select_after_scan = ""
         self.entries = {str(e.path): e for e in entries}
+        # Rebuilt quietly: a rescan must not flip the active model through the first row
+        # on the way (that would cancel a stylize); only a real change is announced.
+        self.list.blockSignals(True)
         self.list.clear()
         cache = paths.user_data_dir() / "cache" / "thumbnails"
         to_render: list[Path] = []
@@ -203,6 +218,11 @@ class ModelsPanel(QWidget):
             self.list.addItem(item)
             if str(e.path) == current:
                 self.list.setCurrentItem(item)
+        if self.list.currentItem() is not None and self.current_path() != current:
+            self.list.setCurrentRow(-1)  # no row chosen by default: nothing looks active
+        self.list.blockSignals(False)
+        if self.current_path() != previous:
+            self._on_current()
         empty = not entries
         self.list.setVisible(not empty)
         self.empty_label.setVisible(empty)
@@ -260,6 +280,24 @@ class ModelsPanel(QWidget):
         self._selected_path = str(path)
         return False
 
+    def _on_clicked(self, item: QListWidgetItem) -> None:
+        entry = self.entries.get(item.data(PATH_ROLE))
+        if entry is not None and entry.card is not None and item is self.list.currentItem():
+            self.model_selected.emit(str(entry.path))
+
+    def name_of(self, path: str | Path | None) -> str:
+        """The name the list shows for ``path`` ("" when it is not listed)."""
+        entry = self.entries.get(str(path)) if path else None
+        return entry.name if entry is not None else ""
+
+    def clear_selection(self) -> None:
+        """No row selected: the active model is not one of the listed ones."""
+        self.list.blockSignals(True)
+        self.list.setCurrentRow(-1)
+        self.list.clearSelection()
+        self.list.blockSignals(False)
+        self._update_buttons()
+
     def _on_current(self, *_: Any) -> None:
         self._update_buttons()
         entry = self.current_entry()
@@ -310,9 +348,8 @@ class ModelsPanel(QWidget):
         )
 
     def _on_imported(self, dest: str) -> None:
-        self._selected_path = dest
         self.imported.emit(dest)
-        self.refresh()
+        self.refresh(select=dest)
 
     def choose_export(self) -> None:
         entry = self.current_entry()
@@ -355,15 +392,15 @@ class ModelsPanel(QWidget):
                 "Model not renamed", f"A model named {new_path.name} already exists."
             )
             return False
-        self._selected_path = str(new_path)
-        self.undo_stack.push(RenameModelCommand(self, path, new_path))
+        self._select_after_scan = str(new_path)
+        self.undo_stack.push(RenameModelCommand(self, path, new_path, self.name_of(path)))
         return True
 
     def delete_selected(self) -> bool:
         entry = self.current_entry()
         if entry is None or entry.starter:
             return False
-        self.undo_stack.push(DeleteModelCommand(self, entry.path))
+        self.undo_stack.push(DeleteModelCommand(self, entry.path, entry.name))
         return True
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
