@@ -1,6 +1,6 @@
 """Render the main window mid-training for the README (docs/screenshot-training.png).
 
-Trains a small FastCUT model on a public-domain style from the shared sample data (or,
+Trains a small model (the default painter preset) on a public-domain style from the shared sample data (or,
 without it, on generated stripes), stylizes the sample photo with the newest checkpoint
 while training goes on, grabs the window offscreen and stops cleanly. Run from the
 repository root:
@@ -44,7 +44,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshot-training.png")
     parser.add_argument("--steps-before-shot", type=int, default=120)
-    parser.add_argument("--preset", default="lite")
+    parser.add_argument("--preset", default="painter")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--theme", default="light", choices=("light", "dark", "system"))
     args = parser.parse_args()
@@ -80,7 +80,7 @@ def main() -> int:
     def start() -> None:
         panel.style_field.edit.setText(str(style))
         panel.content_field.edit.setText(str(content))
-        panel.method.setCurrentText("fastcut")
+        panel.method.setCurrentText("multistyle" if args.preset == "painter" else "fastcut")
         panel.preset.setCurrentIndex(panel.preset.findData(args.preset))
         panel.size.setValue(args.size)
         panel.steps.setValue(args.steps_before_shot * 10)
