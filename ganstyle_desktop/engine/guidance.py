@@ -92,6 +92,17 @@ OUTCOMES: tuple[Outcome, ...] = (
 )
 CUSTOM = "custom"
 
+# Measured with benchmarks/bench_time_to_style.py (painter defaults, 2-core CPU): the
+# recogniser named the tradition at the first evaluation, 100 steps (~1.6 min), for
+# ukiyo-e, Impressionism and post-Impressionism.
+PAINTER_EXPECTATION = (
+    "Expect a painting from the first minutes: the pretrained painter starts in the "
+    "average manner of your artworks (on this project's 2-core test machine the tradition "
+    "was recognisable after about 100 steps), and the run sharpens what sets them apart. "
+    "It paints strokes, texture and palette; flat colour fields and hard outlines are "
+    "beyond it."
+)
+
 
 def outcome(key: str) -> Outcome:
     for item in OUTCOMES:
@@ -289,6 +300,8 @@ def expectation(config: TrainConfig, outcome_key: str | None = None) -> str:
     """What the run will give, in words (from the outcome, else from its length)."""
     if config.preset == "tiny":
         return "The tiny network is for tests: it learns almost nothing."
+    if config.preset == "painter":
+        return PAINTER_EXPECTATION
     if outcome_key and outcome_key != CUSTOM:
         try:
             return f"Expect {outcome(outcome_key).expect}."

@@ -189,3 +189,15 @@ def test_durations_read_as_plans() -> None:
     assert guidance.format_duration(299) == "about 5 min"
     assert guidance.format_duration(3600 + 20 * 60) == "about 1 h 20 min"
     assert guidance.format_duration(7200) == "about 2 h"
+
+
+def test_the_painter_is_promised_what_it_paints(tmp_path) -> None:
+    from dataclasses import replace
+
+    config = tiny_config(tmp_path)
+    painter = guidance.expectation(replace(config, method="multistyle", preset="painter"))
+    assert "first minutes" in painter and "flat colour" in painter
+    lite = guidance.expectation(replace(config, preset="lite", steps=50))
+    assert lite != painter and "first minutes" not in lite
+    # a goal's own words do not override what the painter does
+    assert guidance.expectation(replace(config, preset="painter"), "good") == painter
