@@ -148,34 +148,40 @@ class StylePrior(nn.Module):
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> StylePrior:
-        from safetensors.torch import load_file
-
-        path = Path(path) if path is not None else default_prior_path()
-        if not path.is_file():
-            raise StylePriorError(
-                f"The style prior {path} is missing; reinstall the application "
-                "(or run tools/convert_style_prior.py in a source checkout)."
-            )
-        tensors = load_file(str(path))
         prior = cls()
-        with torch.no_grad():
-            for conv in prior.convs():
-                key = conv.tf_name
-                try:
-                    q = tensors[f"{key}.weight_int8"].float()
-                    scale = tensors[f"{key}.weight_scale"].float()
-                    bias = tensors[f"{key}.bias"].float()
-                except KeyError as exc:
-                    raise StylePriorError(f"{path}: no weights for {key}") from exc
-                expected = conv.conv.weight.shape
-                if q.shape != expected or scale.numel() != expected[0] or bias.numel() != expected[0]:
-                    raise StylePriorError(
-                        f"{path}: {key} has shape {tuple(q.shape)}, expected {tuple(expected)}"
-                    )
-                weight = q * scale.view(-1, 1, 1, 1)
-                conv.conv.weight.copy_(weight)
-                conv.conv.bias.copy_(bias)
+        load_int8_convs(path or default_prior_path(), prior.convs(), "style prior")
         return prior
+
+
+def load_int8_convs(path: Path | str, convs: list, what: str) -> None:
+    """Fill ``convs`` (modules with ``tf_name`` and ``conv``) from a converted prior file:
+    per conv, int8 weights with per-channel scales and a float bias
+    (``tools/convert_style_prior.py``). StylePriorError names the file and what is wrong."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise StylePriorError(
+            f"The {what} {path} is missing; reinstall the application "
+            "(or run tools/convert_style_prior.py in a source checkout)."
+        )
+    tensors = load_file(str(path))
+    with torch.no_grad():
+        for conv in convs:
+            key = conv.tf_name
+            try:
+                q = tensors[f"{key}.weight_int8"].float()
+                scale = tensors[f"{key}.weight_scale"].float()
+                bias = tensors[f"{key}.bias"].float()
+            except KeyError as exc:
+                raise StylePriorError(f"{path}: no weights for {key}") from exc
+            expected = conv.conv.weight.shape
+            if q.shape != expected or scale.numel() != expected[0] or bias.numel() != expected[0]:
+                raise StylePriorError(
+                    f"{path}: {key} has shape {tuple(q.shape)}, expected {tuple(expected)}"
+                )
+            conv.conv.weight.copy_(q * scale.view(-1, 1, 1, 1))
+            conv.conv.bias.copy_(bias)
 
 
 def default_prior_path() -> Path:

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .style_prior import EMBEDDING_DIM, StylePriorError
+from .style_prior import EMBEDDING_DIM, load_int8_convs
 
 TEACHER_NAME = "magenta-style-transfer"
 EPS = 1e-5  # the shipped graph's batchnorm/add/y
@@ -109,32 +109,8 @@ class StyleTransferTeacher(nn.Module):
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> StyleTransferTeacher:
-        from safetensors.torch import load_file
-
-        path = Path(path) if path is not None else default_teacher_path()
-        if not path.is_file():
-            raise StylePriorError(
-                f"The style teacher {path} is missing; reinstall the application "
-                "(or run tools/convert_style_prior.py in a source checkout)."
-            )
-        tensors = load_file(str(path))
         teacher = cls()
-        with torch.no_grad():
-            for conv in teacher.convs():
-                key = conv.tf_name
-                try:
-                    q = tensors[f"{key}.weight_int8"].float()
-                    scale = tensors[f"{key}.weight_scale"].float()
-                    bias = tensors[f"{key}.bias"].float()
-                except KeyError as exc:
-                    raise StylePriorError(f"{path}: no weights for {key}") from exc
-                expected = conv.conv.weight.shape
-                if q.shape != expected or scale.numel() != expected[0]:
-                    raise StylePriorError(
-                        f"{path}: {key} has shape {tuple(q.shape)}, expected {tuple(expected)}"
-                    )
-                conv.conv.weight.copy_(q * scale.view(-1, 1, 1, 1))
-                conv.conv.bias.copy_(bias)
+        load_int8_convs(path or default_teacher_path(), teacher.convs(), "style teacher")
         return teacher
 
 
