@@ -358,7 +358,7 @@ class StyleStrip(QWidget):
         self._box = QVBoxLayout()
         layout.addLayout(self._box)
         layout.addStretch(1)
-        self._empty = QLabel("No style references for this model.")
+        self._empty = QLabel(self.EMPTY_TEXT)
         self._empty.setWordWrap(True)
         self._empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self._box.addWidget(self._empty)
@@ -367,8 +367,13 @@ class StyleStrip(QWidget):
         self.job = ReferenceImagesJob(self)
         self.job.finished.connect(self._on_loaded)
 
-    def set_references(self, paths: list[Path], caption: str = "") -> None:
+    EMPTY_TEXT = "No style references for this model."
+
+    def set_references(self, paths: list[Path], caption: str = "", note: str = "") -> None:
+        """Show thumbnails of ``paths``; ``note`` says what the model learned from when
+        none of them can be shown (a shipped model's artworks are not on this computer)."""
         self._caption = caption
+        self._empty.setText(note or self.EMPTY_TEXT)
         self.job.request(tuple(Path(p) for p in list(paths)[: self.MAX_THUMBS]))
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
@@ -608,8 +613,8 @@ class Canvas(QWidget):
             )
         self._update_output_title()
 
-    def set_style_references(self, paths: list[Path], caption: str = "") -> None:
-        self.style_strip.set_references(list(paths), caption)
+    def set_style_references(self, paths: list[Path], caption: str = "", note: str = "") -> None:
+        self.style_strip.set_references(list(paths), caption, note)
 
     # -- view ---------------------------------------------------------------------
     def set_split_mode(self, on: bool) -> None:

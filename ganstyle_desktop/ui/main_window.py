@@ -849,7 +849,9 @@ class MainWindow(QMainWindow):
         # a new model cancels the stylize in flight
         self.state.set_model(path or None, entry.name if entry is not None else "")
         if entry is not None:
-            self.canvas.set_style_references(entry.style_files, entry.name)
+            self.canvas.set_style_references(
+                entry.style_files, entry.name, entry.references_note
+            )
 
     def _on_state_model(self, model: Path | None) -> None:
         """Every view follows the state's one model (the Models list included): a model

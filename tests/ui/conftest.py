@@ -69,7 +69,9 @@ def image_folders(tmp_path: Path) -> tuple[Path, Path]:
     )
 
 
-def make_tiny_model(path: Path, name: str = "Test stripes") -> Path:
+def make_tiny_model(
+    path: Path, name: str = "Test stripes", data_provenance: list[dict] | None = None
+) -> Path:
     import torch
 
     from ganstyle_desktop.engine.modelfile import ModelCard, save_model
@@ -85,6 +87,7 @@ def make_tiny_model(path: Path, name: str = "Test stripes") -> Path:
         training_size=32,
         steps=10,
         traditions=[{"slug": "test-stripes", "name": "Test stripes", "culture": "none"}],
+        data_provenance=list(data_provenance or []),
     )
     return save_model(path, generator, card)
 

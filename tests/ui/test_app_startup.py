@@ -145,3 +145,31 @@ def test_a_new_user_gets_a_stylized_sample_in_one_click(
         assert window.canvas.output_pane.image is not None
     finally:
         window.close()
+
+
+def test_a_shipped_model_says_what_it_learned_from_when_its_artworks_are_elsewhere(
+    qtbot, tmp_path, monkeypatch, model_factory
+) -> None:
+    """A starter's card names its artworks (relative to data the user does not have): the
+    style strip says what the model learned from instead of a bare "no references"."""
+    from ganstyle_desktop import paths
+    from ganstyle_desktop.ui.main_window import MainWindow
+
+    rows = [{"file": f"styles/x/{i}.jpg", "artist": artist}
+            for i, artist in enumerate(["Hokusai", "Hiroshige", "Hokusai", "Unknown"])]
+    rows.append({"file": "prior.safetensors", "role": "pretrained weights"})
+    starter = tmp_path / "starter-models"
+    model_factory(starter / "starter.safetensors", name="Starter", data_provenance=rows)
+    monkeypatch.setattr(paths, "starter_models_dir", lambda: starter)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.canvas.style_strip.references_shown, timeout=60_000) as shown:
+        pass
+    try:
+        assert shown.args == [0]
+        text = window.canvas.style_strip._empty.text()
+        assert text.startswith("Trained on 4 artworks, most by Hokusai, Hiroshige.")
+        assert window.canvas.style_strip._empty.isVisibleTo(window.canvas.style_strip)
+    finally:
+        window.close()

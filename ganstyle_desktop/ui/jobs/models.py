@@ -70,6 +70,9 @@ class ModelEntry:
     error: str = ""
     style_files: list[Path] = field(default_factory=list)
     styles: ModelStyles | None = None
+    # What the card says it learned from, for when those artworks are not on this computer
+    # (a shipped model carries no artworks): "Trained on 120 artworks: Hokusai, ...".
+    references_note: str = ""
 
     def summary(self) -> str:
         if self.card is None:
@@ -133,15 +136,36 @@ def scan_models(folders: list[tuple[Path, bool]]) -> list[ModelEntry]:
                 entries.append(ModelEntry(path, None, path.stem, starter, str(exc)))
                 continue
             styles = []
-            for row in card.data_provenance:
-                p = row.get("path") or row.get("file") if isinstance(row, dict) else None
-                if p and Path(p).is_file() and row.get("role", "style") == "style":
+            style_rows = [row for row in card.data_provenance
+                          if isinstance(row, dict) and row.get("role", "style") == "style"]
+            for row in style_rows:
+                p = row.get("path") or row.get("file")
+                if p and Path(p).is_file():
                     styles.append(Path(p))
             described = _styles_of(path, card)
             entries.append(
-                ModelEntry(path, card.to_dict(), described.name, starter, "", styles[:4], described)
+                ModelEntry(path, card.to_dict(), described.name, starter, "", styles[:4],
+                           described, references_note(style_rows))
             )
     return entries
+
+
+def references_note(style_rows: list[dict], artists: int = 3) -> str:
+    """A line saying what a model learned from, for a model whose artworks are elsewhere:
+    how many artworks and the artists that recur most (their provenance rows)."""
+    if not style_rows:
+        return ""
+    counts: dict[str, int] = {}
+    for row in style_rows:
+        artist = str(row.get("artist") or "").strip()
+        if artist and artist.lower() not in {"unknown", "anonymous", "?"}:
+            counts[artist] = counts.get(artist, 0) + 1
+    top = sorted(counts, key=lambda a: (-counts[a], a))[:artists]
+    noun = "artwork" if len(style_rows) == 1 else "artworks"
+    line = f"Trained on {len(style_rows)} {noun}"
+    if top:
+        line += ", most by " + ", ".join(top) + (" and others" if len(counts) > artists else "")
+    return line + ". They are not on this computer, so none are shown here."
 
 
 def thumbnail_cache_key(path: Path) -> str:
