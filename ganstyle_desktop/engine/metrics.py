@@ -283,6 +283,87 @@ def edge_ssim(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> fl
     return float(np.mean(scores))
 
 
+# -- contours kept --------------------------------------------------------------------------
+
+# Canny-like contours: Gaussian sigma 1.5 px (texture finer than that is not a contour),
+# Sobel, non-maximum suppression, the strongest CONTOUR_SHARE of pixels; matched with a
+# CONTOUR_TOLERANCE px tolerance as in the BSDS boundary benchmark (Martin et al. 2004).
+CONTOUR_SIGMA = 1.5
+CONTOUR_SHARE = 0.08
+CONTOUR_TOLERANCE = 2
+
+
+def _gaussian_blur(grey: np.ndarray, sigma: float) -> np.ndarray:
+    radius = max(1, int(3 * sigma + 0.5))
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    g = torch.exp(-(t**2) / (2 * sigma**2))
+    g = g / g.sum()
+    x = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32))[None, None]
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), g.view(1, 1, 1, -1))
+    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), g.view(1, 1, -1, 1))
+    return x[0, 0].numpy()
+
+
+def contour_map(image: np.ndarray, sigma: float = CONTOUR_SIGMA,
+                share: float = CONTOUR_SHARE) -> np.ndarray:
+    """The image's main contours as a thin boolean map: luminance smoothed by a Gaussian
+    (``sigma`` px), Sobel gradient, kept where it is a local maximum across the edge (non-
+    maximum suppression, four directions) and among the strongest ``share`` of pixels."""
+    grey = _gaussian_blur(luminance(image), sigma)
+    p = np.pad(grey, 1, mode="edge")
+    gx = (p[:-2, 2:] + 2 * p[1:-1, 2:] + p[2:, 2:]) - (p[:-2, :-2] + 2 * p[1:-1, :-2] + p[2:, :-2])
+    gy = (p[2:, :-2] + 2 * p[2:, 1:-1] + p[2:, 2:]) - (p[:-2, :-2] + 2 * p[:-2, 1:-1] + p[:-2, 2:])
+    magnitude = np.hypot(gx, gy)
+    direction = np.round(np.arctan2(gy, gx) / (np.pi / 4)).astype(int) % 4
+    padded = np.pad(magnitude, 1)
+    h, w = magnitude.shape
+    # Neighbours along the gradient: 0 horizontal, 1 diagonal, 2 vertical, 3 anti-diagonal.
+    steps = {0: (0, 1), 1: (1, 1), 2: (1, 0), 3: (1, -1)}
+    ridge = np.zeros(magnitude.shape, dtype=bool)
+    for d, (dy, dx) in steps.items():
+        ahead = padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+        behind = padded[1 - dy : 1 - dy + h, 1 - dx : 1 - dx + w]
+        ridge |= (direction == d) & (magnitude >= ahead) & (magnitude >= behind)
+    strong = magnitude >= np.quantile(magnitude, 1.0 - share)
+    return ridge & strong & (magnitude > 1e-6)
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    t = torch.from_numpy(mask.astype(np.float32))[None, None]
+    return F.max_pool2d(t, 2 * radius + 1, stride=1, padding=radius)[0, 0].numpy() > 0
+
+
+def contour_fscore(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
+                   tolerance: int = CONTOUR_TOLERANCE) -> float:
+    """Are the photo's contours still there, and are the output's contours the photo's?
+    Mean over pairs of the F-measure of :func:`contour_map` of output against photo, each
+    contour pixel matched within ``tolerance`` px (recall: photo contours the output keeps;
+    precision: output contours on a photo contour). 1: the same contours; another photo's
+    scores about 0.2 (chance).
+
+    Why not edge SSIM alone: SSIM of gradient maps also drops when a painting flattens or
+    adds texture, so it rates a sepia filter 0.96 and a flat-colour rendering with dark
+    contours (the photo's structure intact to the eye) 0.36, no better than ours
+    (benchmarks/bench_structure.py)."""
+    if len(inputs) != len(outputs) or not inputs:
+        raise MetricsError("the contour score needs the same, non-zero number of inputs and outputs")
+    scores = []
+    for src, out in zip(inputs, outputs, strict=True):
+        if out.shape != src.shape:
+            out = np.asarray(
+                Image.fromarray(out).resize(src.shape[1::-1], Image.Resampling.LANCZOS)
+            )
+        photo, painted = contour_map(src), contour_map(out)
+        if not photo.any() or not painted.any():
+            scores.append(float(photo.any() == painted.any()))  # both blank: nothing lost
+            continue
+        recall = float((photo & _dilate(painted, tolerance)).sum() / photo.sum())
+        precision = float((painted & _dilate(photo, tolerance)).sum() / painted.sum())
+        scores.append(0.0 if recall + precision == 0 else
+                      2 * recall * precision / (recall + precision))
+    return float(np.mean(scores))
+
+
 # -- palette --------------------------------------------------------------------------------
 
 _SRGB_TO_XYZ = np.array(
@@ -484,6 +565,7 @@ def evaluate_model(
     spread = style_score_spread(outputs, style, photos, size)
     result["style_score_mean"] = spread["style_score"]
     result["style_score_spread"] = spread["style_score_spread"]
+    result["contour_f"] = contour_fscore(photos, outputs)
     result["edge_ssim"] = edge_ssim(photos, outputs)
     result["quality"] = quality(result)
     result["meets_bar"] = meets_bar(result)
@@ -495,3 +577,27 @@ def evaluate_model(
     result["kid_photos"] = random_feature_kid(photos, style, size)
     result["skipped"] = skipped_style + skipped_photos + skipped_other
     return result
+
+
+# -- brushwork ------------------------------------------------------------------------------
+
+
+def brushwork_gap(images: Sequence[np.ndarray], artworks: Sequence[np.ndarray]) -> float:
+    """How far the images' surfaces are from the artworks': the brushwork term's distance
+    (prior_losses.brushwork_loss: relative 1-D Wasserstein-1 between luminance-gradient
+    distributions at three scales) of each image to the artworks' mean profile, averaged.
+    0: the same mix of flat areas, contours and strokes. A colour filter of a photo keeps
+    the photo's gap; compare with ``brushwork_gap(photos, artworks)``."""
+    from .prior_losses import brushwork_loss, brushwork_profile
+
+    if not images or not artworks:
+        raise MetricsError("the brushwork gap needs images and artworks")
+
+    def batch(items: Sequence[np.ndarray]) -> torch.Tensor:
+        return torch.stack([torch.from_numpy(np.asarray(i, np.float32)).permute(2, 0, 1)
+                            / 127.5 - 1.0 for i in items])
+
+    with torch.no_grad():
+        target = torch.cat([brushwork_profile(batch([a])) for a in artworks]).mean(0)
+        gaps = [float(brushwork_loss(batch([i]), target[None])) for i in images]
+    return float(np.mean(gaps))

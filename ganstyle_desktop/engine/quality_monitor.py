@@ -8,7 +8,9 @@ tradition and measures what a person would look at:
   fitted at the start of the run on the run's artworks, its training photos and
   colour-filtered copies of them) takes for the intended tradition;
 - ``style_score``: the colour-aware style score S in [0, 1] (:mod:`.metrics`);
-- ``edge_ssim``: how much of the photo's structure survives.
+- ``contour_f``: whether the photo's contours are still there (the structure floor);
+- ``edge_ssim``: SSIM of gradient maps, reported too (it also falls when a painting
+  flattens or adds texture, so it cannot be the floor: metrics.contour_fscore).
 
 :func:`quality` combines them into one bounded number (see there): the best checkpoint is
 the one with the highest quality, never the highest of one unbounded score.
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .metrics import edge_ssim, load_images, style_score
+from .metrics import contour_fscore, edge_ssim, load_images, style_score
 from .recognizer import PHOTO, TraditionRecognizer, filtered_photos, image_features
 from .stylize import stylize_array
 
@@ -33,7 +35,10 @@ MIN_HELD = 2  # S and edge SSIM need at least two photos
 MIN_STYLE = 2  # S compares two halves of the style set
 MAX_STYLE_FOR_SCORE = 120  # artworks per tradition that the checks decode and compare
 FILTERED_PER_TRAINING_PHOTO = 4
-EDGE_SSIM_FLOOR = 0.5  # below it the photo's structure is lost: no longer a stylized photo
+# Below it the photo's structure is lost: no longer a stylized photo. Another photo in
+# place of the output scores about 0.2, a flat-colour rendering with outlines 0.8
+# (benchmarks/bench_structure.py).
+CONTOUR_FLOOR = 0.5
 RECOGNISED_BAR = 0.7  # the share of outputs that must read as the tradition
 
 Evaluator = Callable[[nn.Module, int], dict[str, float]]
@@ -56,8 +61,8 @@ def split_held_apart(files: Sequence[Path]) -> tuple[list[Path], list[Path]]:
 def quality(metrics: Mapping[str, float]) -> float:
     """One bounded number in [-1, 1.5] that ranks checkpoints.
 
-    ``recognised + 0.5 * style_score`` (each in [0, 1]) when the edge SSIM is at least
-    the floor; a checkpoint below the floor ranks below every one above it (the photo's
+    ``recognised + 0.5 * style_score`` (each in [0, 1]) when the contour F-score is at
+    least the floor; a checkpoint below the floor ranks below every one above it (the photo's
     structure is gone), ordered among themselves by how close they come. Missing or
     undefined numbers count as 0, never as "best".
     """
@@ -67,17 +72,17 @@ def quality(metrics: Mapping[str, float]) -> float:
         return float(v) if v is not None and math.isfinite(float(v)) else 0.0
 
     score = value("recognised") + 0.5 * value("style_score")
-    edge = value("edge_ssim")
-    if edge < EDGE_SSIM_FLOOR:
-        return edge / EDGE_SSIM_FLOOR - 1.0  # in [-1, 0): below every checkpoint above
+    kept = value("contour_f")
+    if kept < CONTOUR_FLOOR:
+        return kept / CONTOUR_FLOOR - 1.0  # in [-1, 0): below every checkpoint above
     return score
 
 
 def meets_bar(metrics: Mapping[str, float]) -> bool:
-    """Recognisably the tradition: the recognised share and the edge SSIM floor."""
+    """Recognisably the tradition: the recognised share and the contour floor."""
     return (
         float(metrics.get("recognised", 0.0)) >= RECOGNISED_BAR
-        and float(metrics.get("edge_ssim", 0.0)) >= EDGE_SSIM_FLOOR
+        and float(metrics.get("contour_f", 0.0)) >= CONTOUR_FLOOR
     )
 
 
@@ -183,6 +188,7 @@ class QualityMonitor:
         labels = self.recognizer.predict(outputs)
         metrics = {
             "recognised": labels.count(slug) / len(labels),
+            "contour_f": float(contour_fscore(self.photos, outputs)),
             "edge_ssim": float(edge_ssim(self.photos, outputs)),
         }
         score = style_score(outputs, self.style_images[slug], self.photos, self.size, self.seed)

@@ -173,3 +173,69 @@ def test_square_crops_keep_the_centre() -> None:
     wide[:, 20:40] = 255
     out = metrics.square(wide, 20)
     assert out.shape == (20, 20, 3) and out.mean() > 250
+
+
+# -- contours kept --------------------------------------------------------------------------
+
+
+def _rectangles(seed: int, side: int = 96, texture: float = 0.0) -> np.ndarray:
+    """A 'photo' of a few flat rectangles on a ground, optionally with fine texture."""
+    rng = np.random.default_rng(seed)
+    image = np.full((side, side, 3), 70.0)
+    for _ in range(4):
+        top, left = rng.integers(4, side - 40, 2)
+        image[top : top + 30, left : left + 36] = rng.integers(100, 250, 3)
+    image += rng.normal(0, texture, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def test_contour_map_is_thin_and_on_the_edge() -> None:
+    step = np.zeros((40, 40, 3), np.uint8)
+    step[:, 20:] = 200
+    contours = metrics.contour_map(step)
+    columns = np.flatnonzero(contours.any(axis=0))
+    assert set(columns) <= {19, 20}  # the step sits between columns 19 and 20
+    assert contours[5:-5].sum(axis=1).max() <= 2  # one ridge, not a band
+    assert not metrics.contour_map(np.full((40, 40, 3), 90, np.uint8)).any()
+
+
+def test_contour_fscore_matches_within_the_tolerance_only() -> None:
+    photo = _rectangles(0)
+    assert metrics.contour_fscore([photo], [photo]) == pytest.approx(1.0)
+    near = np.roll(photo, (1, 1), axis=(0, 1))  # 1 px off: within 2 px
+    assert metrics.contour_fscore([photo], [near]) > 0.95
+    far = np.roll(photo, (7, 7), axis=(0, 1))  # every contour moved 7 px away
+    assert metrics.contour_fscore([photo], [far]) < 0.2
+    tinted = (photo * np.array([0.9, 0.7, 0.4])).astype(np.uint8)  # colour is not structure
+    assert metrics.contour_fscore([photo], [tinted]) > 0.95
+
+
+def test_contour_fscore_is_the_f_measure_of_recall_and_precision() -> None:
+    # Left half: two rectangles; right half blank. The output keeps the left half only:
+    # recall about 1/2 of the photo's contours, precision 1, so F = 2PR / (P + R) ~ 2/3.
+    photo = np.full((64, 128, 3), 60, np.uint8)
+    photo[10:50, 10:50] = 200
+    photo[10:50, 74:114] = 200
+    half = photo.copy()
+    half[:, 64:] = 60
+    f = metrics.contour_fscore([photo], [half])
+    assert f == pytest.approx(2 * 0.5 * 1.0 / 1.5, abs=0.06)
+    # ... and the other way round: the output adds a contour the photo lacks.
+    assert metrics.contour_fscore([half], [photo]) == pytest.approx(f, abs=0.02)
+
+
+def test_contour_fscore_sees_kept_structure_where_edge_ssim_does_not() -> None:
+    # A textured photo painted as flat colour with dark outlines keeps every contour: the
+    # eye sees the same picture. Edge SSIM calls the missing texture lost structure.
+    photos = [_rectangles(s, texture=12.0) for s in (1, 2, 3)]
+    flats = []
+    for s in (1, 2, 3):
+        flat = _rectangles(s).copy()
+        outline = metrics.sobel_edges(metrics.luminance(flat)) > 0.1
+        flat[outline] = (20, 20, 30)
+        flats.append(flat)
+    others = photos[1:] + photos[:1]
+    kept = metrics.contour_fscore(photos, flats)
+    assert kept > 0.7
+    assert metrics.edge_ssim(photos, flats) < kept - 0.2
+    assert metrics.contour_fscore(photos, others) < kept - 0.4

@@ -22,7 +22,7 @@ from ganstyle_desktop.engine.nets import (
     receptive_field,
 )
 from ganstyle_desktop.engine.presets import describe_preset
-from ganstyle_desktop.engine.quality_monitor import EDGE_SSIM_FLOOR, meets_bar, quality
+from ganstyle_desktop.engine.quality_monitor import CONTOUR_FLOOR, meets_bar, quality
 
 UNSHUFFLED = GeneratorSpec(width=8, n_blocks=2, n_down=1, unshuffle=2)
 
@@ -123,15 +123,19 @@ def test_style_score_sees_palette() -> None:
 
 
 def test_quality_ranks_with_a_floor_and_stays_bounded() -> None:
-    good = {"recognised": 0.8, "style_score": 0.6, "edge_ssim": 0.6}
-    better = {"recognised": 0.9, "style_score": 0.6, "edge_ssim": 0.55}
-    lost = {"recognised": 1.0, "style_score": 1.0, "edge_ssim": EDGE_SSIM_FLOOR - 0.01}
-    assert quality(better) > quality(good) > quality(lost)
-    assert quality({"style_score": float("nan"), "edge_ssim": 0.9}) == 0.0
-    for m in (good, better, lost, {}):
+    # Edge SSIM no longer decides: a painting (edge SSIM 0.35, contours kept) outranks a
+    # filter (edge SSIM 0.95) that the recogniser does not take for the tradition.
+    good = {"recognised": 0.8, "style_score": 0.6, "contour_f": 0.75, "edge_ssim": 0.35}
+    better = {"recognised": 0.9, "style_score": 0.6, "contour_f": 0.7, "edge_ssim": 0.3}
+    filt = {"recognised": 0.1, "style_score": 0.2, "contour_f": 1.0, "edge_ssim": 0.95}
+    lost = {"recognised": 1.0, "style_score": 1.0, "contour_f": CONTOUR_FLOOR - 0.01,
+            "edge_ssim": 0.9}
+    assert quality(better) > quality(good) > quality(filt) > quality(lost)
+    assert quality({"style_score": float("nan"), "contour_f": 0.9}) == 0.0
+    for m in (good, better, lost, filt, {}):
         assert -1.0 <= quality(m) <= 1.5 and math.isfinite(quality(m))
-    assert meets_bar(good) and not meets_bar(lost)
-    assert not meets_bar({"recognised": 0.69, "edge_ssim": 0.9})
+    assert meets_bar(good) and not meets_bar(lost) and not meets_bar(filt)
+    assert not meets_bar({"recognised": 0.69, "contour_f": 0.9})
 
 
 FLAT = GeneratorSpec(width=8, n_blocks=2, n_down=1, unshuffle=2, flat_colours=4)

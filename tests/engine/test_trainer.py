@@ -145,7 +145,7 @@ def test_evaluator_marks_and_keeps_the_best_checkpoint(tmp_path: Path) -> None:
     def evaluator(module, step: int) -> dict[str, float]:
         assert not module.training
         calls.append(step)
-        return {"style_score": next(scores), "edge_ssim": 0.5}
+        return {"style_score": next(scores), "contour_f": 0.7, "edge_ssim": 0.3}
 
     config = tiny_config(
         tmp_path, "fastcut", metrics_every=1, checkpoint_every=0, keep_last=1, preview_every=0

@@ -1201,7 +1201,8 @@ class TrainingPanel(QWidget):
     def _on_quality(self, step: int, metrics: dict) -> None:
         shown = {
             label: metrics[key]
-            for key, label in (("style_score", "style score"), ("edge_ssim", "edge SSIM"))
+            for key, label in (("style_score", "style score"), ("contour_f", "contours kept"),
+                               ("edge_ssim", "edge SSIM"))
             if key in metrics
         }
         # A multi-style run measures each tradition; plot each one's style score too.
