@@ -101,7 +101,12 @@ def fitted_recognizer():
 
 def evaluate(model_path: Path, slugs: list[str], recognizer, photos, photo_images,
              style_sets) -> tuple[dict, dict[str, list[np.ndarray]]]:
-    from ganstyle_desktop.engine.metrics import edge_ssim, style_score_spread
+    from ganstyle_desktop.engine.metrics import (
+        brushwork_gap,
+        contour_fscore,
+        edge_ssim,
+        style_score_spread,
+    )
     from ganstyle_desktop.engine.modelfile import load_model
     from ganstyle_desktop.engine.stylize import stylize_array
 
@@ -120,6 +125,11 @@ def evaluate(model_path: Path, slugs: list[str], recognizer, photos, photo_image
             "style_score": s["style_score"],
             "style_score_spread": s["style_score_spread"],
             "edge_ssim": edge_ssim(photo_images, outs),
+            "contour_fscore": round(contour_fscore(photo_images, outs), 4),
+            # Surfaces (flat areas, contours, strokes) vs the tradition's artworks, and
+            # the photos' own gap: a colour filter keeps the photos' gap.
+            "brushwork_gap": round(brushwork_gap(outs, style_sets[slug]), 4),
+            "photo_brushwork_gap": round(brushwork_gap(photo_images, style_sets[slug]), 4),
         }
     if len(slugs) > 1:
         photos_arr = np.stack(photo_images).astype(np.float64)

@@ -134,6 +134,15 @@ class TrainConfig:
     lambda_palette: float | None = knob(
         None, "weight of the palette term: colour distribution of output vs artwork (sliced "
         "Wasserstein; default: the method's)", low=0.0, high=100.0, label="Palette")
+    style_contrast: float | None = knob(
+        None, "how far each tradition's starting style code is pushed away from the mean "
+        "of the model's traditions (0: each tradition's mean artwork embedding; default: "
+        "the preset's, painter 1, others 0; no effect with one tradition)",
+        low=0.0, high=4.0, label="Style contrast")
+    lambda_brushwork: float | None = knob(
+        None, "weight of the brushwork term: distribution of the output's luminance "
+        "gradients (3 scales) vs its tradition's artworks: flat areas and contours, or "
+        "strokes (default: the preset's)", low=0.0, high=100.0, label="Brushwork")
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5
     pool_size: int = 50

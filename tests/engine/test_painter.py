@@ -162,21 +162,40 @@ def _batches(seed: int, steps: int):
         )
 
 
-def test_each_tradition_starts_at_its_artworks_mean_embedding(tmp_path) -> None:
+def _mean_embeddings(sources) -> list[torch.Tensor]:
     from ganstyle_desktop.engine.methods.recipe import _centre_square
     from ganstyle_desktop.engine.style_prior import shared_prior
 
-    method = _method(_config(tmp_path, TRADITIONS))
-    sources = _sources()
-    method.observe_styles(sources)
     prior = shared_prior("cpu")
-    for i, source in enumerate(sources):
+    means = []
+    for source in sources:
         with torch.no_grad():
             embs = [prior.embedding(_centre_square(im.float() / 255, 256)[None])
                     for im in source.images]
-        expected = torch.cat(embs).mean(0)
+        means.append(torch.cat(embs).mean(0))
+    return means
+
+
+@pytest.mark.parametrize("contrast", [0.0, 1.5])
+def test_each_tradition_starts_at_its_artworks_mean_embedding_pushed_apart(
+    tmp_path, contrast
+) -> None:
+    method = _method(_config(tmp_path, TRADITIONS, style_contrast=contrast))
+    sources = _sources()
+    method.observe_styles(sources)
+    means = _mean_embeddings(sources)
+    centre = sum(means) / len(means)
+    for i, mean in enumerate(means):
+        # e_t + contrast * (e_t - mean over the traditions), written out
+        expected = mean + contrast * (mean - centre)
         assert torch.allclose(method.G.embeddings[i].detach(), expected, atol=1e-5)
         assert torch.allclose(method.export_generator().embeddings[i].detach(), expected, atol=1e-5)
+        # the teacher paints in the same codes the rows start from
+        assert torch.allclose(method.recipe.tradition_embeddings[i], expected, atol=1e-5)
+    if contrast:
+        apart = (method.G.embeddings[0] - method.G.embeddings[1]).norm()
+        assert float(apart) == pytest.approx(float((1 + contrast) * (means[0] - means[1]).norm()),
+                                             rel=1e-4)
     # ... so at step 0 the painter paints what the transfer network paints in that style
     x = _photo(side=32)
     with torch.no_grad():

@@ -12,8 +12,12 @@ from ganstyle_desktop.engine.config import StyleSource, TrainConfig
 from ganstyle_desktop.engine.devices import plan_for
 from ganstyle_desktop.engine.methods import method_class
 from ganstyle_desktop.engine.prior_losses import (
+    BRUSHWORK_LEVELS,
+    BRUSHWORK_SCALES,
     STYLE_TAPS,
     ProjectedCritic,
+    brushwork_loss,
+    brushwork_profile,
     colour_swd,
     feature_content_loss,
     feature_style_loss,
@@ -118,6 +122,112 @@ def test_colour_swd_sees_distributions_not_only_means() -> None:
     assert float(colour_swd(flat, spread, torch.Generator().manual_seed(2))) > 0.1
     assert float(colour_swd(shuffled, spread, torch.Generator().manual_seed(2),
                             n_pixels=256)) < 0.05
+
+
+def _profile_reference(image: np.ndarray) -> np.ndarray:
+    """From the definition: Rec. 709 luma of the [-1, 1] image in [0, 1]; per scale s, s x s
+    box means; Sobel (replicate border) magnitude / 4; the quantile function (linear
+    interpolation) at the mid-points of BRUSHWORK_LEVELS equal bins."""
+    rgb = (image.astype(np.float64) + 1.0) / 2.0
+    luma = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
+    levels = (np.arange(BRUSHWORK_LEVELS) + 0.5) / BRUSHWORK_LEVELS
+    rows = []
+    for s in BRUSHWORK_SCALES:
+        h, w = luma.shape[0] // s, luma.shape[1] // s
+        y = luma[: h * s, : w * s].reshape(h, s, w, s).mean(axis=(1, 3))
+        p = np.pad(y, 1, mode="edge")
+        gx = (p[:-2, 2:] + 2 * p[1:-1, 2:] + p[2:, 2:]) - (p[:-2, :-2] + 2 * p[1:-1, :-2] + p[2:, :-2])
+        gy = (p[2:, :-2] + 2 * p[2:, 1:-1] + p[2:, 2:]) - (p[:-2, :-2] + 2 * p[:-2, 1:-1] + p[:-2, 2:])
+        # (with the implementation's 1e-8 floor under the root, so flat areas match)
+        rows.append(np.quantile(np.sqrt((gx * gx + gy * gy) / 16.0 + 1e-8), levels))
+    return np.stack(rows)
+
+
+def _flat_shapes(seed: int, side: int = 48) -> torch.Tensor:
+    """A flat-colour 'print': a few constant rectangles, i.e. zero gradient but at edges."""
+    g = torch.Generator().manual_seed(seed)
+    image = torch.full((1, 3, side, side), -0.6)
+    for _ in range(4):
+        top, left = torch.randint(0, side - 12, (2,), generator=g).tolist()
+        image[..., top : top + 12, left : left + 16] = torch.rand(3, 1, 1, generator=g) * 2 - 1
+    return image
+
+
+def test_brushwork_profile_is_the_gradient_magnitude_quantile_function() -> None:
+    g = torch.Generator().manual_seed(3)
+    images = torch.rand(2, 3, 24, 20, generator=g) * 2 - 1
+    got = brushwork_profile(images).numpy()
+    assert got.shape == (2, len(BRUSHWORK_SCALES), BRUSHWORK_LEVELS)
+    for i in range(2):
+        np.testing.assert_allclose(got[i], _profile_reference(images[i].numpy()), atol=2e-4)
+
+
+def test_brushwork_loss_sees_surfaces_that_a_colour_filter_cannot_change() -> None:
+    flat = _flat_shapes(0)
+    target = brushwork_profile(flat)
+    g = torch.Generator().manual_seed(4)
+    textured = (flat + torch.randn(flat.shape, generator=g) * 0.15).clamp(-1, 1)
+    tinted = flat * 0.8 + 0.1  # a colour filter of the same picture: same surfaces, less contrast
+    # Reference: mean over scales of mean |quantile difference| / mean target magnitude.
+    ref_target = _profile_reference(flat[0].numpy())
+    ref_textured = _profile_reference(textured[0].numpy())
+    expected = (np.abs(ref_textured - ref_target).mean(1) / (ref_target.mean(1) + 1e-6)).mean()
+    assert float(brushwork_loss(textured, target)) == pytest.approx(expected, rel=1e-3)
+    assert float(brushwork_loss(flat, target)) == pytest.approx(0.0, abs=1e-4)
+    assert float(brushwork_loss(textured, target)) > 5 * float(brushwork_loss(tinted, target))
+
+
+def test_brushwork_loss_pulls_a_noisy_output_towards_flat_areas() -> None:
+    flat = _flat_shapes(1)
+    target = brushwork_profile(flat)
+    g = torch.Generator().manual_seed(5)
+    noisy = (flat + torch.randn(flat.shape, generator=g) * 0.1).clamp(-1, 1)
+    x = noisy.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([x], lr=0.01)
+    before = float(brushwork_loss(x.detach(), target))
+    for _ in range(60):
+        optimiser.zero_grad()
+        brushwork_loss(x, target).backward()
+        optimiser.step()
+    assert float(brushwork_loss(x.detach(), target)) < 0.5 * before
+    # ... by smoothing the surfaces, not by going blank: the rectangles stay where they were.
+    assert float((x.detach() - flat).abs().mean()) < float((noisy - flat).abs().mean())
+
+
+def test_each_tradition_gets_its_artworks_brushwork_profile(tmp_path) -> None:
+    from types import SimpleNamespace
+
+    config = TrainConfig(
+        styles=[StyleSource(name="a"), StyleSource(name="b")],
+        content_paths=[str(tmp_path)], out_dir=str(tmp_path / "run"), method="multistyle",
+        preset="lite", size=32, steps=2, batch_size=2, device="cpu", lambda_nce=0.0,
+        lambda_palette=0.0, lambda_brushwork=2.0,
+    )
+    config.validate()
+    method = method_class("multistyle")(config, plan_for("cpu"))
+    g = torch.Generator().manual_seed(6)
+    flat = [((_flat_shapes(k)[0] + 1) * 127.5).to(torch.uint8) for k in range(3)]
+    noisy = [(torch.rand(3, 40, 36, generator=g) * 255).to(torch.uint8) for _ in range(2)]
+    method.observe_styles([SimpleNamespace(images=flat), SimpleNamespace(images=noisy)])
+    targets = [np.mean([_profile_reference(im.numpy() / 127.5 - 1.0) for im in images], 0)
+               for images in (flat, noisy)]
+    for k, expected in enumerate(targets):
+        np.testing.assert_allclose(method.recipe.brushwork_targets[k].numpy(), expected,
+                                   atol=2e-4)
+    # Each output is judged against its own tradition's profile (weight 2).
+    fake = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+    heads = torch.tensor([1, 0])
+    term = float(method.recipe.generator_terms(fake, fake, fake, heads)["brushwork"])
+    expected = 2.0 * np.mean([
+        (np.abs(_profile_reference(fake[i].numpy()) - targets[h]).mean(1)
+         / (targets[h].mean(1) + 1e-6)).mean()
+        for i, h in enumerate(heads.tolist())
+    ])
+    assert term == pytest.approx(expected, rel=1e-3)
+    content = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+    style = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+    losses = method.train_step(content, style, torch.tensor([0, 1]))
+    assert losses["brushwork"] > 0
 
 
 def test_projected_critic_gives_a_map_per_tap_and_head() -> None:
@@ -234,12 +344,13 @@ def test_a_run_with_every_recipe_term_resumes_exactly(tmp_path) -> None:
     from ganstyle_desktop.engine.trainer import Trainer
 
     knobs = dict(steps=4, lambda_teacher=1.0, lambda_critic=0.5, lambda_style=1.0,
-                 lambda_palette=0.5, d_scales=2, checkpoint_every=2)
+                 lambda_palette=0.5, lambda_brushwork=1.0, d_scales=2, checkpoint_every=2)
     straight = tiny_config(tmp_path / "a", "fastcut", **knobs)
     events = list(Trainer(straight).run())
     losses = [e.losses for e in events if isinstance(e, StepCompleted)]
-    assert len(losses) == 4 and all({"teacher", "critic", "style", "palette"} <= set(x)
-                                    for x in losses)
+    assert len(losses) == 4 and all(
+        {"teacher", "critic", "style", "palette", "brushwork"} <= set(x) for x in losses
+    )
     stopped = tiny_config(tmp_path / "b", "fastcut", **knobs)
     control = JobControl()
     for event in Trainer(stopped, control).run():

@@ -6,6 +6,9 @@ multi-style method (so the two cannot drift):
 - the prior's feature-statistics style loss (``lambda_style``, ``style_loss``);
 - the prior's feature content loss (``lambda_content``);
 - the colour-distribution palette term (``lambda_palette``);
+- the brushwork term (``lambda_brushwork``): the distribution of the output's luminance
+  gradients, at three scales, against its tradition's artworks (flat areas and contours,
+  or strokes everywhere: what a colour filter never changes);
 - the teacher term (``lambda_teacher``): L1 to what Magenta's pretrained transfer network
   (:mod:`..style_teacher`) paints from the same photo with the mean style embedding of the
   tradition's artworks, a painted target from the first step.
@@ -31,6 +34,8 @@ from ganstyle_desktop.engine.prior_losses import (
     JITTER,
     STYLE_TAPS,
     ProjectedCritic,
+    brushwork_loss,
+    brushwork_profile,
     colour_swd,
     feature_content_loss,
     feature_style_loss,
@@ -64,6 +69,9 @@ class RecipeTerms:
             float(cfg.lambda_palette) if cfg.lambda_palette is not None else default_palette
         )
         self.style_kind = cfg.style_loss
+        self.lambda_brushwork = _chosen(cfg.lambda_brushwork, defaults["lambda_brushwork"])
+        self.style_contrast = _chosen(cfg.style_contrast, defaults["style_contrast"])
+        self.brushwork_targets: torch.Tensor | None = None  # one profile per tradition
         self.n_heads = n_heads
         self.lambda_teacher = _chosen(cfg.lambda_teacher, defaults["lambda_teacher"])
         # The tradition mean embeddings: for the teacher, or to start a painter's rows.
@@ -101,22 +109,34 @@ class RecipeTerms:
     # -- what the recipe needs to know about the style sets ---------------------------------
     @torch.no_grad()
     def observe_styles(self, sources) -> None:
-        """Each tradition's mean style embedding, from up to EMBED_IMAGES of its artworks
-        (centre crops, evenly spaced through the set): deterministic, so a resumed or
-        data-parallel run computes exactly the same."""
-        if not self.needs_embeddings:
+        """What the terms need to know of each tradition, from up to EMBED_IMAGES of its
+        artworks (evenly spaced through the set): its mean style embedding (centre crops)
+        and its brushwork profile (whole artworks at the training resolution, the scale
+        the step's crops have). Deterministic, so a resumed or data-parallel run computes
+        exactly the same."""
+        if not (self.needs_embeddings or self.lambda_brushwork > 0):
             return
-        rows = []
+        device = self.method.plan.device
+        rows, profiles = [], []
         for source in sources:
             images = source.images
             step = max(1, len(images) // EMBED_IMAGES)
-            embs = []
+            embs, profs = [], []
             for image in images[::step][:EMBED_IMAGES]:
                 pixels = image.float() / 255.0  # stored as uint8, C x H x W
-                crop = _centre_square(pixels, 256).to(self.method.plan.device)[None]
-                embs.append(self.prior.embedding(crop))
-            rows.append(torch.cat(embs).mean(0))
-        self.tradition_embeddings = torch.stack(rows)
+                if self.needs_embeddings:
+                    crop = _centre_square(pixels, 256).to(device)[None]
+                    embs.append(self.prior.embedding(crop))
+                if self.lambda_brushwork > 0:
+                    profs.append(brushwork_profile(pixels.to(device)[None] * 2.0 - 1.0))
+            if embs:
+                rows.append(torch.cat(embs).mean(0))
+            if profs:
+                profiles.append(torch.cat(profs).mean(0))  # the Wasserstein barycentre
+        if rows:
+            self.tradition_embeddings = contrasted(torch.stack(rows), self.style_contrast)
+        if profiles:
+            self.brushwork_targets = torch.stack(profiles)
 
     @property
     def critic(self):
@@ -237,6 +257,14 @@ class RecipeTerms:
             terms["palette"] = self.lambda_palette * colour_swd(
                 fake, style, m.rngs["palette"]
             )
+        if self.lambda_brushwork > 0:
+            if self.brushwork_targets is None:
+                raise RuntimeError("the brushwork term needs observe_styles() before training")
+            index = fake_heads if fake_heads is not None else torch.zeros(
+                fake.shape[0], dtype=torch.long, device=fake.device
+            )
+            targets = self.brushwork_targets.to(fake.device)[index]
+            terms["brushwork"] = self.lambda_brushwork * brushwork_loss(fake, targets)
         return terms
 
 
@@ -245,8 +273,22 @@ EMBED_IMAGES = 64
 # The painter starts from a pretrained painting: the critic on the prior's features moves
 # it towards the tradition and the teacher term (its own starting painting) keeps the
 # photo's content; NCE and the palette term are off (methods/multistyle.py).
-PAINTER_DEFAULTS = {"lambda_critic": 1.0, "lambda_teacher": 1.0}
-OTHER_DEFAULTS = {"lambda_critic": 0.0, "lambda_teacher": 0.0}
+PAINTER_DEFAULTS = {"lambda_critic": 1.0, "lambda_teacher": 1.0, "lambda_brushwork": 0.0,
+                    "style_contrast": 1.0}
+OTHER_DEFAULTS = {"lambda_critic": 0.0, "lambda_teacher": 0.0, "lambda_brushwork": 0.0,
+                  "style_contrast": 0.0}
+
+
+def contrasted(rows: torch.Tensor, contrast: float) -> torch.Tensor:
+    """Style codes (one row per tradition) pushed ``contrast`` times their offset away from
+    their mean: ``e + contrast * (e - mean(e))``. A mean embedding averages away what sets
+    a tradition apart (every set holds some landscapes, some portraits, some pale scans), so
+    the mean codes of five traditions paint five near copies of one look; extrapolating
+    along what differs restores it (measured on the pretrained network: models/TRAINING.md).
+    One tradition is its own mean and stays as it is."""
+    if contrast == 0 or rows.shape[0] < 2:
+        return rows
+    return rows + contrast * (rows - rows.mean(0, keepdim=True))
 
 
 def recipe_defaults(preset: str) -> dict[str, float]:
