@@ -142,7 +142,8 @@ class TrainConfig:
     lambda_brushwork: float | None = knob(
         None, "weight of the brushwork term: distribution of the output's luminance "
         "gradients (3 scales) vs its tradition's artworks: flat areas and contours, or "
-        "strokes (default: the preset's)", low=0.0, high=100.0, label="Brushwork")
+        "strokes (default: the preset's, painter 1, others 0)", low=0.0, high=100.0,
+        label="Brushwork")
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5
     pool_size: int = 50

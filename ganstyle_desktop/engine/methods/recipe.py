@@ -271,9 +271,11 @@ class RecipeTerms:
 EMBED_IMAGES = 64
 
 # The painter starts from a pretrained painting: the critic on the prior's features moves
-# it towards the tradition and the teacher term (its own starting painting) keeps the
-# photo's content; NCE and the palette term are off (methods/multistyle.py).
-PAINTER_DEFAULTS = {"lambda_critic": 1.0, "lambda_teacher": 1.0, "lambda_brushwork": 0.0,
+# it towards the tradition, the teacher term (its own starting painting) keeps the photo's
+# content, the contrast sets the traditions apart and the brushwork term pulls each one's
+# surfaces towards its artworks'; NCE and the palette term are off (methods/multistyle.py).
+# Chosen by measured runs: models/TRAINING.md.
+PAINTER_DEFAULTS = {"lambda_critic": 1.0, "lambda_teacher": 1.0, "lambda_brushwork": 1.0,
                     "style_contrast": 1.0}
 OTHER_DEFAULTS = {"lambda_critic": 0.0, "lambda_teacher": 0.0, "lambda_brushwork": 0.0,
                   "style_contrast": 0.0}
