@@ -154,8 +154,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("models"))
     parser.add_argument("--name", default="ganstyle-traditions")
     parser.add_argument("--sheets", type=Path, help="render the README sheets into this folder")
-    parser.add_argument("--east", default="japanese-ukiyo-e")
-    parser.add_argument("--west", default="european-impressionism")
+    parser.add_argument("--east", default="chinese-shan-shui")
+    parser.add_argument("--west", default="post-impressionism")
     parser.add_argument("--evaluate-only", action="store_true")
     parser.add_argument("--sheets-only", action="store_true",
                         help="only render the sheets from the --model (already shipped)")

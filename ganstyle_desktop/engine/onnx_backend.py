@@ -31,7 +31,7 @@ from .control import JobCancelled, JobControl
 log = logging.getLogger(__name__)
 
 RUNTIME_FORMAT = "ganstyle-onnx-runtime"
-RUNTIME_VERSION = 2  # 2: the painter's 9x9 to-RGB convolution on space-to-depth blocks
+RUNTIME_VERSION = 3  # 3: the painter's 9x9 to-RGB convolution as four phase-strided ones
 
 
 def available() -> bool:

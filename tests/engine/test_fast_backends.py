@@ -120,8 +120,8 @@ def test_subpixel_upsampler_is_nearest_upsampling_then_the_3x3_conv(size) -> Non
 
 
 @pytest.mark.parametrize("kernel, size", [(9, (20, 20)), (9, (21, 18)), (7, (9, 12)), (9, (9, 9))])
-def test_space_to_depth_conv_is_the_plain_convolution(kernel, size) -> None:
-    from ganstyle_desktop.engine.torch_backend import SpaceToDepthConv
+def test_strided_phase_conv_is_the_plain_convolution(kernel, size) -> None:
+    from ganstyle_desktop.engine.torch_backend import StridedPhaseConv
 
     torch.manual_seed(2)
     conv = torch.nn.Conv2d(8, 3, kernel)
@@ -136,16 +136,16 @@ def test_space_to_depth_conv_is_the_plain_convolution(kernel, size) -> None:
             reference = reference + torch.einsum(
                 "oi,nihw->nohw", w[:, :, u, v], xd[:, :, u : u + h, v : v + wd]
             )
-    assert SpaceToDepthConv.suits(conv)
+    assert StridedPhaseConv.suits(conv)
     with torch.no_grad():
-        fast = SpaceToDepthConv(conv)(x)
+        fast = StridedPhaseConv(conv)(x)
     assert fast.shape == reference.shape
     assert torch.allclose(fast.double(), reference, atol=1e-4)
     # Only what it computes exactly: strided, padded or many-output convolutions stay.
-    assert not SpaceToDepthConv.suits(torch.nn.Conv2d(8, 3, 9, padding=4))
-    assert not SpaceToDepthConv.suits(torch.nn.Conv2d(8, 3, 9, stride=2))
-    assert not SpaceToDepthConv.suits(torch.nn.Conv2d(8, 16, 9))
-    assert not SpaceToDepthConv.suits(torch.nn.Conv2d(8, 3, 3))
+    assert not StridedPhaseConv.suits(torch.nn.Conv2d(8, 3, 9, padding=4))
+    assert not StridedPhaseConv.suits(torch.nn.Conv2d(8, 3, 9, stride=2))
+    assert not StridedPhaseConv.suits(torch.nn.Conv2d(8, 16, 9))
+    assert not StridedPhaseConv.suits(torch.nn.Conv2d(8, 3, 3))
 
 
 def test_the_fast_equivalent_shares_the_generators_layers() -> None:
@@ -446,10 +446,10 @@ def _painter_file(folder: Path) -> Path:
 
 
 def test_the_painter_takes_the_fast_paths_and_paints_the_same(tmp_path) -> None:
-    from ganstyle_desktop.engine.torch_backend import SpaceToDepthConv
+    from ganstyle_desktop.engine.torch_backend import StridedPhaseConv
 
     model = load_model(_painter_file(tmp_path))
-    assert any(isinstance(m, SpaceToDepthConv) for m in fast_equivalent(model.generator).modules())
+    assert any(isinstance(m, StridedPhaseConv) for m in fast_equivalent(model.generator).modules())
     image = photo(150, 214)  # larger than its view: capture, then frozen statistics
     blend = {"ukiyo-e": 0.4, "ink-wash": 0.6}
     reference = plain(model, image, blend)
