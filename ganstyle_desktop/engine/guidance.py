@@ -97,10 +97,11 @@ CUSTOM = "custom"
 # ukiyo-e, Impressionism and post-Impressionism.
 PAINTER_EXPECTATION = (
     "Expect a painting from the first minutes: the pretrained painter starts in the "
-    "average manner of your artworks (on this project's 2-core test machine the tradition "
-    "was recognisable after about 100 steps), and the run sharpens what sets them apart. "
-    "It paints strokes, texture and palette; flat colour fields and hard outlines are "
-    "beyond it."
+    "average manner of your artworks, set apart from the other traditions you train "
+    "with it (on this project's 2-core test machine a tradition was recognisable after "
+    "about 100 steps, under 2 minutes), and the run sharpens what sets them apart. It "
+    "paints strokes, texture, palette and softly flattened planes; hard-edged colour "
+    "fields are beyond it."
 )
 
 

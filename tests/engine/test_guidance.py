@@ -196,7 +196,7 @@ def test_the_painter_is_promised_what_it_paints(tmp_path) -> None:
 
     config = tiny_config(tmp_path)
     painter = guidance.expectation(replace(config, method="multistyle", preset="painter"))
-    assert "first minutes" in painter and "flat colour" in painter
+    assert "first minutes" in painter and "hard-edged colour fields are beyond it" in painter
     lite = guidance.expectation(replace(config, preset="lite", steps=50))
     assert lite != painter and "first minutes" not in lite
     # a goal's own words do not override what the painter does

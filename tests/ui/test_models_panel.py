@@ -113,3 +113,41 @@ def test_starter_models_are_listed_read_only(
     assert not panel.delete_button.isEnabled() and not panel.rename_button.isEnabled()
     assert panel.export_button.isEnabled()
     assert not panel.delete_selected()
+
+
+def test_a_run_model_trained_on_folders_shows_its_artworks(tmp_path, model_factory) -> None:
+    """A card lists no files for a run on plain folders; the run's settings name them, so
+    the style strip can show them for the run's model and its kept checkpoints."""
+    import json
+
+    from PIL import Image
+
+    from ganstyle_desktop.ui.jobs.models import scan_models
+
+    styles = []
+    for name in ("prints", "ink"):
+        folder = tmp_path / "art" / name
+        folder.mkdir(parents=True)
+        for i in range(5):
+            Image.new("RGB", (8, 8), (40 * i, 20, 90)).save(folder / f"{name}_{i}.png")
+        styles.append({"name": name, "paths": [str(folder)]})
+    run = tmp_path / "runs" / "my-run"
+    (run / "checkpoints" / "step_0000010").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"styles": styles}))
+    model_factory(run / "model.safetensors")
+    model_factory(run / "checkpoints" / "step_0000010" / "model.safetensors")
+    lone = tmp_path / "elsewhere"
+    model_factory(lone / "alone.safetensors")
+    # ... and the copy "Add to Models" makes, whose card names the run
+    from ganstyle_desktop.engine.runs import add_to_library
+
+    library = tmp_path / "library"
+    copy = add_to_library(run / "model.safetensors", library)
+    entries = {e.path: e for e in scan_models(
+        [(tmp_path / "runs", False), (lone, False), (library, False)])}
+    for path in (run / "model.safetensors", copy,
+                 run / "checkpoints" / "step_0000010" / "model.safetensors"):
+        files = entries[path].style_files
+        assert len(files) == 4 and all(f.is_file() for f in files)
+        assert {f.parent.name for f in files} == {"prints", "ink"}  # both traditions
+    assert entries[lone / "alone.safetensors"].style_files == []

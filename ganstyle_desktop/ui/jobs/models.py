@@ -142,12 +142,49 @@ def scan_models(folders: list[tuple[Path, bool]]) -> list[ModelEntry]:
                 p = row.get("path") or row.get("file")
                 if p and Path(p).is_file():
                     styles.append(Path(p))
+            if not styles:  # trained here on folders: the run's settings name them
+                styles = run_style_files(path, card.training.get("run"))
             described = _styles_of(path, card)
             entries.append(
                 ModelEntry(path, card.to_dict(), described.name, starter, "", styles[:4],
                            described, references_note(style_rows))
             )
     return entries
+
+
+RUN_CONFIG = "config.json"
+
+
+def run_style_files(model_path: Path, run: str | None = None, count: int = 4) -> list[Path]:
+    """Artworks of the run a model file belongs to (the run's model or one of its kept
+    checkpoints: ``RUN/model.safetensors``, ``RUN/checkpoints/step_N/model.safetensors``,
+    or a copy in the models folder whose card names the ``run``), read from the run's saved
+    settings, spread over its traditions; [] when the file is not from a run or the
+    artworks are gone. A card lists no files for a run on plain folders."""
+    import json
+
+    from ganstyle_desktop.engine.imageio import collect_image_files
+
+    candidates = ([Path(run)] if run else []) + list(model_path.parents)[:3]
+    for folder in candidates:
+        settings = folder / RUN_CONFIG
+        if not settings.is_file():
+            continue
+        try:
+            styles = json.loads(settings.read_text(encoding="utf-8")).get("styles") or []
+            per_source = [
+                collect_image_files([Path(p) for p in (s.get("paths") or []) if Path(p).exists()])
+                for s in styles if isinstance(s, dict)
+            ]
+        except (OSError, ValueError, AttributeError, TypeError):
+            return []
+        picked: list[Path] = []
+        for i in range(count):  # round robin over the traditions
+            for files in per_source:
+                if i < len(files) and len(picked) < count:
+                    picked.append(files[i * max(1, len(files) // count)])
+        return picked
+    return []
 
 
 def references_note(style_rows: list[dict], artists: int = 3) -> str:
