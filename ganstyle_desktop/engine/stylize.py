@@ -225,6 +225,31 @@ def _painter(
     )
 
 
+def prepare_model(
+    model_path: Path | str, device: str = "auto", control: JobControl | None = None
+) -> str:
+    """Do ahead of the first Stylize what that first call would otherwise do while the
+    person waits: load the model (into the process-wide cache the stylizer reads) and,
+    where ONNX Runtime will paint it, export it (cached on disk by content) and open its
+    sessions. Returns the backend that will paint it. Safe beside a stylize of the same
+    model: the export is made once (``onnx_backend.ensure_runtime`` holds a lock)."""
+    from .model_cache import device_for, load_model_cached
+
+    model = load_model_cached(model_path, device_for(device))
+    if control is not None:
+        control.raise_if_cancelled()
+    backend = choose_backend(model, "auto", device)
+    if backend == "onnx":
+        from .onnx_backend import default_threads, ensure_runtime, session_for
+
+        runtime = ensure_runtime(model)
+        for graph in ("stats.onnx", "tiles.onnx"):
+            if control is not None:
+                control.raise_if_cancelled()
+            session_for(runtime.folder / graph, default_threads())
+    return backend
+
+
 # -- the stylizer ---------------------------------------------------------------------------
 
 # A preview is shown only when the next picture has at least this many times its pixels

@@ -63,6 +63,7 @@ from .compare_view import CompareView
 from .errors import log_dir, show_error
 from .jobs import BackgroundTask, EngineFacts, read_engine_facts
 from .jobs.library import dataset_references, dataset_training_sources
+from .jobs.models import PrepareModelJob
 from .jobs.runs import add_model_to_library, library_copy_of
 from .library_view import library_mode
 from .panels.blend_panel import BlendPanel
@@ -171,6 +172,10 @@ class MainWindow(QMainWindow):
         self.datasets_panel, datasets_scroll = _make_datasets_panel()
         self.has_library = datasets_scroll is not None
         self.training_job = self.training_panel.job
+        # The active model is loaded and its fast path made ready in the background, so
+        # the first Stylize paints at once (else: torch import and ONNX export first).
+        self.prepare_job = PrepareModelJob(self)
+        self.prepare_job.failed.connect(lambda reason: log.info("model not prepared: %s", reason))
         self.runs_panel = RunsPanel(self, self.training_job)
         self._model_tasks: list[BackgroundTask] = []
         self._after_listing: tuple[str, bool] | None = None  # (model, stylize) to activate
@@ -858,6 +863,8 @@ class MainWindow(QMainWindow):
         the list does not hold leaves no other row looking active."""
         if model is not None:
             app_settings().setValue("model/last", str(model))
+            if not self._closing:
+                self.prepare_job.request((Path(model), self.canvas.device))
             if self.models_panel.current_path() != str(model):
                 if not self.models_panel.select_path(model):
                     self.models_panel.clear_selection()

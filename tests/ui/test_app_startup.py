@@ -173,3 +173,29 @@ def test_a_shipped_model_says_what_it_learned_from_when_its_artworks_are_elsewhe
         assert window.canvas.style_strip._empty.isVisibleTo(window.canvas.style_strip)
     finally:
         window.close()
+
+
+def test_the_active_model_is_made_ready_before_the_first_stylize(
+    qtbot, tmp_path, monkeypatch, model_factory
+) -> None:
+    """Choosing a model loads it and exports it for ONNX Runtime in the background, so the
+    first Stylize does not start with a torch import and an export."""
+    from ganstyle_desktop import paths
+    from ganstyle_desktop.engine import onnx_backend
+    from ganstyle_desktop.ui.main_window import MainWindow
+
+    starter = tmp_path / "starter-models"
+    model = model_factory(starter / "starter.safetensors", name="Starter stripes")
+    monkeypatch.setattr(paths, "starter_models_dir", lambda: starter)
+    monkeypatch.setenv("GANSTYLE_CACHE_DIR", str(tmp_path / "cache"))
+    window = MainWindow()
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.prepare_job.finished, timeout=120_000) as ready:
+        window.show()
+    try:
+        expected = "onnx" if onnx_backend.available() and onnx_backend.can_export() else "torch"
+        assert ready.args == [expected]
+        if expected == "onnx":
+            assert onnx_backend.cached_runtime(model) is not None
+    finally:
+        window.close()

@@ -28,6 +28,7 @@ from .images import Photo
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "PrepareModelJob",
     "BlendPreview",
     "BlendPreviewJob",
     "BlendRequest",
@@ -305,6 +306,29 @@ class BlendPreviewJob(LatestRequestJob):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(_render_blend, parent, "blend-preview")
+
+
+# -- getting a model ready -----------------------------------------------------------------
+
+
+def _prepare_model(request: tuple[Path, str], control: JobControl, _report: Report) -> str:
+    """Load ``(path, device)``'s model and make its fast path ready (see
+    :func:`ganstyle_desktop.engine.stylize.prepare_model`); returns the backend."""
+    limit_torch_threads()
+    from ganstyle_desktop.engine.stylize import prepare_model
+
+    path, device = request
+    control.raise_if_cancelled()
+    return prepare_model(path, device, control)
+
+
+class PrepareModelJob(LatestRequestJob):
+    """``request((model_path, device))`` when a model becomes active: the first Stylize
+    then starts painting at once instead of importing torch and exporting the model
+    (measured: benchmarks/bench_time_to_preview.py). ``finished`` carries the backend."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(_prepare_model, parent, "prepare-model")
 
 
 # -- style references ----------------------------------------------------------------------
