@@ -35,6 +35,7 @@ from .nets import norm_layers, norm_statistics, receptive_field
 from .onnx_backend import RUNTIME_FORMAT, RUNTIME_VERSION
 from .tiling import VIEW_FACTOR
 from .torch_backend import (
+    _lock_for,
     activation_bytes_per_pixel,
     fast_equivalent,
     fast_path_refusal,
@@ -224,17 +225,21 @@ def export_runtime(model: object, folder: Path | str, source_digest: str = "") -
     x, extra = _probe_inputs(fast, side)
     weight_names = ["blend_weights"] if extra else []
     stats = _Painting(fast, stats_in=False, stats_out=True)
-    try:
-        stats_bytes = _export(stats, (x, *extra), ["x", *weight_names], ["y", "mean", "var"])
-        with torch.no_grad():
-            _, mean, var = stats(x, *extra)
-        tiles = _Painting(fast, stats_in=True, stats_out=False)
-        tiles_bytes = _export(
-            tiles, (x, *extra, mean, var), ["x", *weight_names, "mean", "var"], ["y"]
-        )
-    finally:
-        for layer in norm_layers(fast):
-            layer.frozen_mean = layer.frozen_var = None
+    # Tracing sets and clears statistics on the model's own norm layers: a stylize of the
+    # same model in another thread (the window prepares a model while one paints) must not
+    # run between, so both take the model's one lock.
+    with _lock_for(fast):
+        try:
+            stats_bytes = _export(stats, (x, *extra), ["x", *weight_names], ["y", "mean", "var"])
+            with torch.no_grad():
+                _, mean, var = stats(x, *extra)
+            tiles = _Painting(fast, stats_in=True, stats_out=False)
+            tiles_bytes = _export(
+                tiles, (x, *extra, mean, var), ["x", *weight_names, "mean", "var"], ["y"]
+            )
+        finally:
+            for layer in norm_layers(fast):
+                layer.frozen_mean = layer.frozen_var = None
     write_bytes_atomic(folder / "stats.onnx", stats_bytes)
     write_bytes_atomic(folder / "tiles.onnx", tiles_bytes)
     card = getattr(model, "card", None)
@@ -264,11 +269,12 @@ def export_onnx_file(model: object, dst: Path | str) -> tuple[Path, Path]:
     x, extra = _probe_inputs(fast, side)
     image = (x + 1) / 2
     names = ["image", "view"] + (["blend_weights"] if extra else [])
-    try:
-        data = _export(_OneFile(fast), (image, image, *extra), names, ["stylized"])
-    finally:
-        for layer in norm_layers(fast):
-            layer.frozen_mean = layer.frozen_var = None
+    with _lock_for(fast):  # as export_runtime: the model's own layers are traced
+        try:
+            data = _export(_OneFile(fast), (image, image, *extra), names, ["stylized"])
+        finally:
+            for layer in norm_layers(fast):
+                layer.frozen_mean = layer.frozen_var = None
     card = getattr(model, "card", None)
     card_dict = card.to_dict() if card is not None else {}
     training = facts["training_size"] or 256

@@ -460,3 +460,24 @@ def test_the_painter_takes_the_fast_paths_and_paints_the_same(tmp_path) -> None:
         mean, worst = levels(out, reference)
         assert mean <= 0.05 and worst <= 1, (backend, mean, worst)
     assert levels(reference, image)[0] > 5
+
+
+def test_exports_trace_under_the_models_lock(tmp_path, monkeypatch) -> None:
+    """Tracing sets statistics on the model's own layers, so an export must hold the lock
+    a stylize of the same model holds (the window prepares a model while one paints)."""
+    from ganstyle_desktop.engine import onnx_export
+    from ganstyle_desktop.engine.torch_backend import _lock_for
+
+    model = load_model(model_file(tmp_path, True, seed=6))
+    held = []
+    real_export = onnx_export._export
+
+    def checking_export(module, *args, **kwargs):
+        held.append(_lock_for(module).locked())
+        return real_export(module, *args, **kwargs)
+
+    monkeypatch.setattr(onnx_export, "_export", checking_export)
+    onnx_export.export_runtime(model, tmp_path / "runtime")
+    onnx_export.export_onnx_file(model, tmp_path / "one.onnx")
+    assert held == [True, True, True]
+    assert not _lock_for(fast_equivalent(model.generator)).locked()  # and released
