@@ -269,16 +269,20 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0) -> float:
     return float((num / den).mean())
 
 
+def _paired(src: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out`` at ``src``'s size (Lanczos), so the two compare place by place."""
+    if out.shape == src.shape:
+        return out
+    return np.asarray(Image.fromarray(out).resize(src.shape[1::-1], Image.Resampling.LANCZOS))
+
+
 def edge_ssim(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> float:
     """Mean SSIM between Sobel edge maps of paired inputs and outputs' luminance."""
     if len(inputs) != len(outputs) or not inputs:
         raise MetricsError("edge SSIM needs the same, non-zero number of inputs and outputs")
     scores = []
     for src, out in zip(inputs, outputs, strict=True):
-        if out.shape != src.shape:
-            out = np.asarray(
-                Image.fromarray(out).resize(src.shape[1::-1], Image.Resampling.LANCZOS)
-            )
+        out = _paired(src, out)
         scores.append(ssim(sobel_edges(luminance(src)), sobel_edges(luminance(out))))
     return float(np.mean(scores))
 
@@ -349,10 +353,7 @@ def contour_fscore(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray],
         raise MetricsError("the contour score needs the same, non-zero number of inputs and outputs")
     scores = []
     for src, out in zip(inputs, outputs, strict=True):
-        if out.shape != src.shape:
-            out = np.asarray(
-                Image.fromarray(out).resize(src.shape[1::-1], Image.Resampling.LANCZOS)
-            )
+        out = _paired(src, out)
         photo, painted = contour_map(src), contour_map(out)
         if not photo.any() or not painted.any():
             scores.append(float(photo.any() == painted.any()))  # both blank: nothing lost

@@ -125,6 +125,7 @@ def scan_models(folders: list[tuple[Path, bool]]) -> list[ModelEntry]:
     from ganstyle_desktop.engine.modelfile import ModelFileError, read_card
 
     entries: list[ModelEntry] = []
+    run_files: dict[tuple[str, str], list[Path]] = {}
     for folder, starter in folders:
         if not folder.is_dir():
             continue
@@ -144,7 +145,13 @@ def scan_models(folders: list[tuple[Path, bool]]) -> list[ModelEntry]:
                 if p and Path(p).is_file():
                     styles.append(Path(p))
             if not styles:  # trained here on folders: the run's settings name them
-                styles = run_style_files(path, card.training.get("run"))
+                run = card.training.get("run") or ""
+                # A run's model and its checkpoints share the run's list: read it once.
+                key = (run, str(path.parent.parent.parent if path.parent.parent.name
+                                 == "checkpoints" else path.parent))
+                if key not in run_files:
+                    run_files[key] = run_style_files(path, run or None)
+                styles = run_files[key]
             described = _styles_of(path, card)
             entries.append(
                 ModelEntry(path, card.to_dict(), described.name, starter, "", styles[:4],
