@@ -230,12 +230,37 @@ def precision_name(plan: DevicePlan) -> str:
 # -- the fast equivalent --------------------------------------------------------------------
 
 
+def _shuffle_kernel(channels: int) -> torch.Tensor:
+    """The 0/1 kernel of a stride-2 transposed convolution that is ``pixel_shuffle(x, 2)``
+    on ``4 * channels`` inputs: input channel c * 4 + 2a + b lands on output c, phase (a, b)."""
+    kernel = torch.zeros(4 * channels, channels, 2, 2)
+    for c in range(channels):
+        for a in (0, 1):
+            for b in (0, 1):
+                kernel[c * 4 + 2 * a + b, c, a, b] = 1.0
+    return kernel
+
+
+def _pixel_shuffle(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """``pixel_shuffle(x, 2)``. Exported to ONNX as the transposed convolution with the
+    0/1 ``kernel`` (exact: each output is one input times 1): ONNX Runtime's DepthToSpace
+    is a generic transpose, measured on one core at 8 x 1024 x 1024 out: 39 ms against
+    20 ms (3 channels: 11 against 3). In PyTorch the shuffle itself is the faster."""
+    if torch.onnx.is_in_onnx_export():
+        return F.conv_transpose2d(x, kernel.to(x.dtype), stride=2)
+    return F.pixel_shuffle(x, 2)
+
+
 class SubpixelUpsample(nn.Module):
     """``conv3x3(reflect_pad(nearest_x2(x)))`` computed at the input's resolution.
 
     Output phase (a, b) of pixel (i, j) is a 2x2 convolution of the edge-padded input at
     rows i - 1 + a .. i + a and columns j - 1 + b .. j + b, with the 3x3 kernel's taps
-    summed where the upsampling repeated a pixel.
+    summed where the upsampling repeated a pixel. The four phases are computed by one 3x3
+    convolution (each phase's 2x2 kernel placed at its offset, zeros elsewhere) and
+    interleaved by a pixel shuffle. Measured on one core, 16 to 8 channels, 512 to 1024 px,
+    ONNX Runtime: 60 ms, against 96 ms for four 2x2 convolutions and 83 ms for the
+    definition; a transposed convolution (50 ms) needs a 135 MB column buffer there.
     """
 
     def __init__(self, upsample: Upsample) -> None:
@@ -248,31 +273,103 @@ class SubpixelUpsample(nn.Module):
             [[[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]], [[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]],
             dtype=w.dtype,
         )
-        kernels = [
-            torch.einsum("ry,sx,oiyx->oirs", merge[a], merge[b], w) for a in (0, 1) for b in (0, 1)
-        ]
-        self.out_channels = conv.out_channels
-        self.weight = nn.Parameter(torch.cat(kernels, 0).contiguous(), requires_grad=False)
-        bias = conv.bias.detach() if conv.bias is not None else torch.zeros(conv.out_channels)
-        self.bias = nn.Parameter(bias.repeat(4).contiguous(), requires_grad=False)
+        out_c, in_c = w.shape[:2]
+        kernel = torch.zeros(out_c, 2, 2, in_c, 3, 3, dtype=w.dtype)
+        for a in (0, 1):
+            for b in (0, 1):
+                phase = torch.einsum("ry,sx,oiyx->oirs", merge[a], merge[b], w)
+                kernel[:, a, b, :, a : a + 2, b : b + 2] = phase
+        # pixel_shuffle's channel order: channel * 4 + row phase * 2 + column phase.
+        self.out_channels = out_c
+        self.weight = nn.Parameter(kernel.reshape(4 * out_c, in_c, 3, 3), requires_grad=False)
+        bias = conv.bias.detach() if conv.bias is not None else torch.zeros(out_c)
+        self.bias = nn.Parameter(bias.repeat_interleave(4).contiguous(), requires_grad=False)
+        self.register_buffer("shuffle", _shuffle_kernel(out_c), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         xp = F.pad(x, (1, 1, 1, 1), mode="replicate")
-        c = self.out_channels
-        rows = (xp[:, :, :-1], xp[:, :, 1:])
-        phases = []
+        return _pixel_shuffle(F.conv2d(xp, self.weight, self.bias), self.shuffle)
+
+
+class PhaseStem(nn.Module):
+    """``conv_s2(reflect_pad1(relu(conv_k(reflect_pad(x)))))``, the first two layers
+    of an encoder, without ever holding the full-resolution feature map.
+
+    The stride-1 k x k convolution (few channels out, at full resolution) is computed as
+    one stride-2 (k + 1)-tap convolution with four times the outputs: its four phases,
+    side by side as channels (the space-to-depth of the feature map). The 3x3 stride-2
+    convolution that follows reads full-resolution rows 2o - 1, 2o, 2o + 1: phase 1 of
+    half-resolution row o - 1, phases 0 and 1 of row o, so it is a 2x2 convolution of the
+    phases; the reflected row -1 is row 1, phase 1 of row 0, which an edge pad supplies.
+    Measured on one core at 1024 px (ONNX Runtime): 101 ms against 143 ms.
+    """
+
+    def __init__(self, first: nn.Conv2d, second: nn.Conv2d) -> None:
+        super().__init__()
+        w1 = first.weight.detach()  # (c1, in, k, k)
+        c1, cin, k, _ = w1.shape
+        big = torch.zeros(2, 2, c1, cin, k + 1, k + 1, dtype=w1.dtype)
         for a in (0, 1):
             for b in (0, 1):
-                part = rows[a][:, :, :, :-1] if b == 0 else rows[a][:, :, :, 1:]
-                k = 2 * a + b
-                phases.append(
-                    F.conv2d(part, self.weight[k * c : (k + 1) * c], self.bias[k * c : (k + 1) * c])
-                )
-        # Interleave to pixel_shuffle's channel order (channel c * 4 + phase); the channel
-        # count is written as a number so an ONNX export knows it (its batch norm needs it).
-        out = torch.stack(phases, dim=2)
-        n, _, _, height, width = out.shape
-        return F.pixel_shuffle(out.reshape(n, 4 * c, height, width), 2)
+                big[a, b, :, :, a : a + k, b : b + k] = w1
+        # Channel (2a + b) * c1 + c: phase (a, b) of feature c.
+        self.weight1 = nn.Parameter(big.reshape(4 * c1, cin, k + 1, k + 1), requires_grad=False)
+        b1 = first.bias.detach() if first.bias is not None else torch.zeros(c1)
+        self.bias1 = nn.Parameter(b1.repeat(4).contiguous(), requires_grad=False)
+        w2 = second.weight.detach()  # (c2, c1, 3, 3)
+        c2 = w2.shape[0]
+        small = torch.zeros(c2, 2, 2, c1, 2, 2, dtype=w2.dtype)
+        # (tap, phase) of the padded phase map -> row of the 3x3 kernel.
+        taps = {(0, 1): 0, (1, 0): 1, (1, 1): 2}
+        for (tr, pa), kr in taps.items():
+            for (tc, pb), kc in taps.items():
+                small[:, pa, pb, :, tr, tc] = w2[:, :, kr, kc]
+        self.weight2 = nn.Parameter(small.reshape(c2, 4 * c1, 2, 2), requires_grad=False)
+        b2 = second.bias.detach() if second.bias is not None else torch.zeros(c2)
+        self.bias2 = nn.Parameter(b2.clone(), requires_grad=False)
+        self.pad = k // 2
+
+    @staticmethod
+    def suits(layers: list[nn.Module]) -> bool:
+        """The five layers are reflect pad, an odd stride-1 convolution it pads exactly,
+        ReLU, reflect pad 1 and a plain 3x3 stride-2 convolution."""
+        if len(layers) < 5:
+            return False
+        pad1, first, relu, pad2, second = layers[:5]
+
+        def plain(conv: nn.Module) -> bool:
+            return (
+                type(conv) is nn.Conv2d
+                and conv.padding == (0, 0)
+                and conv.dilation == (1, 1)
+                and conv.groups == 1
+                and conv.padding_mode == "zeros"
+                and conv.kernel_size[0] == conv.kernel_size[1]
+            )
+
+        return (
+            type(pad1) is nn.ReflectionPad2d
+            and plain(first)
+            and first.stride == (1, 1)
+            and first.kernel_size[0] % 2 == 1
+            and tuple(pad1.padding) == (first.kernel_size[0] // 2,) * 4
+            and type(relu) is nn.ReLU
+            and type(pad2) is nn.ReflectionPad2d
+            and tuple(pad2.padding) == (1, 1, 1, 1)
+            and plain(second)
+            and second.stride == (2, 2)
+            and second.kernel_size == (3, 3)
+            and second.in_channels == first.out_channels
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # An even size: the stride-2 layer's generator has a size multiple of 2 or more.
+        p = self.pad
+        # One more zero row and column: the (k + 1)-tap kernel of phase 0 reads one past.
+        xp = F.pad(F.pad(x, (p, p, p, p), mode="reflect"), (0, 1, 0, 1))
+        h = F.relu(F.conv2d(xp, self.weight1, self.bias1, stride=2))
+        h = F.pad(h, (1, 0, 1, 0), mode="replicate")
+        return F.conv2d(h, self.weight2, self.bias2)  # the encoder's own ReLU follows
 
 
 class StridedPhaseConv(nn.Module):
@@ -299,6 +396,7 @@ class StridedPhaseConv(nn.Module):
         )
         bias = conv.bias.detach() if conv.bias is not None else torch.zeros(out_c)
         self.bias = nn.Parameter(bias.repeat_interleave(4).contiguous(), requires_grad=False)
+        self.register_buffer("shuffle", _shuffle_kernel(out_c), persistent=False)
         self.kernel = k
 
     @staticmethod
@@ -323,7 +421,7 @@ class StridedPhaseConv(nn.Module):
         # The (K + 1)-tap kernel reads one row/column past the input: a zero one, which only
         # the cut-off outputs of an odd size would touch.
         x = F.pad(x, (0, 1, 0, 1))
-        y = F.pixel_shuffle(F.conv2d(x, self.weight, self.bias, stride=2), 2)
+        y = _pixel_shuffle(F.conv2d(x, self.weight, self.bias, stride=2), self.shuffle)
         return y[..., :height, :width]
 
 
@@ -406,6 +504,10 @@ def _with_subpixel(module: nn.Module) -> nn.Module:
         return SubpixelUpsample(module)
     if StridedPhaseConv.suits(module):
         return StridedPhaseConv(module)
+    if type(module) is nn.Sequential and PhaseStem.suits(list(module)):
+        layers = list(module)
+        rest = [_with_subpixel(layer) for layer in layers[5:]]
+        return nn.Sequential(PhaseStem(layers[1], layers[4]), *rest)
     replaced = {name: _with_subpixel(child) for name, child in module.named_children()}
     if all(replaced[name] is child for name, child in module.named_children()):
         return module

@@ -148,6 +148,44 @@ def test_strided_phase_conv_is_the_plain_convolution(kernel, size) -> None:
     assert not StridedPhaseConv.suits(torch.nn.Conv2d(8, 3, 3))
 
 
+@pytest.mark.parametrize("kernel, size", [(9, (20, 20)), (9, (12, 18)), (7, (8, 10)), (3, (6, 4))])
+def test_phase_stem_is_the_encoders_first_two_layers(kernel, size) -> None:
+    from ganstyle_desktop.engine.torch_backend import PhaseStem
+
+    torch.manual_seed(3)
+    first, second = torch.nn.Conv2d(3, 8, kernel), torch.nn.Conv2d(8, 16, 3, stride=2)
+    layers = [
+        torch.nn.ReflectionPad2d(kernel // 2), first, torch.nn.ReLU(),
+        torch.nn.ReflectionPad2d(1), second, torch.nn.ReLU(),
+    ]  # fmt: skip
+    x = torch.randn(2, 3, *size)
+    # The definition, written out in double precision: reflect pad, convolution, ReLU,
+    # reflect pad 1, the stride-2 convolution (whose ReLU the encoder keeps).
+    xd = x.double()
+    h = torch.relu(
+        F.conv2d(
+            F.pad(xd, (kernel // 2,) * 4, mode="reflect"),
+            first.weight.detach().double(),
+            first.bias.detach().double(),
+        )
+    )
+    reference = F.conv2d(
+        F.pad(h, (1, 1, 1, 1), mode="reflect"),
+        second.weight.detach().double(),
+        second.bias.detach().double(),
+        stride=2,
+    )
+    assert PhaseStem.suits(layers)
+    with torch.no_grad():
+        fast = PhaseStem(first, second)(x)
+    assert fast.shape == reference.shape
+    assert torch.allclose(fast.double(), reference, atol=1e-4)
+    # Only the exact pattern: a stride-1 second layer or a norm in between stays as it is.
+    assert not PhaseStem.suits(layers[:4] + [torch.nn.Conv2d(8, 16, 3)])
+    assert not PhaseStem.suits([layers[0], first, torch.nn.InstanceNorm2d(8), *layers[3:]])
+    assert not PhaseStem.suits([torch.nn.ReflectionPad2d(kernel // 2 + 1), *layers[1:]])
+
+
 def test_the_fast_equivalent_shares_the_generators_layers() -> None:
     gen = MultiStyleGenerator(MID_LIKE, TRADITIONS).eval()
     fast = fast_equivalent(gen)
@@ -218,6 +256,47 @@ def test_onnx_export_is_cached_by_content_and_read_without_torch(tmp_path) -> No
     # A changed file is a different model: not the cached export.
     other = model_file(tmp_path, True, seed=9)
     assert onnx_backend.cached_runtime(other) is None
+
+
+@needs_ort
+def test_sessions_keep_the_optimized_graph_per_machine_and_paint_the_same(tmp_path) -> None:
+    import onnxruntime as ort
+
+    runtime = onnx_backend.ensure_runtime(load_model(model_file(tmp_path, True)))
+    graph = runtime.folder / "tiles.onnx"
+    kept = onnx_backend.optimized_path(graph)
+    assert onnx_backend.machine_fingerprint() in kept.name  # another machine: another file
+    x = np.random.default_rng(0).random((1, 3, 32, 48), dtype=np.float32) * 2 - 1
+    channels = sum(runtime.norm_channels)
+    feeds = {
+        "x": x,
+        "blend_weights": np.array([0.3, 0.7], np.float32),
+        "mean": np.linspace(-0.2, 0.2, channels, dtype=np.float32),
+        "var": np.linspace(0.5, 1.5, channels, dtype=np.float32),
+    }
+    # The reference: a session that optimizes the graph itself, nothing kept.
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    reference = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    expected = reference.run(None, feeds)[0]
+
+    onnx_backend.forget_sessions()
+    kept.unlink(missing_ok=True)
+    first = onnx_backend.session_for(graph, 1)  # optimizes, and keeps the result
+    assert kept.is_file() and not list(kept.parent.glob("*.partial"))
+    np.testing.assert_allclose(first.run(None, feeds)[0], expected, atol=1e-5)
+    onnx_backend.forget_sessions()
+    loaded = onnx_backend.session_for(graph, 1)  # from the kept graph, as it is
+    assert loaded is not first
+    np.testing.assert_allclose(loaded.run(None, feeds)[0], expected, atol=1e-5)
+
+    # A damaged kept graph is made again, and the session still paints.
+    onnx_backend.forget_sessions()
+    kept.write_bytes(b"not an onnx graph")
+    again = onnx_backend.session_for(graph, 1)
+    np.testing.assert_allclose(again.run(None, feeds)[0], expected, atol=1e-5)
+    assert kept.stat().st_size > 1000
+    onnx_backend.forget_sessions()
 
 
 # -- the one-file export --------------------------------------------------------------------
@@ -446,10 +525,12 @@ def _painter_file(folder: Path) -> Path:
 
 
 def test_the_painter_takes_the_fast_paths_and_paints_the_same(tmp_path) -> None:
-    from ganstyle_desktop.engine.torch_backend import StridedPhaseConv
+    from ganstyle_desktop.engine.torch_backend import PhaseStem, StridedPhaseConv
 
     model = load_model(_painter_file(tmp_path))
-    assert any(isinstance(m, StridedPhaseConv) for m in fast_equivalent(model.generator).modules())
+    fast_layers = list(fast_equivalent(model.generator).modules())
+    assert any(isinstance(m, StridedPhaseConv) for m in fast_layers)
+    assert any(isinstance(m, PhaseStem) for m in fast_layers)
     image = photo(150, 214)  # larger than its view: capture, then frozen statistics
     blend = {"ukiyo-e": 0.4, "ink-wash": 0.6}
     reference = plain(model, image, blend)
