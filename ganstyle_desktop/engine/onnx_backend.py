@@ -339,13 +339,17 @@ def _open_session(path: Path, threads: int) -> Any:
     options.optimized_model_filepath = str(partial)
     try:
         session = ort.InferenceSession(str(path), options, providers=providers)
-    finally:
-        try:  # written while the session was made: publish it whole, or not at all
-            if partial.is_file():
-                os.replace(partial, kept)
-        except OSError as exc:
-            log.info("Optimized graph not kept (%s): %s", kept, exc)
-            partial.unlink(missing_ok=True)
+    except Exception as exc:  # noqa: BLE001 - e.g. a read-only cache: paint without keeping
+        log.info("Optimized graph not kept beside %s (%s)", path, exc)
+        partial.unlink(missing_ok=True)
+        options = _options(threads, level.ORT_ENABLE_ALL)
+        return ort.InferenceSession(str(path), options, providers=providers)
+    try:  # written while the session was made: publish it whole, or not at all
+        if partial.is_file():
+            os.replace(partial, kept)
+    except OSError as exc:
+        log.info("Optimized graph not kept (%s): %s", kept, exc)
+        partial.unlink(missing_ok=True)
     return session
 
 

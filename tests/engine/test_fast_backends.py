@@ -299,6 +299,20 @@ def test_sessions_keep_the_optimized_graph_per_machine_and_paint_the_same(tmp_pa
     onnx_backend.forget_sessions()
 
 
+@needs_ort
+def test_a_cache_it_cannot_write_to_still_paints(tmp_path, monkeypatch) -> None:
+    runtime = onnx_backend.ensure_runtime(load_model(model_file(tmp_path, False)))
+    graph = runtime.folder / "stats.onnx"
+    unwritable = tmp_path / "no-such-folder" / "stats.optimized.onnx"
+    monkeypatch.setattr(onnx_backend, "optimized_path", lambda path: unwritable)
+    onnx_backend.forget_sessions()
+    session = onnx_backend.session_for(graph, 1)  # ONNX Runtime cannot write the file there
+    x = np.zeros((1, 3, 32, 32), np.float32)
+    assert session.run(None, {"x": x})[0].shape == (1, 3, 32, 32)
+    assert not unwritable.exists()
+    onnx_backend.forget_sessions()
+
+
 # -- the one-file export --------------------------------------------------------------------
 
 
