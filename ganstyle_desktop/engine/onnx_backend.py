@@ -13,6 +13,7 @@ stylizer falls back to PyTorch when it cannot.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import logging
@@ -273,6 +274,7 @@ _SESSIONS: dict[tuple[str, int], Any] = {}
 _SESSIONS_GUARD = threading.Lock()
 
 
+@functools.cache
 def machine_fingerprint() -> str:
     """What an optimized graph depends on besides the model: ONNX Runtime's version and
     the CPU it was optimized for (its blocked layouts follow the vector width: 8 floats
