@@ -32,7 +32,7 @@ from .control import JobCancelled, JobControl
 log = logging.getLogger(__name__)
 
 RUNTIME_FORMAT = "ganstyle-onnx-runtime"
-RUNTIME_VERSION = 4  # 4: one-convolution upsamplers and the phase stem
+RUNTIME_VERSION = 5  # 5: one-convolution upsamplers, the phase stem, pads taken in
 
 
 def available() -> bool:

@@ -365,8 +365,9 @@ class PhaseStem(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # An even size: the stride-2 layer's generator has a size multiple of 2 or more.
         p = self.pad
-        # One more zero row and column: the (k + 1)-tap kernel of phase 0 reads one past.
-        xp = F.pad(F.pad(x, (p, p, p, p), mode="reflect"), (0, 1, 0, 1))
+        # No extra row for the (k + 1)-tap kernel (as StridedPhaseConv has): at an even
+        # size the stride-2 convolution's last output already ends on the last row.
+        xp = F.pad(x, (p, p, p, p), mode="reflect")
         h = F.relu(F.conv2d(xp, self.weight1, self.bias1, stride=2))
         h = F.pad(h, (1, 0, 1, 0), mode="replicate")
         return F.conv2d(h, self.weight2, self.bias2)  # the encoder's own ReLU follows
@@ -382,10 +383,12 @@ class StridedPhaseConv(nn.Module):
     column is cut off.
     """
 
-    def __init__(self, conv: nn.Conv2d) -> None:
+    def __init__(self, conv: nn.Conv2d, reflect: int = 0) -> None:
         super().__init__()
         w = conv.weight.detach()  # (out, in, k, k)
         out_c, in_c, k, _ = w.shape
+        # A reflection pad that came before the convolution, taken in (one Pad op fewer).
+        self.reflect = int(reflect)
         big = torch.zeros(out_c, 2, 2, in_c, k + 1, k + 1, dtype=w.dtype)
         for a in (0, 1):
             for b in (0, 1):
@@ -417,10 +420,16 @@ class StridedPhaseConv(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        height, width = x.shape[-2] - self.kernel + 1, x.shape[-1] - self.kernel + 1
-        # The (K + 1)-tap kernel reads one row/column past the input: a zero one, which only
-        # the cut-off outputs of an odd size would touch.
-        x = F.pad(x, (0, 1, 0, 1))
+        r = self.reflect
+        height = x.shape[-2] + 2 * r - self.kernel + 1
+        width = x.shape[-1] + 2 * r - self.kernel + 1
+        # The (K + 1)-tap kernel reads one row/column past the input, which only zero taps
+        # and the cut-off outputs of an odd size touch: any finite value will do there, so
+        # a pad before the convolution is taken in as one reflection one row longer.
+        if r:
+            x = F.pad(x, (r, r + 1, r, r + 1), mode="reflect")
+        else:
+            x = F.pad(x, (0, 1, 0, 1))
         y = _pixel_shuffle(F.conv2d(x, self.weight, self.bias, stride=2), self.shuffle)
         return y[..., :height, :width]
 
@@ -499,6 +508,16 @@ def fast_equivalent(generator: nn.Module) -> nn.Module:
         return _FAST.setdefault(generator, fast)
 
 
+def _padded_phase_conv(layers: list[nn.Module]) -> bool:
+    """A uniform reflection pad followed by a convolution :class:`StridedPhaseConv` takes."""
+    return (
+        len(layers) >= 2
+        and type(layers[0]) is nn.ReflectionPad2d
+        and len(set(layers[0].padding)) == 1
+        and StridedPhaseConv.suits(layers[1])
+    )
+
+
 def _with_subpixel(module: nn.Module) -> nn.Module:
     if isinstance(module, Upsample):
         return SubpixelUpsample(module)
@@ -508,6 +527,11 @@ def _with_subpixel(module: nn.Module) -> nn.Module:
         layers = list(module)
         rest = [_with_subpixel(layer) for layer in layers[5:]]
         return nn.Sequential(PhaseStem(layers[1], layers[4]), *rest)
+    if type(module) is nn.Sequential and _padded_phase_conv(list(module)):
+        pad, conv, *rest = list(module)
+        return nn.Sequential(
+            StridedPhaseConv(conv, reflect=pad.padding[0]), *[_with_subpixel(m) for m in rest]
+        )
     replaced = {name: _with_subpixel(child) for name, child in module.named_children()}
     if all(replaced[name] is child for name, child in module.named_children()):
         return module

@@ -119,7 +119,9 @@ def test_subpixel_upsampler_is_nearest_upsampling_then_the_3x3_conv(size) -> Non
     assert torch.allclose(fast, reference, atol=1e-5)
 
 
-@pytest.mark.parametrize("kernel, size", [(9, (20, 20)), (9, (21, 18)), (7, (9, 12)), (9, (9, 9))])
+@pytest.mark.parametrize(
+    "kernel, size", [(9, (20, 20)), (9, (21, 18)), (7, (9, 12)), (9, (9, 9)), (9, (13, 10))]
+)
 def test_strided_phase_conv_is_the_plain_convolution(kernel, size) -> None:
     from ganstyle_desktop.engine.torch_backend import StridedPhaseConv
 
@@ -141,6 +143,13 @@ def test_strided_phase_conv_is_the_plain_convolution(kernel, size) -> None:
         fast = StridedPhaseConv(conv)(x)
     assert fast.shape == reference.shape
     assert torch.allclose(fast.double(), reference, atol=1e-4)
+    # With the reflection pad before it taken in: the convolution of the reflected input.
+    pad = kernel // 2
+    with torch.no_grad():
+        padded = torch.nn.Sequential(torch.nn.ReflectionPad2d(pad), conv)(x)
+        taken_in = StridedPhaseConv(conv, reflect=pad)(x)
+    assert taken_in.shape == padded.shape
+    assert torch.allclose(taken_in, padded, atol=1e-4)
     # Only what it computes exactly: strided, padded or many-output convolutions stay.
     assert not StridedPhaseConv.suits(torch.nn.Conv2d(8, 3, 9, padding=4))
     assert not StridedPhaseConv.suits(torch.nn.Conv2d(8, 3, 9, stride=2))
