@@ -245,8 +245,10 @@ def _pixel_shuffle(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """``pixel_shuffle(x, 2)``. Exported to ONNX as the transposed convolution with the
     0/1 ``kernel`` (exact: each output is one input times 1): ONNX Runtime's DepthToSpace
     is a generic transpose, measured on one core at 8 x 1024 x 1024 out: 39 ms against
-    20 ms (3 channels: 11 against 3). In PyTorch the shuffle itself is the faster."""
-    if torch.onnx.is_in_onnx_export():
+    20 ms (3 channels: 11 against 3). In eager PyTorch the shuffle itself is the faster.
+    Under ``torch.compile`` the convolution too: Inductor (torch 2.13) fails on a shuffle
+    followed by an instance norm with dynamic sizes ("vr must not be None")."""
+    if torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling():
         return F.conv_transpose2d(x, kernel.to(x.dtype), stride=2)
     return F.pixel_shuffle(x, 2)
 

@@ -195,6 +195,29 @@ def test_phase_stem_is_the_encoders_first_two_layers(kernel, size) -> None:
     assert not PhaseStem.suits([torch.nn.ReflectionPad2d(kernel // 2 + 1), *layers[1:]])
 
 
+def test_the_upsampling_stages_compile_with_dynamic_sizes(tmp_path) -> None:
+    # Inductor (torch 2.13) could not compile a pixel shuffle followed by an instance norm
+    # with dynamic sizes: the torch-compile backend failed on every painter. The upsampling
+    # stages of the painter's fast equivalent, compiled, against the same stages eager.
+    model = load_model(_painter_file(tmp_path))
+    fast = fast_equivalent(model.generator)
+    generator = model.generator
+    affine, _ = generator._modulation(generator.embedding_table()[:1])
+    first = 2 * len(fast.blocks)
+
+    def stages(h: torch.Tensor) -> torch.Tensor:
+        for i, stage in enumerate(fast.up):
+            h = stage(h, affine[first + i : first + i + 1])
+        return h
+
+    torch._dynamo.reset()
+    compiled = torch.compile(stages, dynamic=True)
+    with torch.inference_mode():
+        for size in ((16, 20), (12, 6)):
+            x = torch.randn(1, fast.up[0].upsample.weight.shape[1], *size)
+            assert torch.allclose(compiled(x), stages(x), atol=1e-5)
+
+
 def test_the_fast_equivalent_shares_the_generators_layers() -> None:
     gen = MultiStyleGenerator(MID_LIKE, TRADITIONS).eval()
     fast = fast_equivalent(gen)
