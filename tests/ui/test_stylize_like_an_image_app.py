@@ -142,9 +142,13 @@ def _block_the_full_resolution_pass(model_path: Path, quick_side: int):
     """Hold the worker inside the full-resolution pass (at its first layer) until
     released; returns (entered, release, layers run after the release)."""
     from ganstyle_desktop.engine.model_cache import device_for, load_model_cached
+    from ganstyle_desktop.engine.torch_backend import fast_equivalent
 
     model = load_model_cached(model_path, device_for("auto"))
-    leaves = [m for m in model.generator.modules() if next(m.children(), None) is None]
+    # The layers the PyTorch backend runs: the fast equivalent's (cached per generator),
+    # which replaces some of the generator's own (a pad taken into the convolution after it).
+    run = fast_equivalent(model.generator)
+    leaves = [m for m in run.modules() if next(m.children(), None) is None]
     entered, release = threading.Event(), threading.Event()
     after_release: list[int] = []
 
