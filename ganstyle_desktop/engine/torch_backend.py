@@ -282,7 +282,6 @@ class SubpixelUpsample(nn.Module):
                 phase = torch.einsum("ry,sx,oiyx->oirs", merge[a], merge[b], w)
                 kernel[:, a, b, :, a : a + 2, b : b + 2] = phase
         # pixel_shuffle's channel order: channel * 4 + row phase * 2 + column phase.
-        self.out_channels = out_c
         self.weight = nn.Parameter(kernel.reshape(4 * out_c, in_c, 3, 3), requires_grad=False)
         bias = conv.bias.detach() if conv.bias is not None else torch.zeros(out_c)
         self.bias = nn.Parameter(bias.repeat_interleave(4).contiguous(), requires_grad=False)
