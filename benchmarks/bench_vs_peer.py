@@ -145,7 +145,8 @@ _, status, usage = os.wait4(proc.pid, 0)
 wall = time.perf_counter() - started
 sys.stderr.write(err.decode(errors="replace")[-2000:])
 print(json.dumps({"code": os.waitstatus_to_exitcode(status), "wall": wall,
-                  "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss}))
+                  "cpu": usage.ru_utime + usage.ru_stime, "system": usage.ru_stime,
+                  "faults": usage.ru_minflt, "maxrss_kb": usage.ru_maxrss}))
 """
 
 
@@ -166,6 +167,9 @@ def measure(cmd: list[str], env: dict[str, str], expected: Path) -> dict:
         "cpu_s": round(usage["cpu"], 3),
         "wall_s": round(usage["wall"], 3),
         "peak_mb": round(usage["maxrss_kb"] / 1024.0, 1),  # kB on Linux
+        # Of the CPU seconds, those the kernel spent (mostly first touches of memory).
+        "system_s": round(usage["system"], 3),
+        "page_faults": int(usage["faults"]),
     }
 
 
@@ -197,6 +201,8 @@ def summary(runs: list[dict]) -> dict:
     return {
         "cpu_s": round(statistics.median(r["cpu_s"] for r in runs), 3),
         "wall_s": round(statistics.median(r["wall_s"] for r in runs), 3),
+        "system_s": round(statistics.median(r["system_s"] for r in runs), 3),
+        "page_faults": int(statistics.median(r["page_faults"] for r in runs)),
         "peak_mb": max(r["peak_mb"] for r in runs),
     }
 

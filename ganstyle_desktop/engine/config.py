@@ -144,6 +144,14 @@ class TrainConfig:
         "gradients (3 scales) vs its tradition's artworks: flat areas and contours, or "
         "strokes (default: the preset's, painter 1, others 0)", low=0.0, high=100.0,
         label="Brushwork")
+    lambda_wrong_head: float = knob(
+        0.5, "multistyle: weight of each critic head learning that another tradition's "
+        "artworks are not its own (what sets the traditions apart)", low=0.0, high=10.0,
+        label="Tell apart")
+    wrong_head_nearest: float = knob(
+        0.0, "multistyle: share of those 'not this tradition' examples drawn from the "
+        "closest other tradition (by mean style embedding) instead of any other",
+        low=0.0, high=1.0, label="Tell apart: nearest")
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5
     pool_size: int = 50

@@ -295,6 +295,34 @@ def machine_fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# One arena for every session of the process, its first region this large (virtual: a
+# page costs only when touched). With an arena per session, the tiles pass could not
+# reuse the memory the statistics pass had touched, and each region doubling left gaps:
+# measured at 1024 px, 80 k page faults (0.24-0.30 s of system time on this VM) against
+# 56 k, and a peak of 343 MB against 250 MB.
+SHARED_ARENA_FIRST_REGION = 128 << 20
+
+
+@functools.cache
+def _shared_arena() -> bool:
+    """Registers the process-wide CPU arena once; False where this ONNX Runtime cannot
+    (then each session keeps its own, as before)."""
+    import onnxruntime as ort
+
+    try:
+        arena = ort.OrtArenaCfg(
+            {"arena_extend_strategy": 0, "initial_chunk_size_bytes": SHARED_ARENA_FIRST_REGION}
+        )
+        memory = ort.OrtMemoryInfo(
+            "Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT
+        )
+        ort.create_and_register_allocator(memory, arena)
+    except Exception as exc:  # noqa: BLE001 - an older or different build: per-session arenas
+        log.info("ONNX Runtime: no shared arena (%s)", exc)
+        return False
+    return True
+
+
 def _options(threads: int, level: Any) -> Any:
     import onnxruntime as ort
 
@@ -310,6 +338,8 @@ def _options(threads: int, level: Any) -> Any:
     # Idle worker threads sleep instead of spinning: CPU time is the user's, and the
     # machine may be shared (spinning shows as busy cores doing nothing).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if _shared_arena():
+        options.add_session_config_entry("session.use_env_allocators", "1")
     return options
 
 

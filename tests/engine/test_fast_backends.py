@@ -345,6 +345,59 @@ def test_a_cache_it_cannot_write_to_still_paints(tmp_path, monkeypatch) -> None:
     onnx_backend.forget_sessions()
 
 
+SECOND_SESSION_FAULTS = """
+import resource, sys
+import numpy as np
+from ganstyle_desktop.engine import onnx_backend
+if sys.argv[2] == "own":  # what ONNX Runtime does by default: an arena per session
+    onnx_backend._shared_arena = lambda: False
+graph = sys.argv[1]
+x = np.random.default_rng(0).random((1, 3, 384, 384), dtype=np.float32) * 2 - 1
+faults = []
+for _ in range(2):  # two sessions of one graph, as the statistics and tiles passes are
+    session = onnx_backend._open_session(onnx_backend.Path(graph), 1)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    session.run(None, {"x": x})
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(faults[0], faults[1])
+"""
+
+
+@needs_ort
+def test_sessions_share_one_arena_so_a_second_pass_reuses_touched_memory(tmp_path) -> None:
+    """A session's first run touches (page-faults) its working set. With one arena for the
+    process, the next session's run finds that memory already touched; with an arena per
+    session (ONNX Runtime's default) it faults it all again."""
+    runtime = onnx_backend.ensure_runtime(load_model(model_file(tmp_path, False)))
+    graph = str(runtime.folder / "stats.onnx")
+    onnx_backend.session_for(Path(graph), 1)  # the optimized graph kept: no optimizer work
+
+    def faults(arena: str) -> tuple[int, int]:
+        done = subprocess.run([sys.executable, "-c", SECOND_SESSION_FAULTS, graph, arena],
+                              capture_output=True, text=True, check=True)
+        first, second = map(int, done.stdout.split()[-2:])
+        return first, second
+
+    own_first, own_second = faults("own")
+    shared_first, shared_second = faults("shared")
+    assert own_second > 0.5 * own_first  # per session: the second pass faults it all again
+    assert shared_second < 0.25 * own_second, (shared_first, shared_second, own_second)
+
+
+def test_without_a_shared_arena_sessions_keep_their_own(monkeypatch) -> None:
+    ort = pytest.importorskip("onnxruntime")
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("this build has no environment allocators")
+
+    monkeypatch.setattr(ort, "create_and_register_allocator", refuse)
+    assert onnx_backend._shared_arena.__wrapped__() is False
+    monkeypatch.setattr(onnx_backend, "_shared_arena", lambda: False)
+    options = onnx_backend._options(1, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - not set: ORT's own default
+        options.get_session_config_entry("session.use_env_allocators")
+
+
 # -- the one-file export --------------------------------------------------------------------
 
 

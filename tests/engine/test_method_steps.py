@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -287,8 +288,19 @@ def reference_multistyle_step(method, record: StepRecord, content, style, ids) -
     fake_maps = D(diff_augment(fake.detach(), POLICY, rng["augment"]))
     loss_d = lsgan_d(head_of(all_heads, ids), head_of(fake_maps, targets))
     shift = torch.randint(1, D.n_heads, ids.shape, generator=rng["heads"])
-    wrong = head_of(all_heads, (ids + shift) % D.n_heads)
-    loss_d = loss_d + method.lambda_wrong_head * 0.5 * (wrong**2).mean()
+    wrong_ids = (ids + shift) % D.n_heads
+    share = method.config.wrong_head_nearest
+    if share > 0:  # that share of the wrong heads: the closest other tradition's
+        rows = method.recipe.tradition_embeddings
+        nearest = torch.tensor([
+            min((j for j in range(len(rows)) if j != i),
+                key=lambda j, i=i: float(((rows[i] - rows[j]) ** 2).sum()))
+            for i in range(len(rows))
+        ])
+        taken = torch.rand(ids.shape, generator=rng["nearest"]) < share
+        wrong_ids = torch.where(taken, nearest[ids], wrong_ids)
+    wrong = head_of(all_heads, wrong_ids)
+    loss_d = loss_d + method.config.lambda_wrong_head * 0.5 * (wrong**2).mean()
 
     g_gan = lsgan_g(head_of(D_after(diff_augment(fake, POLICY, rng["augment"])), targets))
     nce = method.lambda_nce * patch_nce(
@@ -336,6 +348,39 @@ def test_multistyle_steps_follow_the_reference(tmp_path: Path) -> None:
             _assert_gradients(record, net_name, expected)
         _assert_ema(method, record, "G")
     assert flips == {True, False}
+
+
+def test_multistyle_wrong_heads_can_favour_the_closest_tradition(tmp_path: Path) -> None:
+    """``wrong_head_nearest``: that share of each artwork's "not this tradition" head is
+    the tradition whose mean style embedding is closest to its own."""
+    method = _method(tmp_path, "multistyle", lambda_wrong_head=1.5, wrong_head_nearest=0.5)
+    g = torch.Generator().manual_seed(3)
+    # Two warm sets and a cold one: the warm pair are each other's nearest.
+    casts = [(0.9, 0.6, 0.2), (0.8, 0.5, 0.3), (0.1, 0.3, 0.9)]
+    sources = [
+        SimpleNamespace(images=[
+            ((torch.rand(3, 48, 48, generator=g) * 0.2 + torch.tensor(c)[:, None, None])
+             .clamp(0, 1) * 255).to(torch.uint8)
+            for _ in range(2)
+        ])
+        for c in casts
+    ]
+    method.observe_styles(sources)
+    assert method.recipe.tradition_embeddings.shape[0] == 3
+    assert method._nearest.tolist()[:2] == [1, 0]
+    taken_any = set()
+    for step in range(4):
+        content, style = _batch(50 + step)
+        ids = torch.tensor([step % 3, (step + 2) % 3])
+        record = StepRecord(method)
+        taken_any |= set((torch.rand(2, generator=clone_generator(record.rngs["nearest"]))
+                          < 0.5).tolist())
+        got = method.train_step(content, style, ids)
+        record.finish()
+        losses, grads, _ = reference_multistyle_step(method, record, content, style, ids)
+        _assert_losses(got, losses)
+        _assert_gradients(record, "D", grads["D"])
+    assert taken_any == {True, False}  # both draws happened: the test sees the nearest path
 
 
 # -- which images reach which network (no reference numbers: valid for any extra terms) ----

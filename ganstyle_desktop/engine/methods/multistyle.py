@@ -72,7 +72,6 @@ class MultiStyle(AdversarialMethod):
     name: ClassVar[str] = "multistyle"
     default_lambda_nce: ClassVar[float] = 10.0
     num_patches: ClassVar[int] = 256
-    lambda_wrong_head: ClassVar[float] = 0.5
     style_lr_mult: ClassVar[float] = 10.0
     default_lambda_palette: ClassVar[float] = 1.0
 
@@ -150,8 +149,11 @@ class MultiStyle(AdversarialMethod):
             self,
             n_heads=len(slugs),
             default_palette=0.0 if self.painter else self.default_lambda_palette,
-            needs_embeddings=self.painter,
+            needs_embeddings=self.painter or config.wrong_head_nearest > 0,
         )
+        if config.wrong_head_nearest > 0:  # only then: older checkpoints have no such stream
+            self.add_rng("nearest")
+        self._nearest: torch.Tensor | None = None  # per tradition, its closest other one
 
     # -- card information -------------------------------------------------------------------
     def traditions(self) -> list[dict]:
@@ -223,6 +225,7 @@ class MultiStyle(AdversarialMethod):
             )
             shift = self.local_rows(shift).to(real_ids.device)
             wrong_ids = (real_ids + shift) % n_heads
+            wrong_ids = self._towards_nearest(real_ids, wrong_ids)
 
         set_requires_grad(self.D, True)
         self.optimizers["D"].zero_grad(set_to_none=True)
@@ -238,10 +241,10 @@ class MultiStyle(AdversarialMethod):
                 loss_d = discriminator_loss(real_logits, fake_logits, kind)
                 if wrong_ids is not None:
                     wrong = _pick(all_heads, wrong_ids)
-                    loss_d = loss_d + self.lambda_wrong_head * fake_term(wrong, kind)
+                    loss_d = loss_d + self.config.lambda_wrong_head * fake_term(wrong, kind)
                 losses["d"] = loss_d
             loss_p = self.recipe.critic_loss(
-                style, fake, real_ids, heads, wrong_ids, self.lambda_wrong_head
+                style, fake, real_ids, heads, wrong_ids, self.config.lambda_wrong_head
             )
             if loss_p is not None:
                 losses["critic_d"] = loss_p
@@ -279,10 +282,25 @@ class MultiStyle(AdversarialMethod):
         losses["g_total"] = loss_g
         return {k: float(v.detach()) for k, v in losses.items()}
 
+    def _towards_nearest(self, real_ids: torch.Tensor, wrong_ids: torch.Tensor) -> torch.Tensor:
+        """Redraws ``wrong_head_nearest`` of the wrong heads as each artwork's closest other
+        tradition: the pair that looks most alike is the one the heads must learn to tell
+        apart, and a uniform draw gives it only 1 / (traditions - 1) of the examples."""
+        share = self.config.wrong_head_nearest
+        if share <= 0 or self._nearest is None:
+            return wrong_ids
+        draw = torch.rand(self.global_rows(real_ids.shape[0]), generator=self.rngs["nearest"])
+        take = self.local_rows(draw).to(real_ids.device) < share
+        nearest = self._nearest.to(real_ids.device)[real_ids]
+        return torch.where(take, nearest, wrong_ids)
+
     def observe_styles(self, sources) -> None:
         """The trainer hands over the loaded style sets before the first step (a resumed
         run then loads its checkpoint over what is set here)."""
         self.recipe.observe_styles(sources)
+        rows = self.recipe.tradition_embeddings
+        if rows is not None and rows.shape[0] > 1:
+            self._nearest = nearest_other(rows)
         if self.painter:
             # Each new tradition starts at the mean style embedding of its artworks.
             rows = self.recipe.tradition_embeddings
@@ -291,6 +309,14 @@ class MultiStyle(AdversarialMethod):
 
     def export_generator(self) -> nn.Module:
         return self.emas["G"].module.eval()
+
+
+def nearest_other(rows: torch.Tensor) -> torch.Tensor:
+    """For each row (a tradition's style code), the index of the closest other row
+    (Euclidean; ties to the lower index)."""
+    dist = torch.cdist(rows.double(), rows.double())
+    dist.fill_diagonal_(float("inf"))
+    return dist.argmin(1)
 
 
 PRETRAINED_ROLE = "pretrained weights"
