@@ -15,7 +15,8 @@ after one untimed run of each: ours exports the model for ONNX Runtime on its fi
 stylize (once per model file, cached by content; here in a temporary cache) and keeps
 its bytecode (``PYTHONDONTWRITEBYTECODE`` is unset for both: the peer's was compiled by
 pip at install), and both then find their files in the page cache. Reported: medians of CPU seconds (user + system
-of the process), wall seconds, and the largest peak resident memory (MB), each with the
+of the process), wall seconds, system seconds and page faults (first touches of memory,
+most of the system time), and the largest peak resident memory (MB), each with the
 ratio ours/peer.
 
 Photos: the first shared-data content photo, centre-cropped to a square and resized to
@@ -281,7 +282,8 @@ def main() -> None:
                             "ours": ours_sum,
                             "peer": peer_sum,
                             "ratio_ours_over_peer": {
-                                k: round(ours_sum[k] / peer_sum[k], 3) for k in ours_sum
+                                k: round(ours_sum[k] / peer_sum[k], 3) if peer_sum[k] else None
+                                for k in ours_sum
                             }
                             if peer_sum
                             else None,

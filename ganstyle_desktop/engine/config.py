@@ -52,6 +52,30 @@ def parse_diffaugment(policy: str) -> list[str]:
     return split_options(policy, DIFFAUGMENT_POLICIES, "DiffAugment policy")
 
 
+# What a knob left at None ("the method's / the preset's own") is, by method and preset:
+# the one table the methods train with and the Training panel shows. The painter starts
+# from a pretrained painting: the critic on the prior's features moves it towards the
+# tradition, the teacher term (its own starting painting) keeps the photo's content, the
+# contrast sets the traditions apart and the brushwork term pulls each one's surfaces
+# towards its artworks'; NCE and the palette term are off (its encoder is pretrained).
+# Chosen by measured runs: models/TRAINING.md.
+PAINTER_RECIPE = {"lambda_critic": 1.0, "lambda_teacher": 1.0, "lambda_brushwork": 1.0,
+                  "style_contrast": 1.0, "lambda_nce": 0.0, "lambda_palette": 0.0}
+OTHER_RECIPE = {"lambda_critic": 0.0, "lambda_teacher": 0.0, "lambda_brushwork": 0.0,
+                "style_contrast": 0.0}
+METHOD_NCE = {"cut": 1.0, "fastcut": 10.0, "multistyle": 10.0}
+METHOD_PALETTE = {"multistyle": 1.0}
+
+
+def default_knob_values(method: str, preset: str) -> dict[str, float]:
+    """The value each optional recipe knob takes when left at None, for ``method`` with
+    ``preset``."""
+    if preset == "painter":
+        return dict(PAINTER_RECIPE)
+    return {**OTHER_RECIPE, "lambda_nce": METHOD_NCE.get(method, 0.0),
+            "lambda_palette": METHOD_PALETTE.get(method, 0.0)}
+
+
 class ConfigError(ValueError):
     """A training setting is out of range; the message says which and why."""
 

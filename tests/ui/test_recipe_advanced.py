@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
 
@@ -55,6 +57,46 @@ def test_the_advanced_section_is_generated_from_the_knobs(qtbot) -> None:
             boxes = control.widget.findChildren(QCheckBox)
             assert [b.text() for b in boxes if b is not control.auto] == list(spec.choices)
         assert (control.auto is not None) == spec.optional
+
+
+def test_a_knob_at_default_shows_what_the_method_and_preset_train_with(qtbot) -> None:
+    """A greyed "default" box shows the value that run would use (the engine's table), not
+    a placeholder 0, and unticking "default" starts from it."""
+    from ganstyle_desktop.engine.config import default_knob_values
+    from ganstyle_desktop.ui.jobs.facts import EngineFacts
+    from ganstyle_desktop.ui.panels.training_panel import TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.set_engine_choices(EngineFacts(
+        device_label="CPU", presets=(("painter", ""), ("tiny", ""), ("mid", "")),
+        default_preset="painter", devices=("cpu",), available_devices=("cpu",),
+    ))
+    controls = panel.recipe.controls
+    optional = [name for name, c in controls.items() if c.spec.optional]
+    assert {"lambda_teacher", "lambda_nce", "lambda_palette"} <= set(optional)
+    cases = [("multistyle", "painter"), ("fastcut", "tiny"), ("cut", "tiny"),
+             ("multistyle", "tiny")]
+    for method, preset in cases:
+        panel.method.setCurrentText(method)
+        panel.preset.setCurrentIndex(panel.preset.findData(preset))
+        expected = default_knob_values(method, preset)
+        for name in optional:
+            control = controls[name]
+            assert control.value() is None  # still "default": shown, not set
+            assert control.editor.value() == pytest.approx(expected[name]), (method, preset, name)
+    assert panel.recipe.changed_values() == {}
+    # From the painter's table: the teacher is on (1), NCE off; fastcut's NCE is 10.
+    panel.method.setCurrentText("multistyle")
+    panel.preset.setCurrentIndex(panel.preset.findData("painter"))
+    assert controls["lambda_teacher"].editor.value() == 1.0
+    assert controls["lambda_nce"].editor.value() == 0.0
+    panel.show()
+    qtbot.mouseClick(panel.advanced_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(controls["lambda_teacher"].auto, Qt.MouseButton.LeftButton)
+    assert controls["lambda_teacher"].value() == 1.0  # unticked: starts from what it was
+    assert panel.recipe.changed_values() == {"lambda_teacher": 1.0}
+    assert "now 0" in controls["lambda_nce"].auto.toolTip()
 
 
 def test_changed_knobs_reach_the_trainer(qtbot, window, image_folders) -> None:

@@ -14,7 +14,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ganstyle_desktop.engine.config import TrainConfig
+from ganstyle_desktop.engine.config import TrainConfig, default_knob_values
 from ganstyle_desktop.engine.devices import DevicePlan
 from ganstyle_desktop.engine.losses import discriminator_loss, generator_adversarial_loss
 from ganstyle_desktop.engine.nce import PatchNCE
@@ -28,14 +28,15 @@ from .weights import set_requires_grad
 class CUT(AdversarialMethod):
     name: ClassVar[str] = "cut"
     nce_idt: ClassVar[bool] = True
-    default_lambda_nce: ClassVar[float] = 1.0
     flip_equivariance: ClassVar[bool] = False
     num_patches: ClassVar[int] = 256
 
     def __init__(self, config: TrainConfig, plan: DevicePlan) -> None:
         super().__init__(config, plan)
         self.lambda_nce = (
-            config.lambda_nce if config.lambda_nce is not None else self.default_lambda_nce
+            config.lambda_nce
+            if config.lambda_nce is not None
+            else default_knob_values(self.name, config.preset)["lambda_nce"]
         )
         self.add_rng("augment")
         self.add_rng("nce")
@@ -140,5 +141,4 @@ class CUT(AdversarialMethod):
 class FastCUT(CUT):
     name: ClassVar[str] = "fastcut"
     nce_idt: ClassVar[bool] = False
-    default_lambda_nce: ClassVar[float] = 10.0
     flip_equivariance: ClassVar[bool] = True

@@ -38,7 +38,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ganstyle_desktop.engine.config import ConfigError, TrainConfig
+from ganstyle_desktop.engine.config import ConfigError, TrainConfig, default_knob_values
 from ganstyle_desktop.engine.devices import DevicePlan
 from ganstyle_desktop.engine.ema import ModelEMA
 from ganstyle_desktop.engine.losses import (
@@ -70,15 +70,13 @@ def tradition_entry(source) -> dict:  # source: config.StyleSource
 
 class MultiStyle(AdversarialMethod):
     name: ClassVar[str] = "multistyle"
-    default_lambda_nce: ClassVar[float] = 10.0
     num_patches: ClassVar[int] = 256
     style_lr_mult: ClassVar[float] = 10.0
-    default_lambda_palette: ClassVar[float] = 1.0
 
     def __init__(self, config: TrainConfig, plan: DevicePlan) -> None:
         super().__init__(config, plan)
         # The painter's encoder is pretrained and its teacher term keeps the content.
-        default_nce = 0.0 if self.preset.is_painter else self.default_lambda_nce
+        default_nce = default_knob_values(self.name, config.preset)["lambda_nce"]
         self.lambda_nce = config.lambda_nce if config.lambda_nce is not None else default_nce
         self.add_rng("augment")
         self.add_rng("nce")
@@ -148,7 +146,6 @@ class MultiStyle(AdversarialMethod):
         self.recipe = RecipeTerms(
             self,
             n_heads=len(slugs),
-            default_palette=0.0 if self.painter else self.default_lambda_palette,
             needs_embeddings=self.painter or config.wrong_head_nearest > 0,
         )
         if config.wrong_head_nearest > 0:  # only then: older checkpoints have no such stream

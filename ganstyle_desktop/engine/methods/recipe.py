@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from ganstyle_desktop.engine.config import default_knob_values
 from ganstyle_desktop.engine.losses import (
     discriminator_loss,
     fake_term,
@@ -55,19 +56,16 @@ class RecipeTerms:
         self,
         method,
         n_heads: int = 1,
-        default_palette: float = 0.0,
         needs_embeddings: bool = False,
     ) -> None:
         cfg = method.config
         self.method = method
         self.kind = cfg.gan_loss
-        defaults = recipe_defaults(cfg.preset)
+        defaults = default_knob_values(cfg.method, cfg.preset)
         self.lambda_critic = _chosen(cfg.lambda_critic, defaults["lambda_critic"])
         self.lambda_style = float(cfg.lambda_style)
         self.lambda_content = float(cfg.lambda_content)
-        self.lambda_palette = (
-            float(cfg.lambda_palette) if cfg.lambda_palette is not None else default_palette
-        )
+        self.lambda_palette = _chosen(cfg.lambda_palette, defaults["lambda_palette"])
         self.style_kind = cfg.style_loss
         self.lambda_brushwork = _chosen(cfg.lambda_brushwork, defaults["lambda_brushwork"])
         self.style_contrast = _chosen(cfg.style_contrast, defaults["style_contrast"])
@@ -270,17 +268,6 @@ class RecipeTerms:
 
 EMBED_IMAGES = 64
 
-# The painter starts from a pretrained painting: the critic on the prior's features moves
-# it towards the tradition, the teacher term (its own starting painting) keeps the photo's
-# content, the contrast sets the traditions apart and the brushwork term pulls each one's
-# surfaces towards its artworks'; NCE and the palette term are off (methods/multistyle.py).
-# Chosen by measured runs: models/TRAINING.md.
-PAINTER_DEFAULTS = {"lambda_critic": 1.0, "lambda_teacher": 1.0, "lambda_brushwork": 1.0,
-                    "style_contrast": 1.0}
-OTHER_DEFAULTS = {"lambda_critic": 0.0, "lambda_teacher": 0.0, "lambda_brushwork": 0.0,
-                  "style_contrast": 0.0}
-
-
 def contrasted(rows: torch.Tensor, contrast: float) -> torch.Tensor:
     """Style codes (one row per tradition) pushed ``contrast`` times their offset away from
     their mean: ``e + contrast * (e - mean(e))``. A mean embedding averages away what sets
@@ -291,11 +278,6 @@ def contrasted(rows: torch.Tensor, contrast: float) -> torch.Tensor:
     if contrast == 0 or rows.shape[0] < 2:
         return rows
     return rows + contrast * (rows - rows.mean(0, keepdim=True))
-
-
-def recipe_defaults(preset: str) -> dict[str, float]:
-    """The weights a knob left at None takes, by preset."""
-    return dict(PAINTER_DEFAULTS if preset == "painter" else OTHER_DEFAULTS)
 
 
 def _chosen(value: float | None, default: float) -> float:

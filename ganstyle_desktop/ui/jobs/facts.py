@@ -48,6 +48,14 @@ def read_engine_facts(device_preference: str = "auto") -> EngineFacts:
     )
 
 
+def recipe_knob_defaults(method: str, preset: str) -> dict[str, float]:
+    """What each optional recipe knob left at "default" trains with, for ``method`` and
+    ``preset`` (the engine's one table; light, no torch)."""
+    from ganstyle_desktop.engine.config import default_knob_values
+
+    return default_knob_values(method, preset)
+
+
 def recipe_knob_specs() -> tuple:
     """The style recipe's knobs (engine.config.KnobSpec: kind, range, choices, default,
     help), which the Training panel's Advanced section is built from. engine.config is

@@ -54,7 +54,7 @@ from ganstyle_desktop.engine.config import (
     TrainConfig,
 )
 from ganstyle_desktop.ui.jobs import CheckpointInfo, CheckpointListJob, JobBusy, TrainingJob
-from ganstyle_desktop.ui.jobs.facts import EngineFacts, recipe_knob_specs
+from ganstyle_desktop.ui.jobs.facts import EngineFacts, recipe_knob_defaults, recipe_knob_specs
 from ganstyle_desktop.ui.jobs.library import StyleFilesJob
 from ganstyle_desktop.ui.jobs.runs import (
     OUTCOME_CHOICES,
@@ -522,7 +522,10 @@ class TrainingPanel(QWidget):
         self.size.valueChanged.connect(self._hand_setting_changed)
         self.steps.valueChanged.connect(self._hand_setting_changed)
         self.outcome.currentIndexChanged.connect(self._on_outcome_changed)
+        for widget in (self.method, self.preset):
+            widget.currentIndexChanged.connect(self._show_recipe_defaults)
         self._restore_choices()
+        self._show_recipe_defaults()
         self._restoring = False
         self._update_summary()
         self._update_buttons()
@@ -830,6 +833,12 @@ class TrainingPanel(QWidget):
         self.advanced_button.setArrowType(
             Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
         )
+
+    def _show_recipe_defaults(self, *_: object) -> None:
+        """The greyed "default" boxes show what the chosen method and preset train with."""
+        preset = self.preset.currentData()
+        if preset:
+            self.recipe.show_defaults(recipe_knob_defaults(self.method.currentText(), preset))
 
     def _recipe_text(self) -> str:
         """``"Pixel critic 2, Augment (critics) cutout"``: the knobs set by hand."""

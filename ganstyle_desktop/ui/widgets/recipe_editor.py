@@ -40,6 +40,7 @@ class _KnobControl:
         self.auto: QCheckBox | None = None
         self.boxes: dict[str, QCheckBox] = {}
         self.editor: Any = None
+        self._default_shown: Any = None  # what None means for the chosen method and preset
         kind = spec.kind
         if kind in ("float", "int"):
             self.editor = QDoubleSpinBox() if kind == "float" else QSpinBox()
@@ -91,6 +92,31 @@ class _KnobControl:
     def _auto_toggled(self, on: bool) -> None:
         if self.editor is not None:
             self.editor.setEnabled(not on)
+        if on:
+            self._display_default()
+
+    def show_default(self, value: Any) -> None:
+        """What "default" stands for now (the chosen method's and preset's value): shown
+        in the greyed box while "default" is ticked, and the starting point when it is
+        unticked."""
+        self._default_shown = value
+        if self.auto is not None:
+            shown = "the method's own value" if value is None else f"now {value:g}"
+            self.auto.setToolTip(f"Use the method's and preset's own value ({shown})")
+            if self.auto.isChecked():
+                self._display_default()
+
+    def _display_default(self) -> None:
+        value = self._default_shown
+        if value is None or self.spec.kind not in ("float", "int") or self.editor is None:
+            return
+        checked, problem = self._checked(value)
+        if problem is None:
+            self.editor.blockSignals(True)  # showing what None means changes no setting
+            try:
+                self.editor.setValue(checked)
+            finally:
+                self.editor.blockSignals(False)
 
     def reset(self) -> None:
         """Back to the knob's default (TrainConfig's)."""
@@ -229,6 +255,13 @@ class RecipeEditor(QWidget):
             self.blockSignals(False)
         self.changed.emit()
         return problems
+
+    def show_defaults(self, values: Mapping[str, Any]) -> None:
+        """What each optional knob's "default" stands for now (by field name), e.g. from
+        ``ui.jobs.facts.recipe_knob_defaults`` when the method or preset changes."""
+        for name, control in self.controls.items():
+            if control.spec.optional:
+                control.show_default(values.get(name))
 
     def reset(self) -> None:
         self.blockSignals(True)
