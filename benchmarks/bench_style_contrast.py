@@ -10,6 +10,10 @@ other tradition's output over distance to the photo) and the brushwork gap to th
 tradition's artworks.
 
     python benchmarks/bench_style_contrast.py --contrast 0 0.5 1 1.5 [--sheet out.png]
+    python benchmarks/bench_style_contrast.py --contrast 1 --evenness 0 0.5 1
+
+``--evenness`` first spreads the codes evenly (``methods/recipe.evened``: 1 makes every pair
+of traditions equally far apart, with the same mean and total spread), then the contrast.
 
 Prints one JSON object per contrast.
 """
@@ -27,7 +31,7 @@ from bench_recipe import _recognizer_class, fitted_recognizer
 from data_sets import load_square, photo_split, style_files
 from PIL import Image
 
-from ganstyle_desktop.engine.methods.recipe import contrasted
+from ganstyle_desktop.engine.methods.recipe import contrasted, evened
 from ganstyle_desktop.engine.metrics import brushwork_gap, edge_ssim
 from ganstyle_desktop.engine.style_prior import shared_prior
 from ganstyle_desktop.engine.style_teacher import shared_teacher
@@ -50,6 +54,8 @@ def _pixels(batch: torch.Tensor) -> list[np.ndarray]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contrast", type=float, nargs="+", default=[0.0, 0.5, 1.0, 1.5])
+    parser.add_argument("--evenness", type=float, nargs="+", default=[0.0],
+                        help="style evenness before the contrast (each with each contrast)")
     parser.add_argument("--traditions", default=",".join(TRADITIONS))
     parser.add_argument("--sheet", help="write a sheet: 3 photos, every tradition, each contrast")
     args = parser.parse_args()
@@ -71,9 +77,10 @@ def main() -> int:
         artworks[slug] = load_square(held_art[:40])
     rows = torch.stack(means)
     sheet_columns = []
-    for contrast in args.contrast:
+    settings = [(c, e) for e in args.evenness for c in args.contrast]
+    for contrast, evenness in settings:
         t0 = time.perf_counter()
-        codes = contrasted(rows, contrast)
+        codes = contrasted(evened(rows, evenness), contrast)
         outputs = {}
         with torch.no_grad():
             for slug, code in zip(slugs, codes, strict=True):
@@ -93,6 +100,7 @@ def main() -> int:
                 "brushwork_gap": round(brushwork_gap(outputs[slug], artworks[slug]), 4),
             }
         print(json.dumps({"benchmark": "bench_style_contrast", "contrast": contrast,
+                          "evenness": evenness,
                           "photos": len(photos), "per_tradition": result,
                           "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
         if args.sheet:

@@ -163,6 +163,11 @@ class TrainConfig:
         "of the model's traditions (0: each tradition's mean artwork embedding; default: "
         "the preset's, painter 1, others 0; no effect with one tradition)",
         low=0.0, high=4.0, label="Style contrast")
+    style_evenness: float = knob(
+        0.0, "how evenly the traditions' starting style codes are spread before the "
+        "contrast: 0 as their artworks place them, 1 every pair equally far apart (two "
+        "traditions that differ in one minor direction part; three or more traditions)",
+        low=0.0, high=1.0, label="Style evenness")
     lambda_brushwork: float | None = knob(
         None, "weight of the brushwork term: distribution of the output's luminance "
         "gradients (3 scales) vs its tradition's artworks: flat areas and contours, or "

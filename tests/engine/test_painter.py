@@ -257,3 +257,36 @@ def test_contrast_pushes_every_code_away_from_the_traditions_mean() -> None:
     assert torch.allclose(got.mean(0), centre, atol=1e-6)
     assert torch.equal(contrasted(rows[:1], 1.5), rows[:1])  # one tradition: unchanged
     assert torch.equal(contrasted(rows, 0.0), rows)
+
+
+def test_evenness_spreads_the_codes_evenly_keeping_their_mean_and_spread() -> None:
+    import numpy as np
+
+    from ganstyle_desktop.engine.methods.recipe import evened
+
+    g = torch.Generator().manual_seed(4)
+    # Five codes that differ a lot in one direction and little in the others.
+    rows = torch.randn(5, 12, generator=g, dtype=torch.float64) * torch.linspace(4, 0.1, 12,
+                                                                              dtype=torch.float64)
+    offsets = (rows - rows.mean(0)).numpy()
+    sv = np.linalg.svd(offsets, compute_uv=False)[:4]
+    for evenness in (0.25, 0.5, 1.0):
+        got = evened(rows, evenness)
+        assert torch.allclose(got.mean(0), rows.mean(0), atol=1e-9)  # the same mean
+        new = (got - got.mean(0)).numpy()
+        assert np.isclose(np.linalg.norm(new), np.linalg.norm(offsets))  # the same spread
+        # The definition: singular values s ** (1 - evenness), rescaled; same directions.
+        want = sv ** (1.0 - evenness)
+        want *= np.linalg.norm(sv) / np.linalg.norm(want)
+        assert np.allclose(np.linalg.svd(new, compute_uv=False)[:4], want)
+        assert np.allclose(new @ np.linalg.pinv(offsets) @ offsets, new, atol=1e-9)
+    simplex = evened(rows, 1.0)
+    d = torch.cdist(simplex, simplex)[~torch.eye(5, dtype=torch.bool)]
+    assert torch.allclose(d, d[0].expand_as(d))  # every pair equally far apart
+    close = torch.cdist(rows, rows)[~torch.eye(5, dtype=torch.bool)].min()
+    assert d.min() > close  # the closest pair parts
+    assert torch.equal(evened(rows, 0.0), rows)
+    assert torch.equal(evened(rows[:2], 1.0), rows[:2])  # two codes: one direction only
+    twins = torch.cat([rows[:3], rows[:1]])  # two identical traditions stay identical
+    out = evened(twins, 1.0)
+    assert torch.isfinite(out).all() and torch.allclose(out[0], out[3])

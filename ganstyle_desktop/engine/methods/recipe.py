@@ -69,6 +69,7 @@ class RecipeTerms:
         self.style_kind = cfg.style_loss
         self.lambda_brushwork = _chosen(cfg.lambda_brushwork, defaults["lambda_brushwork"])
         self.style_contrast = _chosen(cfg.style_contrast, defaults["style_contrast"])
+        self.style_evenness = float(cfg.style_evenness)
         self.brushwork_targets: torch.Tensor | None = None  # one profile per tradition
         self.n_heads = n_heads
         self.lambda_teacher = _chosen(cfg.lambda_teacher, defaults["lambda_teacher"])
@@ -132,7 +133,8 @@ class RecipeTerms:
             if profs:
                 profiles.append(torch.cat(profs).mean(0))  # the Wasserstein barycentre
         if rows:
-            self.tradition_embeddings = contrasted(torch.stack(rows), self.style_contrast)
+            codes = evened(torch.stack(rows), self.style_evenness)
+            self.tradition_embeddings = contrasted(codes, self.style_contrast)
         if profiles:
             self.brushwork_targets = torch.stack(profiles)
 
@@ -278,6 +280,26 @@ def contrasted(rows: torch.Tensor, contrast: float) -> torch.Tensor:
     if contrast == 0 or rows.shape[0] < 2:
         return rows
     return rows + contrast * (rows - rows.mean(0, keepdim=True))
+
+
+def evened(rows: torch.Tensor, evenness: float) -> torch.Tensor:
+    """Style codes (one row per tradition) spread as evenly in every direction in which
+    they differ, with the same mean and the same total spread (Frobenius norm of their
+    offsets from the mean). The offsets' singular values ``s`` become ``s ** (1 -
+    evenness)``, rescaled: 0 keeps the codes, 1 makes them a regular simplex (every pair
+    equally far apart). The contrast pushes along the directions in which the traditions
+    already differ most, so two traditions that differ only in a minor direction (two warm
+    painted manners) stay close; evening lifts that direction (models/TRAINING.md)."""
+    n = rows.shape[0]
+    if evenness == 0 or n < 3:  # two points differ in one direction only: nothing to even
+        return rows
+    work = rows.double()
+    mean = work.mean(0, keepdim=True)
+    u, sv, vh = torch.linalg.svd(work - mean, full_matrices=False)
+    keep = sv > sv[0] * 1e-6  # the directions in which they differ (at most n - 1)
+    new = torch.where(keep, sv.clamp_min(1e-300) ** (1.0 - evenness), torch.zeros_like(sv))
+    new = new * (sv.square().sum() / new.square().sum()).sqrt()
+    return (mean + (u * new) @ vh).to(rows.dtype)
 
 
 def _chosen(value: float | None, default: float) -> float:
