@@ -56,13 +56,15 @@ def parse_diffaugment(policy: str) -> list[str]:
 # the one table the methods train with and the Training panel shows. The painter starts
 # from a pretrained painting: the critic on the prior's features moves it towards the
 # tradition, the teacher term (its own starting painting) keeps the photo's content, the
-# contrast sets the traditions apart and the brushwork term pulls each one's surfaces
-# towards its artworks'; NCE and the palette term are off (its encoder is pretrained).
+# contrast, after the evenness, sets the traditions apart and the brushwork term pulls
+# each one's surfaces towards its artworks', the palette term its colours; NCE is off
+# (its encoder is pretrained).
 # Chosen by measured runs: models/TRAINING.md.
 PAINTER_RECIPE = {"lambda_critic": 1.0, "lambda_teacher": 1.0, "lambda_brushwork": 1.0,
-                  "style_contrast": 1.0, "lambda_nce": 0.0, "lambda_palette": 0.0}
+                  "style_contrast": 1.0, "style_evenness": 1.0, "lambda_nce": 0.0,
+                  "lambda_palette": 1.0}
 OTHER_RECIPE = {"lambda_critic": 0.0, "lambda_teacher": 0.0, "lambda_brushwork": 0.0,
-                "style_contrast": 0.0}
+                "style_contrast": 0.0, "style_evenness": 0.0}
 METHOD_NCE = {"cut": 1.0, "fastcut": 10.0, "multistyle": 10.0}
 METHOD_PALETTE = {"multistyle": 1.0}
 
@@ -157,16 +159,17 @@ class TrainConfig:
         "others 0)", low=0.0, high=100.0, label="Teacher")
     lambda_palette: float | None = knob(
         None, "weight of the palette term: colour distribution of output vs artwork (sliced "
-        "Wasserstein; default: the method's)", low=0.0, high=100.0, label="Palette")
+        "Wasserstein; default: multistyle and the painter 1, CUT and FastCUT 0)", low=0.0, high=100.0, label="Palette")
     style_contrast: float | None = knob(
         None, "how far each tradition's starting style code is pushed away from the mean "
         "of the model's traditions (0: each tradition's mean artwork embedding; default: "
         "the preset's, painter 1, others 0; no effect with one tradition)",
         low=0.0, high=4.0, label="Style contrast")
-    style_evenness: float = knob(
-        0.0, "how evenly the traditions' starting style codes are spread before the "
-        "contrast: 0 as their artworks place them, 1 every pair equally far apart (two "
-        "traditions that differ in one minor direction part; three or more traditions)",
+    style_evenness: float | None = knob(
+        None, "how evenly the traditions' starting style codes are spread before the "
+        "contrast: 0 as their artworks place them, 1 every pair equally far apart, so two "
+        "traditions that differ in one minor direction part (three or more traditions; "
+        "default: the preset's, painter 1, others 0)",
         low=0.0, high=1.0, label="Style evenness")
     lambda_brushwork: float | None = knob(
         None, "weight of the brushwork term: distribution of the output's luminance "

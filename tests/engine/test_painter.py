@@ -139,11 +139,11 @@ def _method(config):
     return method_class("multistyle")(config, plan_for("cpu"))
 
 
-def _sources(seed: int = 5) -> list[SimpleNamespace]:
+def _sources(seed: int = 5, count: int = len(TRADITIONS)) -> list[SimpleNamespace]:
     """Style sets as the trainer hands them over: uint8 C x H x W images."""
     g = torch.Generator().manual_seed(seed)
     sources = []
-    for k in range(len(TRADITIONS)):
+    for k in range(count):
         images = [
             (torch.rand(3, 40, 56, generator=g) * (120 + 100 * k)).to(torch.uint8)
             for _ in range(3)
@@ -202,6 +202,26 @@ def test_each_tradition_starts_at_its_artworks_mean_embedding_pushed_apart(
         got = (method.export_generator()(x * 2 - 1, 1) + 1) / 2
         want = shared_teacher("cpu")(x, method.G.embeddings[1].detach()[None])
     assert (got - want).abs().max() < 1e-5
+
+
+def test_with_three_traditions_the_painter_starts_at_the_evened_then_contrasted_codes(
+    tmp_path,
+) -> None:
+    """The painter's defaults: evenness 1, then contrast 1 (engine.config's table)."""
+    from ganstyle_desktop.engine.methods.recipe import contrasted, evened
+
+    names = ["ukiyo-e", "impressionism", "icon"]
+    method = _method(_config(tmp_path, names))
+    sources = _sources(count=3)
+    method.observe_styles(sources)
+    means = torch.stack(_mean_embeddings(sources))
+    expected = contrasted(evened(means, 1.0), 1.0)
+    assert torch.allclose(torch.stack([e.detach() for e in method.G.embeddings]), expected, atol=1e-5)
+    d = torch.cdist(expected, expected)[~torch.eye(3, dtype=torch.bool)]
+    assert torch.allclose(d, d[0].expand_as(d), rtol=1e-4)  # every pair equally apart
+    plain = _method(_config(tmp_path, names, style_evenness=0.0))
+    plain.observe_styles(sources)
+    assert torch.allclose(torch.stack([e.detach() for e in plain.G.embeddings]), contrasted(means, 1.0), atol=1e-5)
 
 
 def test_the_painter_trains_and_resumes_exactly(tmp_path) -> None:

@@ -69,7 +69,7 @@ class RecipeTerms:
         self.style_kind = cfg.style_loss
         self.lambda_brushwork = _chosen(cfg.lambda_brushwork, defaults["lambda_brushwork"])
         self.style_contrast = _chosen(cfg.style_contrast, defaults["style_contrast"])
-        self.style_evenness = float(cfg.style_evenness)
+        self.style_evenness = _chosen(cfg.style_evenness, defaults["style_evenness"])
         self.brushwork_targets: torch.Tensor | None = None  # one profile per tradition
         self.n_heads = n_heads
         self.lambda_teacher = _chosen(cfg.lambda_teacher, defaults["lambda_teacher"])
