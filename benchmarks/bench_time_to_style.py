@@ -110,7 +110,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from ganstyle_desktop.engine.config import TrainConfig
+    from ganstyle_desktop.engine.config import TrainConfig, default_knob_values
 
     recognizer = fitted_recognizer()
     _, held = photo_split()
@@ -120,9 +120,10 @@ def main() -> None:
     d = TrainConfig(styles=[], content_paths=[], out_dir="")
     print(json.dumps({
         "benchmark": "time_to_style",
+        # What the defaults train with (a knob at None resolved by the engine's table).
         "defaults": {"method": d.method, "preset": d.preset, "size": d.size,
-                     "lambda_teacher": d.lambda_teacher, "lambda_critic": d.lambda_critic,
-                     "lambda_nce": d.lambda_nce, "diffaugment": d.diffaugment},
+                     "diffaugment": d.diffaugment,
+                     **default_knob_values(d.method, d.preset)},
         "threads": args.threads,
         "wall_minutes": round((time.perf_counter() - t0) / 60, 1),
         "results": [{k: v for k, v in r.items() if k != "evaluations"} for r in results],
