@@ -303,10 +303,18 @@ def machine_fingerprint() -> str:
 SHARED_ARENA_FIRST_REGION = 128 << 20
 
 
-@functools.cache
+_ARENA_GUARD = threading.Lock()
+
+
 def _shared_arena() -> bool:
-    """Registers the process-wide CPU arena once; False where this ONNX Runtime cannot
-    (then each session keeps its own, as before)."""
+    """Registers the process-wide CPU arena once (sessions may start in several threads);
+    False where this ONNX Runtime cannot (then each session keeps its own, as before)."""
+    with _ARENA_GUARD:
+        return _register_arena()
+
+
+@functools.cache
+def _register_arena() -> bool:
     import onnxruntime as ort
 
     try:

@@ -391,7 +391,7 @@ def test_without_a_shared_arena_sessions_keep_their_own(monkeypatch) -> None:
         raise RuntimeError("this build has no environment allocators")
 
     monkeypatch.setattr(ort, "create_and_register_allocator", refuse)
-    assert onnx_backend._shared_arena.__wrapped__() is False
+    assert onnx_backend._register_arena.__wrapped__() is False
     monkeypatch.setattr(onnx_backend, "_shared_arena", lambda: False)
     options = onnx_backend._options(1, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
     with pytest.raises(Exception):  # noqa: B017, PT011 - not set: ORT's own default
