@@ -234,6 +234,20 @@ class TrainConfig:
         if not self.content_paths:
             raise ConfigError("Give at least one content source (a folder of photos).")
 
+    def with_resolved_defaults(self) -> TrainConfig:
+        """A copy whose recipe knobs left at None hold what they train with now
+        (:func:`default_knob_values`): what a run saves, so that resuming it keeps its
+        recipe when a later version changes a default."""
+        from dataclasses import replace
+
+        defaults = default_knob_values(self.method, self.preset)
+        chosen = {
+            f.name: defaults[f.name]
+            for f in recipe_knobs()
+            if getattr(self, f.name) is None and f.name in defaults
+        }
+        return replace(self, **chosen)
+
     # -- JSON -----------------------------------------------------------
     def to_dict(self) -> dict:
         return asdict(self)

@@ -208,7 +208,9 @@ class Trainer:
                 resumed_from = ckpt.path
                 self._processes_before = int(ckpt.meta.get("processes", 1))
         elif plan.is_main:
-            cfg.save(self.run_dir / CONFIG_FILE)
+            # With every default written out: a resume keeps this recipe whatever the
+            # defaults become in a later version.
+            cfg.with_resolved_defaults().save(self.run_dir / CONFIG_FILE)
         if plan.parallel is not None:
             method.attach_data_parallel()
 

@@ -67,3 +67,27 @@ def test_augment_applies_the_policies_config_names() -> None:
 
     assert augment.POLICIES == DIFFAUGMENT_POLICIES
     assert augment.parse_policy("translation") == ["translation"]
+
+
+def test_every_optional_knob_has_a_default_for_every_method_and_preset() -> None:
+    """What None means comes from one table; a knob without an entry would train with a
+    value nobody wrote down, and a saved run could not write it out."""
+    from ganstyle_desktop.engine.config import (
+        METHOD_NCE,
+        PRESET_METHODS,
+        TrainConfig,
+        default_knob_values,
+    )
+    from ganstyle_desktop.engine.presets import PRESETS
+
+    optional = [s.name for s in describe_knobs() if s.optional]
+    assert optional
+    for preset in PRESETS:
+        for method in PRESET_METHODS.get(preset, (*METHOD_NCE, "cyclegan")):
+            values = default_knob_values(method, preset)
+            assert set(optional) <= set(values), (method, preset)
+            config = TrainConfig(styles=[], content_paths=[], out_dir="", method=method,
+                                 preset=preset).with_resolved_defaults()
+            assert {n: getattr(config, n) for n in optional} == {n: values[n] for n in optional}
+    set_by_hand = TrainConfig(styles=[], content_paths=[], out_dir="", lambda_teacher=3.0)
+    assert set_by_hand.with_resolved_defaults().lambda_teacher == 3.0  # kept

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from training_setup import tiny_config
 
-from ganstyle_desktop.engine.config import ConfigError, TrainConfig
+from ganstyle_desktop.engine.config import ConfigError, TrainConfig, recipe_knobs
 from ganstyle_desktop.engine.control import JobControl
 from ganstyle_desktop.engine.events import (
     CheckpointSaved,
@@ -60,7 +60,11 @@ def test_run_yields_events_and_writes_the_run_folder(tmp_path: Path) -> None:
     assert [e.step for e in saved] == [2, 4]
     assert [p.name for p in find_checkpoints(run)] == ["step_0000002", "step_0000004"]
     assert all(e.model_path.is_file() for e in saved)
-    assert TrainConfig.load(run / "config.json").to_dict() == config.to_dict()
+    # Saved with every default written out, so a resume keeps this recipe.
+    saved_config = TrainConfig.load(run / "config.json")
+    assert saved_config.to_dict() == config.with_resolved_defaults().to_dict()
+    assert config.lambda_nce is None and saved_config.lambda_nce == 10.0  # FastCUT's own
+    assert all(getattr(saved_config, f.name) is not None for f in recipe_knobs())
 
     model = load_model(run / "model.safetensors")
     card = model.card
