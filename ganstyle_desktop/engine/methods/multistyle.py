@@ -299,8 +299,7 @@ class MultiStyle(AdversarialMethod):
         if rows is not None and rows.shape[0] > 1:
             self._nearest = nearest_other(rows)
         if self.painter:
-            # Each new tradition starts at the mean style embedding of its artworks.
-            rows = self.recipe.tradition_embeddings
+            # Each new tradition starts at its artworks' code (evened, then contrasted).
             self.G.set_embeddings(rows, self.style_offset)
             self.emas["G"].module.set_embeddings(rows, self.style_offset)
 
