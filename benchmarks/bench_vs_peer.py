@@ -174,7 +174,7 @@ def measure(cmd: list[str], env: dict[str, str], expected: Path) -> dict:
     }
 
 
-def ours_cmd(model: Path, photo: Path, out: Path) -> list[str]:
+def ours_cmd(model: Path, photo: Path, out: Path, brush: str = "1") -> list[str]:
     script = Path(sys.executable).parent / "ganstyle-cli"
     head = (
         [str(script)]
@@ -194,6 +194,11 @@ def ours_cmd(model: Path, photo: Path, out: Path) -> list[str]:
         str(out),
         "--device",
         "cpu",
+        # Every pixel painted (1, the default here), as the peer paints: the CLI's default
+        # auto brush paints a photo larger than twice the training size smaller and
+        # enlarges it (less work; --brush auto measures that).
+        "--brush",
+        brush,
         "--overwrite",
     ]
 
@@ -220,6 +225,9 @@ def main() -> None:
     parser.add_argument("--peer-style", type=int, default=0, help="the peer's style index")
     parser.add_argument(
         "--ours-only", action="store_true", help="only ours (sizes the peer has no memory for)"
+    )
+    parser.add_argument(
+        "--brush", default="1", help="our --brush (1: every pixel, as the peer; or auto)"
     )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -263,11 +271,13 @@ def main() -> None:
                 out_dir = work / "ours"
                 ours_out = out_dir / photo.name
                 for p in presets:  # untimed: the one-off export, the page cache
-                    measure(ours_cmd(models[p][0], photo, out_dir), env, ours_out)
+                    measure(ours_cmd(models[p][0], photo, out_dir, args.brush), env, ours_out)
                 for _ in range(args.repeats):
                     for p in presets:
                         ours_runs[p].append(
-                            measure(ours_cmd(models[p][0], photo, out_dir), env, ours_out)
+                            measure(
+                                ours_cmd(models[p][0], photo, out_dir, args.brush), env, ours_out
+                            )
                         )
                     if python is not None:
                         peer_runs.append(measure(peer, env, peer_out))
@@ -300,6 +310,7 @@ def main() -> None:
             "peer_call": "StyleTransfer(device='cpu', threads=T, max_size=side)"
             f".stylize(photo, style={args.peer_style}).save(out.jpg, quality=95)",
             "ours_call": "ganstyle-cli stylize MODEL PHOTO.jpg --out DIR --device cpu "
+            f"--brush {args.brush} "
             "(OMP_NUM_THREADS=T, default backend; writes JPEG, quality 95)",
             "models": {p: desc for p, (_, desc) in models.items()},
             "photo": "first shared-data content photo, centre square, bicubic to each side"

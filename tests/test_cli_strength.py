@@ -153,3 +153,54 @@ def test_bad_blends_are_refused_with_the_reason(multi_model, jpeg_photo, tmp_pat
     assert main([*args, "--strength", "1.5"]) != 0
     assert "strength" in capsys.readouterr().err.lower()
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_brush_paints_smaller_and_enlarges_as_the_engine_does(
+    multi_model, jpeg_photo, tmp_path, capsys
+) -> None:
+    from ganstyle_desktop.engine.blend import Blend
+    from ganstyle_desktop.engine.modelfile import load_model
+    from ganstyle_desktop.engine.stylize import stylize_array
+
+    photo = read_image_with_metadata(jpeg_photo)[0]
+    flags = ("--blend", "shan-shui=1", "--strength", "0.8", "--format", "png")
+    brushed = _stylize(multi_model, jpeg_photo, tmp_path / "b2", *flags, "--brush", "2")
+    expected = stylize_array(
+        load_model(multi_model, device="cpu"),
+        photo,
+        blend=Blend.of({"shan-shui": 1.0}, 0.8, 2.0),
+        device="cpu",
+    )
+    assert brushed.shape == photo.shape
+    assert np.array_equal(brushed, expected)
+    native = _stylize(multi_model, jpeg_photo, tmp_path / "b1", *flags, "--brush", "1")
+    assert _mean_levels(native, brushed) > 1.0
+    # the default, auto: a photo no larger than twice the training size paints every pixel
+    auto = _stylize(multi_model, jpeg_photo, tmp_path / "auto", *flags)
+    assert np.array_equal(auto, native)
+    args = ["stylize", str(multi_model), str(jpeg_photo), "--out", str(tmp_path / "bad")]
+    for bad in ("0.5", "9", "nan"):
+        assert main([*args, "--brush", bad]) != 0
+        assert "--brush must be auto or between 1 and 8" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse's own usage error
+        main([*args, "--brush", "big"])
+    assert "expected auto or a number, not 'big'" in capsys.readouterr().err
+
+
+def test_the_auto_brush_paints_the_short_side_at_twice_the_training_size(
+    multi_model, tmp_path
+) -> None:
+    yy, xx = np.mgrid[0:200, 0:280]
+    rng = np.random.default_rng(6)
+    img = np.stack([xx, yy, xx + yy], -1) + rng.integers(0, 60, (200, 280, 3))
+    path = tmp_path / "large.png"
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
+    flags = ("--blend", "ukiyo-e=1", "--format", "png")
+    auto = _stylize(multi_model, path, tmp_path / "auto", *flags)
+    # training size 32: short side 200 painted at 64, brush 200 / 64
+    assert np.array_equal(
+        auto, _stylize(multi_model, path, tmp_path / "b", *flags, "--brush", "3.125")
+    )
+    assert not np.array_equal(
+        auto, _stylize(multi_model, path, tmp_path / "c", *flags, "--brush", "3")
+    )

@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ganstyle_desktop.engine.blend import Blend, BlendError
+from ganstyle_desktop.engine.blend import (
+    AUTO_BRUSH,
+    MAX_AUTO_BRUSH,
+    MAX_BRUSH,
+    Blend,
+    BlendError,
+)
 from ganstyle_desktop.engine.export import FORMATS
 from ganstyle_desktop.engine.imageio import collect_image_files
 from ganstyle_desktop.engine.tiling import DEFAULT_MEMORY_BUDGET_MB
@@ -71,6 +77,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=1.0,
         help="share of the style, 0 to 1: 0 writes the photo itself, 1 full style (default 1)",
+    )
+    p.add_argument(
+        "--brush",
+        type=_brush,
+        default=AUTO_BRUSH,
+        metavar="B",
+        help=f"stroke size: auto, or 1 to {MAX_BRUSH:g}. At B the photo is painted at 1/B of "
+        "its size and enlarged back, strokes B times as large; 1 paints every pixel (on a "
+        "large photo the model's strokes then shrink to a texture that reads as a filter). "
+        "auto (the default): the photo's short side painted at twice the model's training "
+        f"size, up to x{MAX_AUTO_BRUSH:g}",
     )
     p.add_argument(
         "--blend",
@@ -192,10 +209,21 @@ def _load(path: Path, device: str):
         raise CliError(str(exc)) from exc
 
 
-def _parse_blend(text: str | None, strength: float, model) -> Blend:
-    """``--blend`` and ``--strength`` as the one Blend value the stylizer is given."""
+def _brush(text: str) -> float:
+    """``--brush``: "auto" or a number (checked against the range in :func:`run`)."""
+    if text.strip().lower() == "auto":
+        return AUTO_BRUSH
     try:
-        blend = Blend.parse(text, strength)
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto or a number, not {text!r}") from None
+
+
+def _parse_blend(text: str | None, strength: float, model, brush: float = AUTO_BRUSH) -> Blend:
+    """``--blend``, ``--strength`` and ``--brush`` as the one Blend value the stylizer is
+    given."""
+    try:
+        blend = Blend.parse(text, strength).with_brush(brush)
         if blend.is_own_style:
             return blend
         if getattr(model, "is_multistyle", False):
@@ -213,6 +241,10 @@ def _parse_blend(text: str | None, strength: float, model) -> Blend:
 def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.strength <= 1.0:
         raise CliError(f"--strength must be between 0 and 1, not {args.strength}.")
+    if args.brush != AUTO_BRUSH and not 1.0 <= args.brush <= MAX_BRUSH:
+        raise CliError(
+            f"--brush must be auto or between 1 and {MAX_BRUSH:g}, not {args.brush:g}."
+        )
     if not 1 <= args.quality <= 100:
         raise CliError(f"--quality must be 1 to 100, not {args.quality}.")
     if args.tile is not None and args.tile < 16:
@@ -233,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
         except DeviceUnavailable as exc:
             raise CliError(str(exc)) from exc
         model = _load(args.model, args.device)
-    blend = _parse_blend(args.blend, args.strength, model)
+    blend = _parse_blend(args.blend, args.strength, model, args.brush)
     jobs, failures = plan_jobs(args.inputs, args.out, args.format)
     if not jobs and not failures:
         raise CliError("No images found in the inputs (jpg, png, webp, tif, bmp).")

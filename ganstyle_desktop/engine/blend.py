@@ -8,7 +8,16 @@ from the Blend panel, the canvas and the CLI (``--blend``, ``--strength``) to
   a multi-style one);
 - ``weights`` given: a mix of those traditions, normalised to sum to 1 (only their ratios
   matter: sliders at 20 and 60 are the mix 25 % / 75 %);
-- ``strength`` 0..1: the share of the styled image, the photo being the rest.
+- ``strength`` 0..1: the share of the styled image, the photo being the rest;
+- ``brush`` 1..``MAX_BRUSH``: the stroke size, as a multiple of the model's own stroke at
+  the photo's pixels. A model paints strokes of a fixed number of pixels (it learned them
+  on artworks about ``1.125 x`` its training size across), so on a large photo they shrink
+  to a fine texture and the picture reads as a filter; at brush ``b`` the photo is painted
+  at ``1 / b`` of its size and the painting enlarged back (Lanczos), strokes ``b`` x as large.
+  ``AUTO_BRUSH`` (0, what the app and the CLI start from): the brush that paints the photo
+  at the size its statistics are taken at, twice the model's training size on the short
+  side, up to ``MAX_AUTO_BRUSH`` (:func:`.stylize.resolved_brush`), so a large photo keeps
+  the strokes the model learned and a preview and its full-size result share them.
 
 It is *the photo itself* (returned pixel for pixel, no network run) when the strength is 0
 or every given weight is 0: :attr:`Blend.is_photo`. The photo case is explicit, so no
@@ -33,6 +42,9 @@ if TYPE_CHECKING:
     from .control import JobControl
 
 DEFAULT_PREVIEW_SIDE = 768
+MAX_BRUSH = 8.0
+AUTO_BRUSH = 0.0  # the brush follows the photo's size (see the module docstring)
+MAX_AUTO_BRUSH = 4.0  # past 4 the enlargement's softness outweighs the larger strokes
 
 
 class BlendError(ValueError):
@@ -51,21 +63,29 @@ def _weight(name: str, value: Any) -> float:
 
 @dataclass(frozen=True)
 class Blend:
-    """Relative tradition weights (None: the model's own style) and a strength 0..1.
+    """Relative tradition weights (None: the model's own style), a strength 0..1 and a
+    brush size 1..``MAX_BRUSH`` (or ``AUTO_BRUSH``).
 
     Build one with :meth:`of`, :meth:`parse` or :meth:`photo`; it is immutable and
     hashable, so two blends compare equal exactly when they paint the same picture's
-    recipe (same weights in the same order, same strength).
+    recipe (same weights in the same order, same strength, same brush).
     """
 
     weights: tuple[tuple[str, float], ...] | None = None
     strength: float = 1.0
+    brush: float = 1.0
 
     def __post_init__(self) -> None:
         strength = float(self.strength)
         if not math.isfinite(strength) or not 0.0 <= strength <= 1.0:
             raise BlendError(f"Strength must be between 0 and 1, got {self.strength}.")
         object.__setattr__(self, "strength", strength)
+        brush = float(self.brush)
+        if brush != AUTO_BRUSH and not (math.isfinite(brush) and 1.0 <= brush <= MAX_BRUSH):
+            raise BlendError(
+                f"Brush size must be auto or between 1 and {MAX_BRUSH:g}, got {self.brush}."
+            )
+        object.__setattr__(self, "brush", brush)
         if self.weights is not None:
             merged: dict[str, float] = {}
             for name, value in self.weights:
@@ -77,9 +97,20 @@ class Blend:
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def of(cls, weights: Mapping[str, float] | None = None, strength: float = 1.0) -> Blend:
+    def of(
+        cls,
+        weights: Mapping[str, float] | None = None,
+        strength: float = 1.0,
+        brush: float = 1.0,
+    ) -> Blend:
         """A blend of ``weights`` (slug -> relative weight; None: the model's own style)."""
-        return cls(None if weights is None else tuple(weights.items()), strength)
+        return cls(None if weights is None else tuple(weights.items()), strength, brush)
+
+    @classmethod
+    def default(cls) -> Blend:
+        """What the app and the CLI paint until told otherwise: the model's own style at
+        full strength, the brush following the photo's size."""
+        return cls(None, 1.0, AUTO_BRUSH)
 
     @classmethod
     def photo(cls) -> Blend:
@@ -122,19 +153,28 @@ class Blend:
         return cls.of(
             None if weights is None else {str(k): v for k, v in dict(weights).items()},
             float(data.get("strength", 1.0)),
+            float(data.get("brush", 1.0)),  # blends saved before the brush: the model's own
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "weights": None if self.weights is None else dict(self.weights),
             "strength": self.strength,
+            "brush": self.brush,
         }
 
     def with_strength(self, strength: float) -> Blend:
-        return Blend(self.weights, strength)
+        return Blend(self.weights, strength, self.brush)
 
     def with_weights(self, weights: Mapping[str, float] | None) -> Blend:
-        return Blend.of(weights, self.strength)
+        return Blend.of(weights, self.strength, self.brush)
+
+    def with_brush(self, brush: float) -> Blend:
+        return Blend(self.weights, self.strength, brush)
+
+    @property
+    def is_auto_brush(self) -> bool:
+        return self.brush == AUTO_BRUSH
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -185,11 +225,17 @@ class Blend:
         if self.is_photo:
             return "The photo itself (no style)"
         names = names or {}
+        brush = f", strokes x{self.brush:g}" if self.brush > 1.0 else ""  # auto and 1: none
         if self.weights is None:
             base = "The model's style"
-            return base if self.strength >= 1.0 else f"{base} at {round(100 * self.strength)} %"
-        return ", ".join(
-            f"{names.get(k, k)} {round(100 * share)} %" for k, share in self.shares().items()
+            if self.strength < 1.0:
+                base = f"{base} at {round(100 * self.strength)} %"
+            return base + brush
+        return (
+            ", ".join(
+                f"{names.get(k, k)} {round(100 * share)} %" for k, share in self.shares().items()
+            )
+            + brush
         )
 
 
@@ -199,27 +245,32 @@ class Blend:
 def downscale(image: np.ndarray, max_side: int) -> np.ndarray:
     """``image`` with its longer side at most ``max_side`` (a copy; aspect kept). 16-bit
     pixels stay 16-bit."""
-    import numpy as np
-    from PIL import Image
 
     h, w = image.shape[:2]
     if max(h, w) <= max_side:
         return image.copy()
     factor = max_side / max(h, w)
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return resize_pixels(image, max(1, round(h * factor)), max(1, round(w * factor)))
+
+
+def resize_pixels(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``image`` (HxWx3 uint8 or uint16) resampled to ``height`` x ``width`` with Lanczos
+    (antialiased when shrinking); a new, writable array of the same dtype."""
+    import numpy as np
+    from PIL import Image
+
+    size = (int(width), int(height))
     if image.dtype == np.uint8:
-        return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
-    # Pillow has no 16-bit RGB mode: resize each channel as a float image.
-    channels = [
-        np.asarray(
-            Image.fromarray(image[..., c].astype(np.float32), "F").resize(
-                size, Image.Resampling.LANCZOS
-            )
-        )
-        for c in range(image.shape[2])
-    ]
+        return np.array(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+    # Pillow has no 16-bit RGB mode: resize each channel as a float image, into one array.
+    out = np.empty((size[1], size[0], image.shape[2]), image.dtype)
     top = 65535 if image.dtype == np.uint16 else 255
-    return np.clip(np.rint(np.stack(channels, axis=-1)), 0, top).astype(image.dtype)
+    for c in range(image.shape[2]):
+        plane = Image.fromarray(image[..., c].astype(np.float32), "F").resize(
+            size, Image.Resampling.LANCZOS
+        )
+        out[..., c] = np.clip(np.rint(np.asarray(plane)), 0, top)
+    return out
 
 
 def load_photo(path: Path | str, max_side: int) -> np.ndarray:

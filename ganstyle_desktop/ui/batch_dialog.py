@@ -374,6 +374,8 @@ class BatchDialog(QDialog):
                 painter += f" ({mix})"
             if self.state.blend.strength < 1:
                 painter += f", strength {self.state.blend.strength:.0%}"
+            if self.state.blend.brush > 1:
+                painter += f", strokes x{self.state.blend.brush:g}"
         self.model_label.setText(painter)
         self.suffix_edit.setPlaceholderText(self._default_suffix() or "(none)")
         if not self.is_running():

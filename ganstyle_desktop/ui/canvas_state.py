@@ -41,7 +41,7 @@ class CanvasState(QObject):
         self._photo: Photo | None = None
         self._model: Path | None = None
         self._model_name = ""
-        self._blend = Blend()
+        self._blend = Blend.default()
         self._result: StylizeResult | None = None
 
     # -- reading -------------------------------------------------------------------------
@@ -115,7 +115,8 @@ class CanvasState(QObject):
         self._set_result(None)
         self.model_changed.emit(model)
         self.model_name_changed.emit(self.model_name)
-        self.set_blend(Blend())  # a blend belongs to the model it was made for
+        # A blend belongs to the model it was made for; the brush size is the artist's.
+        self.set_blend(Blend.default().with_brush(self._blend.brush))
 
     def set_blend(self, blend: Blend) -> None:
         if not isinstance(blend, Blend):

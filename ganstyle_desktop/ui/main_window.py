@@ -902,7 +902,8 @@ class MainWindow(QMainWindow):
             self.state.set_model(model_path, self.models_panel.name_of(model_path))
         entry = self.models_panel.entries.get(model_path)
         multistyle = entry is not None and entry.styles is not None and entry.styles.multistyle
-        self.state.set_blend(Blend.of({tradition: 1.0}) if tradition and multistyle else Blend())
+        blend = Blend.of({tradition: 1.0}) if tradition and multistyle else Blend.default()
+        self.state.set_blend(blend.with_brush(self.state.blend.brush))
         return self.canvas.stylize()
 
     def show_compare(self) -> None:

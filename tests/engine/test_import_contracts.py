@@ -41,7 +41,7 @@ FORBIDDEN = {
 # never what does it.
 UI_BRIDGE = f"{ROOT}.ui.jobs"
 UI_VALUES: dict[str, set[str]] = {
-    f"{ROOT}.engine.blend": {"Blend", "BlendError"},
+    f"{ROOT}.engine.blend": {"AUTO_BRUSH", "Blend", "BlendError"},
     f"{ROOT}.engine.config": {
         "ConfigError",
         "METHODS",

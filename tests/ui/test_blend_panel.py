@@ -70,7 +70,7 @@ def test_a_slider_per_tradition_and_a_preview(qtbot, panel, multistyle_model, ph
     _load(qtbot, panel, multistyle_model, photo)
     assert set(panel.weights()) == {"ukiyo-e", "shan-shui", "impressionism"}
     assert panel.current_blend().mix() == {"ukiyo-e": 1.0}  # the model's own style
-    assert panel.state.blend == Blend()  # nothing moved yet: the state is untouched
+    assert panel.state.blend == Blend.default()  # nothing moved yet: the state is untouched
     first = panel.preview_image()
     assert first is not None and not first.isNull()
 
@@ -148,7 +148,7 @@ def test_a_single_style_model_gets_the_strength_slider(qtbot, panel, tiny_model,
     assert "one style" in panel.title.text()
     with qtbot.waitSignal(panel.preview_updated, timeout=30_000):
         panel.strength.setValue(40)
-    assert panel.state.blend == Blend(None, 0.4)
+    assert panel.state.blend == Blend.default().with_strength(0.4)
 
 
 def test_a_new_model_starts_from_its_own_style(qtbot, panel, multistyle_model, tmp_path, photo):
@@ -158,5 +158,30 @@ def test_a_new_model_starts_from_its_own_style(qtbot, panel, multistyle_model, t
     other = make_multistyle_model(tmp_path / "other.safetensors", ["a", "b"])
     with qtbot.waitSignal(panel.model_loaded, timeout=30_000):
         panel.set_model(other)
-    assert panel.state.blend == Blend()  # a blend belongs to the model it was made for
+    assert panel.state.blend == Blend.default()  # a blend belongs to the model it was made for
     assert panel.strength.value() == 100 and panel.weights() == {"a": 1.0, "b": 0.0}
+
+
+def test_the_brush_size_is_part_of_the_blend_and_outlives_a_model_change(
+    qtbot, panel, multistyle_model, tmp_path, photo
+) -> None:
+    _load(qtbot, panel, multistyle_model, photo)
+    native = _pixels(panel.preview_image())
+    assert panel.state.blend.is_auto_brush and panel.brush_value() == 0.0  # auto at first
+    with qtbot.waitSignal(panel.preview_updated, timeout=30_000) as updated:
+        with qtbot.waitSignal(panel.blend_changed, timeout=5_000) as changed:
+            panel.brush.setCurrentIndex(panel.brush.findData(2.0))
+    assert changed.args[0].brush == 2.0 and panel.state.blend.brush == 2.0
+    assert _pixels(updated.args[0]) != native  # the preview paints with it
+    assert "strokes x2" in panel.status.text()
+
+    # a blend set elsewhere (a saved one) with a size the list lacks: shown, and offered
+    panel.state.set_blend(Blend.of({"shan-shui": 1.0}, 1.0, 2.5))
+    assert panel.brush_value() == 2.5 and panel.current_blend().brush == 2.5
+    assert panel.current_blend().mix() == {"shan-shui": 1.0}
+
+    other = make_multistyle_model(tmp_path / "other.safetensors", ["a", "b"])
+    with qtbot.waitSignal(panel.model_loaded, timeout=30_000):
+        panel.set_model(other)
+    assert panel.state.blend == Blend(None, 1.0, 2.5)  # weights reset, the brush kept
+    assert panel.brush_value() == 2.5

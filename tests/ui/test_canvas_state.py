@@ -80,4 +80,4 @@ def test_every_view_follows_one_model(qtbot, window, tmp_path: Path, model_facto
     window.models_panel.select_path(first)  # a click in the Models list
     assert window.state.model == first == window.canvas.model_path
     assert window.blend_panel.model_path == first
-    assert window.state.blend == Blend()  # a new model starts from its own style
+    assert window.state.blend == Blend.default()  # a new model starts from its own style

@@ -109,7 +109,7 @@ def test_no_raw_exception_text_reaches_the_status_bar(qtbot, models, window, mon
 
 
 def test_compare_covers_every_model_and_a_double_click_applies_it(qtbot, models, window) -> None:
-    from ganstyle_desktop.engine.blend import Blend
+    from ganstyle_desktop.engine.blend import AUTO_BRUSH, Blend
 
     _click_row(qtbot, window, models["stripes"])
     window.show_compare()
@@ -126,12 +126,12 @@ def test_compare_covers_every_model_and_a_double_click_applies_it(qtbot, models,
         qtbot.mouseDClick(cell, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
     assert window.state.model == models["starter"]
     assert window.models_panel.current_path() == str(models["starter"])
-    assert window.state.blend == Blend.of({"shan-shui": 1.0})
-    assert window.canvas.result.blend == Blend.of({"shan-shui": 1.0})
+    assert window.state.blend == Blend.of({"shan-shui": 1.0}, brush=AUTO_BRUSH)
+    assert window.canvas.result.blend == Blend.of({"shan-shui": 1.0}, brush=AUTO_BRUSH)
     single = next(w for w in view.cell_widgets() if w.cell.model_path == str(models["dots"]))
     with qtbot.waitSignal(window.canvas.result_ready, timeout=60_000):
         qtbot.mouseDClick(single, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
-    assert window.state.model == models["dots"] and window.state.blend == Blend()
+    assert window.state.model == models["dots"] and window.state.blend == Blend.default()
     window._compare_dialog.close()
 
 

@@ -1,10 +1,11 @@
 """Blend panel: one slider per tradition of a multi-style model, a style-strength slider
-(for every model), and a live preview of the canvas photo that follows them.
+and a brush size (for every model), and a live preview of the canvas photo that follows
+them.
 
-The sliders edit the canvas state's one :class:`Blend` value (relative weights and a
-strength; the photo itself when the strength or every weight is 0); the canvas, the
-stylizer and an export read that same value, so what the preview shows is what Stylize
-paints. The preview is rendered in a worker at the size it is shown (not the photo's full
+The sliders edit the canvas state's one :class:`Blend` value (relative weights, a
+strength and a brush size; the photo itself when the strength or every weight is 0); the
+canvas, the stylizer and an export read that same value, so what the preview shows is what
+Stylize paints. The preview is rendered in a worker at the size it is shown (not the photo's full
 resolution). Slider moves are coalesced: changes made in one pass of the event loop
 become one request, and a new request cancels the render in flight, so the latest
 position always wins and previews never queue up behind each other.
@@ -18,6 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -27,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganstyle_desktop.engine.blend import Blend
+from ganstyle_desktop.engine.blend import AUTO_BRUSH, Blend
 from ganstyle_desktop.ui.canvas_state import CanvasState
 from ganstyle_desktop.ui.jobs import BackgroundTask, Photo
 from ganstyle_desktop.ui.jobs.models import (
@@ -43,6 +45,9 @@ log = logging.getLogger(__name__)
 SLIDER_MAX = 100
 MIN_PREVIEW_SIDE = 256
 MAX_PREVIEW_SIDE = 1024
+# Brush sizes offered (the CLI takes any value up to MAX_BRUSH); past 4 the enlargement's
+# softness outweighs the larger strokes.
+BRUSH_CHOICES = (AUTO_BRUSH, 1.0, 1.5, 2.0, 3.0, 4.0)
 
 __all__ = ["BlendPanel", "BlendPreviewJob", "BlendRequest"]
 
@@ -132,6 +137,18 @@ class BlendPanel(QWidget):
         strength_row = QHBoxLayout()
         strength_row.addWidget(self.strength, 1)
         strength_row.addWidget(self._strength_value)
+        self.brush = QComboBox()
+        self.brush.setObjectName("blend-brush")
+        for value in BRUSH_CHOICES:
+            self.brush.addItem(_brush_label(value), value)
+        self.brush.setToolTip(
+            "Stroke size. A model paints strokes of a fixed size in pixels, so on a large "
+            "photo they shrink to a fine texture that reads as a filter. At x2 the photo is "
+            "painted at half its size and enlarged back: strokes twice as large, edges a "
+            "little softer. Auto paints the photo at the size the model learned at (up to "
+            "x4); x1 paints every pixel."
+        )
+        self.brush.currentIndexChanged.connect(self._on_slider)
         self.preview = _PreviewLabel()
         self.preview.setText("The preview appears here.")
         self.status = QLabel("")
@@ -142,6 +159,7 @@ class BlendPanel(QWidget):
         layout.addWidget(self._slider_box)
         strength_form = QFormLayout()
         strength_form.addRow("Style strength", strength_row)
+        strength_form.addRow("Brush size", self.brush)
         layout.addLayout(strength_form)
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.status)
@@ -175,10 +193,14 @@ class BlendPanel(QWidget):
     def strength_value(self) -> float:
         return self.strength.value() / SLIDER_MAX
 
+    def brush_value(self) -> float:
+        value = self.brush.currentData()
+        return float(value) if value is not None else AUTO_BRUSH
+
     def current_blend(self) -> Blend:
         """The blend the sliders make (the canvas state's blend once they moved)."""
         weights = self.weights() if self._sliders else None
-        return Blend.of(weights, self.strength_value())
+        return Blend.of(weights, self.strength_value(), self.brush_value())
 
     def set_weights(self, weights: dict[str, float], strength: float | None = None) -> None:
         """Move the sliders (0..1 each); one preview request follows."""
@@ -282,8 +304,16 @@ class BlendPanel(QWidget):
                 for slug, slider in self._sliders.items():
                     slider.setValue(round(given.get(slug, 0.0) / top * SLIDER_MAX))
             self.strength.setValue(round(blend.strength * SLIDER_MAX))
+            self._show_brush(blend.brush)
         finally:
             self._building = False
+
+    def _show_brush(self, brush: float) -> None:
+        index = self.brush.findData(brush)
+        if index < 0:  # a size set elsewhere (a saved blend): offered from now on
+            self.brush.addItem(_brush_label(brush), brush)
+            index = self.brush.count() - 1
+        self.brush.setCurrentIndex(index)
 
     def _on_card_failed(self, message: str) -> None:
         self.title.setText(message)
@@ -323,3 +353,9 @@ class BlendPanel(QWidget):
     def _on_render_failed(self, message: str) -> None:
         self.status.setText(message)
         self.failed.emit(message)
+
+
+def _brush_label(value: float) -> str:
+    if value == AUTO_BRUSH:
+        return "Auto (the size the model learned at)"
+    return "x1 (every pixel)" if value == 1.0 else f"x{value:g}"
