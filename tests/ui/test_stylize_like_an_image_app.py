@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
+from ganstyle_desktop.engine.blend import Blend
 from ganstyle_desktop.ui.canvas import QUICK_PREVIEW_MAX, Canvas
 from ganstyle_desktop.ui.jobs import PhotoJob, PhotoRequest, StylizeResult
 from ganstyle_desktop.ui.settings import PIXEL_LIMIT_KEY, app_settings
@@ -25,6 +26,9 @@ def canvas(qtbot):
     qtbot.addWidget(widget)
     widget.resize(900, 500)
     widget.show()
+    # Every pixel painted: the slow path the previews are for (the auto brush paints a
+    # photo this large for a tiny model much smaller; see the last test).
+    widget.state.set_blend(Blend.default().with_brush(1.0))
     yield widget
     widget.shutdown()
 
@@ -351,3 +355,25 @@ def test_a_photo_truncated_since_the_last_session_is_not_reopened(qtbot, tmp_pat
     assert second.canvas.photo_path != good  # never made current
     assert app_settings().value("photo/last", "") in ("", None)  # and forgotten
     second.close()
+
+
+def test_the_auto_brush_paints_a_large_photo_smaller_and_shows_it_full_size(
+    qtbot, canvas, tiny_model, tmp_path
+) -> None:
+    from ganstyle_desktop.engine.modelfile import load_model
+    from ganstyle_desktop.engine.stylize import resolved_brush, stylize_array
+
+    big = _photo(tmp_path / "big.jpg", 960, 720)
+    _open(qtbot, canvas, big)
+    canvas.set_model(tiny_model)
+    canvas.state.set_blend(Blend.default())
+    with qtbot.waitSignal(canvas.result_ready, timeout=60_000):
+        assert canvas.stylize()
+    result = canvas.result
+    assert result.final and result.array.shape == (720, 960, 3)
+    model = load_model(tiny_model, device="cpu")
+    assert resolved_brush(Blend.default(), 720, 960, model) > 1.0  # a brush did apply
+    expected = stylize_array(model, canvas.photo.pixels, blend=Blend.default(), device="cpu")
+    assert np.array_equal(result.array, expected)  # the engine's picture, as it paints it
+    native = stylize_array(model, canvas.photo.pixels, blend=Blend(None, 1.0, 1.0))
+    assert np.abs(native.astype(int) - result.array.astype(int)).mean() > 1
