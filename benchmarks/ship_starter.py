@@ -217,11 +217,18 @@ def main() -> int:
         f"--run RUN --evaluate-only."
     )
     training = dict(card.training)
+    wall = float(summary.get("wall_seconds", training.get("wall_seconds", 0.0)))
+    run_steps = summary.get("steps")
+    if run_steps and card.steps and card.steps != run_steps:
+        # A checkpoint of the run (--model RUN/checkpoints/step_N/...): its own steps and
+        # time, which its card carries; the run went on to run_steps.
+        wall = float(training.get("wall_seconds", wall))
+        training["shipped_checkpoint"] = f"step {card.steps} of a {run_steps}-step run"
     training.update({
         "command": split.get("command", ""),
         "ship_command": "python " + " ".join(sys.argv),
         "hardware": split.get("hardware", training.get("hardware", "")),
-        "wall_seconds": float(summary.get("wall_seconds", training.get("wall_seconds", 0.0))),
+        "wall_seconds": wall,
         "held_apart": {"styles": split["styles"], "content": split["content"]},
     })
     provenance = list(card.data_provenance) + [
