@@ -16,6 +16,7 @@ the canvas asks for (the Output pane's size, ``--quick-side``), and records
 
     python benchmarks/bench_time_to_preview.py --size 6000x4000
     python benchmarks/bench_time_to_preview.py --size 6000x4000 --full
+    python benchmarks/bench_time_to_preview.py --size 6000x4000 --full --brush auto
 
 Prints one JSON object. The photo is a shared-data content photo resized to ``--size``
 (synthetic when the shared data is absent); the model is the shipped starter.
@@ -64,9 +65,16 @@ def main() -> None:
     parser.add_argument("--quick-side", type=int, default=1024, help="preview's longer side")
     parser.add_argument("--cancel-after", type=float, default=2.0)
     parser.add_argument("--full", action="store_true", help="also time the full resolution")
+    parser.add_argument(
+        "--brush",
+        default="1",
+        help="brush size: 1 paints every pixel (the slow path previews are for); auto is "
+        "the app's default, which paints a large photo smaller and enlarges it",
+    )
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
 
+    from ganstyle_desktop.engine.blend import AUTO_BRUSH, Blend
     from ganstyle_desktop.engine.control import JobCancelled, JobControl
     from ganstyle_desktop.ui.jobs import Partial, StylizeRequest, read_photo
     from ganstyle_desktop.ui.jobs.images import _stylize
@@ -91,7 +99,9 @@ def main() -> None:
         t0 = time.perf_counter()
         photo = read_photo(path, 2048)
         open_seconds = time.perf_counter() - t0
-        request = StylizeRequest(args.model, photo, quick_side=args.quick_side)
+        brush = AUTO_BRUSH if args.brush == "auto" else float(args.brush)
+        blend = Blend.default().with_brush(brush)
+        request = StylizeRequest(args.model, photo, blend=blend, quick_side=args.quick_side)
 
         # Cold: the first Stylize loads the model. Cancel once the full pass has begun.
         cold: dict = {}
@@ -125,6 +135,7 @@ def main() -> None:
         "photo": f"{width}x{height}",
         "model": args.model.name,
         "quick_side": args.quick_side,
+        "brush": args.brush,
         "open_seconds": round(open_seconds, 2),
         "time_to_preview_seconds": {
             "cold": round(cold["preview"], 2),
