@@ -48,8 +48,11 @@ def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 
 def lanczos(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
-    """The reference resampling, written against Pillow directly."""
-    return np.asarray(Image.fromarray(pixels).resize((width, height), Image.Resampling.LANCZOS))
+    """The reference resampling, written against Pillow directly (a shrink reduces by a
+    box first, down to twice the target: Pillow's reducing_gap 2)."""
+    gap = 2.0 if width < pixels.shape[1] and height < pixels.shape[0] else None
+    image = Image.fromarray(pixels)
+    return np.asarray(image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=gap))
 
 
 def levels(a: np.ndarray, b: np.ndarray) -> float:
