@@ -415,8 +415,8 @@ def resolved_brush(
     """The brush size ``blend`` paints a ``height`` x ``width`` photo with: its own, or for
     the auto brush the one that paints the photo's short side at the statistics view's
     side (``VIEW_FACTOR`` x the training size), from 1 up to ``MAX_AUTO_BRUSH``. Measured
-    (``benchmarks/bench_brush.py``, the starter at 1024 px): the recogniser takes 4 of 9
-    Impressionist paintings for a photo or another tradition at brush 1, none at 2."""
+    (``benchmarks/bench_brush.py``, the starter at 1024 px): the recogniser takes 6 of 9
+    post-Impressionist paintings for photos at brush 1, 1 at brush 2."""
     if not blend.is_auto_brush:
         return blend.brush
     side = VIEW_FACTOR * training_size_of(model, training_size)
