@@ -477,29 +477,26 @@ def _stylize_with_brush(
         model, small, blend=full, control=control, preview=preview,
         preview_image=small_preview, **options,
     )  # fmt: skip
-    while True:
-        try:
-            event = next(steps)
-        except StopIteration:
-            break
-        except StylizeError as exc:
-            raise StylizeError(
-                f"At brush size {brush:g} the photo is painted at {sw} x {sh} px: {exc}. "
-                "Choose a smaller brush."
-            ) from None
-        if isinstance(event, StylizeProgress):
-            total = event.total + 1
-            yield StylizeProgress(event.done, total, event.stage)
-        elif isinstance(event, StylizePreview):
-            shown = event.output
-            if blend.strength < 1.0:
-                like = small_preview
-                if like is None or like.shape != shown.shape:  # the statistics view's
-                    like = resize_pixels(small, *shown.shape[:2])
-                shown = _mix_bands(shown.copy(), like, blend.strength)
-            yield StylizePreview(shown, time.perf_counter() - started, event.stage)
-        else:
-            result = event
+    try:
+        for event in steps:
+            if isinstance(event, StylizeProgress):
+                total = event.total + 1
+                yield StylizeProgress(event.done, total, event.stage)
+            elif isinstance(event, StylizePreview):
+                shown = event.output
+                if blend.strength < 1.0:
+                    like = small_preview
+                    if like is None or like.shape != shown.shape:  # the statistics view's
+                        like = resize_pixels(small, *shown.shape[:2])
+                    shown = _mix_bands(shown.copy(), like, blend.strength)
+                yield StylizePreview(shown, time.perf_counter() - started, event.stage)
+            else:
+                result = event
+    except StylizeError as exc:
+        raise StylizeError(
+            f"At brush size {brush:g} the photo is painted at {sw} x {sh} px: {exc}. "
+            "Choose a smaller brush."
+        ) from None
     assert result is not None
     del small
     if control is not None:

@@ -7,44 +7,26 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
+
+# The tiny ResNet generator and the synthetic photo of the stylize tests, and their one
+# torch thread (an autouse fixture, active here once imported).
+from test_stylize import _one_torch_thread  # noqa: F401
+from test_stylize import photo as _photo
+from test_stylize import tiny_model as _tiny_model
 
 from ganstyle_desktop.engine.blend import MAX_BRUSH, Blend, BlendError, resize_pixels
 from ganstyle_desktop.engine.events import StylizeFinished, StylizePreview, StylizeProgress
-from ganstyle_desktop.engine.modelfile import ModelCard, StyleModel
-from ganstyle_desktop.engine.nets import GeneratorSpec, ResnetGenerator
 from ganstyle_desktop.engine.stylize import StylizeError, stylize_array, stylize_steps
 
-SPEC = GeneratorSpec(width=6, n_blocks=1, n_down=2, separable=True)
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-def tiny_model(training_size: int = 32) -> StyleModel:
-    torch.manual_seed(0)
-    gen = ResnetGenerator(SPEC).eval()
-    card = ModelCard(
-        name="tiny",
-        architecture={"generator": "resnet", "spec": SPEC.to_dict()},
-        training_size=training_size,
-    )
-    return StyleModel(card, gen)
+def tiny_model(training_size: int = 32):
+    return _tiny_model(training_size=training_size)
 
 
 def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
-    """Smooth colour fields plus fine noise: detail an enlargement cannot bring back."""
-    rng = np.random.default_rng(seed)
-    coarse = (rng.random((h // 8 + 2, w // 8 + 2, 3)) * 255).astype(np.uint8)
-    base = np.asarray(Image.fromarray(coarse).resize((w, h), Image.Resampling.BICUBIC))
-    noisy = base.astype(np.float32) + rng.normal(0, 20, base.shape)
-    return np.clip(noisy, 0, 255).astype(np.uint8)
+    """Fine noise on top: detail an enlargement cannot bring back."""
+    return _photo(h, w, seed, noise=20.0)
 
 
 def lanczos(pixels: np.ndarray, height: int, width: int) -> np.ndarray:

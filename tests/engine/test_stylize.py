@@ -53,12 +53,12 @@ def tiny_model(seed: int = 0, training_size: int = 256) -> StyleModel:
     return StyleModel(card, gen)
 
 
-def photo(h: int, w: int, seed: int = 0) -> np.ndarray:
+def photo(h: int, w: int, seed: int = 0, noise: float = 12.0) -> np.ndarray:
     """Smooth colour fields plus noise: structure at several scales, like a photo."""
     rng = np.random.default_rng(seed)
     coarse = (rng.random((h // 8 + 2, w // 8 + 2, 3)) * 255).astype(np.uint8)
     base = np.asarray(Image.fromarray(coarse).resize((w, h), Image.Resampling.BICUBIC))
-    noisy = base.astype(np.float32) + rng.normal(0, 12, base.shape)
+    noisy = base.astype(np.float32) + rng.normal(0, noise, base.shape)
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
 
