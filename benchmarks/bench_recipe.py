@@ -105,6 +105,7 @@ def evaluate(model_path: Path, slugs: list[str], recognizer, photos, photo_image
         brushwork_gap,
         contour_fscore,
         edge_ssim,
+        mesh_excess,
         style_score_spread,
     )
     from ganstyle_desktop.engine.modelfile import load_model
@@ -130,6 +131,8 @@ def evaluate(model_path: Path, slugs: list[str], recognizer, photos, photo_image
             # the photos' own gap: a colour filter keeps the photos' gap.
             "brushwork_gap": round(brushwork_gap(outs, style_sets[slug]), 4),
             "photo_brushwork_gap": round(brushwork_gap(photo_images, style_sets[slug]), 4),
+            # A fine mesh over the picture (1 = none, as photos and artworks).
+            "mesh": round(mesh_excess(outs), 3),
         }
     if len(slugs) > 1:
         photos_arr = np.stack(photo_images).astype(np.float64)

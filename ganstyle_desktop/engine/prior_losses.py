@@ -169,15 +169,19 @@ BRUSHWORK_SCALES = (1, 2, 4)
 _LUMA = (0.2126, 0.7152, 0.0722)
 
 
+def _luma(images: torch.Tensor) -> torch.Tensor:
+    rgb = (images.float() + 1.0) * 0.5
+    return torch.tensordot(torch.tensor(_LUMA, device=rgb.device), rgb, dims=([0], [1]))
+
+
 def gradient_magnitudes(images: torch.Tensor, scale: int = 1) -> torch.Tensor:
     """Sobel gradient magnitude of each image's Rec. 709 luma (images in [-1, 1], N x 3 x H
     x W; luma in [0, 1], so a black-to-white step gives 1, as metrics.sobel_edges), after
     ``scale`` x ``scale`` average pooling. Returns N x P."""
-    rgb = (images.float() + 1.0) * 0.5
-    luma = torch.tensordot(torch.tensor(_LUMA, device=rgb.device), rgb, dims=([0], [1]))[:, None]
+    luma = _luma(images)[:, None]
     if scale > 1:
         luma = F.avg_pool2d(luma, scale)
-    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=rgb.device)
+    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=luma.device)
     kernels = torch.stack([kx, kx.t()])[:, None] / 4.0
     g = F.conv2d(F.pad(luma, (1, 1, 1, 1), mode="replicate"), kernels)
     # The small floor keeps the gradient of sqrt finite on perfectly flat areas.
@@ -216,3 +220,55 @@ def brushwork_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     target = target.to(profile.device, profile.dtype)
     per_scale = (profile - target).abs().mean(2) / (target.mean(2) + 1e-6)
     return per_scale.mean()
+
+
+# -- the lattice: a mesh the generator's upsampling prints over everything -----------------
+
+# The generator paints at 1/4 resolution and doubles twice (nearest neighbour, then a
+# convolution): what it gets wrong repeats every 4 and every 2 pixels, a fine mesh over
+# the whole picture ("at full resolution it fades to a colour cast with a fine mesh").
+# Measured on 9 held-apart photos (benchmarks/bench_quality.py --lattice): the pretrained
+# painter and the starter put 3 to 13 times the background's energy at those frequencies;
+# photos and every tradition's artworks 1.0 to 1.2.
+LATTICE_PERIOD = 4
+LATTICE_PEAK = 1  # bins either side of a lattice frequency that count as its peak
+LATTICE_RING = 6  # bins either side that make the background around it
+
+
+def lattice_energy(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(peak, background) energy of each image's luma at the lattice frequencies (images
+    N x 3 x H x W in [-1, 1], sides multiples of LATTICE_PERIOD): the Hann-windowed power
+    spectrum summed over the (2 LATTICE_PEAK + 1)^2 bins at every multiple of 1/period
+    cycles per pixel but zero, and the mean power of the bins around each (out to
+    LATTICE_RING) scaled to as many bins. Their ratio is 1 for an image with no mesh."""
+    luma = _luma(images)
+    n, h, w = luma.shape
+    if h % LATTICE_PERIOD or w % LATTICE_PERIOD:
+        raise ValueError(f"lattice energy needs sides that are multiples of {LATTICE_PERIOD}")
+    window = torch.outer(torch.hann_window(h, periodic=False, device=luma.device),
+                         torch.hann_window(w, periodic=False, device=luma.device))
+    centred = luma - luma.mean((1, 2), keepdim=True)
+    power = torch.fft.fft2(centred * window).abs().square()
+    peak_offsets = torch.arange(-LATTICE_PEAK, LATTICE_PEAK + 1, device=luma.device)
+    ring_offsets = torch.arange(-LATTICE_RING, LATTICE_RING + 1, device=luma.device)
+    peaks, backgrounds = [], []
+    for a in range(LATTICE_PERIOD):
+        for b in range(LATTICE_PERIOD):
+            if a == 0 and b == 0:
+                continue
+            fy, fx = a * h // LATTICE_PERIOD, b * w // LATTICE_PERIOD
+            box = power[:, (fy + peak_offsets) % h][:, :, (fx + peak_offsets) % w].sum((1, 2))
+            ring = power[:, (fy + ring_offsets) % h][:, :, (fx + ring_offsets) % w].sum((1, 2))
+            n_peak, n_ring = len(peak_offsets) ** 2, len(ring_offsets) ** 2
+            peaks.append(box)
+            backgrounds.append((ring - box) / (n_ring - n_peak) * n_peak)
+    return torch.stack(peaks).sum(0), torch.stack(backgrounds).sum(0)
+
+
+def lattice_loss(fake: torch.Tensor) -> torch.Tensor:
+    """How much more energy the outputs hold at the lattice frequencies than around them:
+    mean over the batch of max(0, log(peak / background)), the background held fixed (so
+    the mesh must go, rather than noise grow around it). 0 once no mesh stands out."""
+    peak, background = lattice_energy(fake)
+    ratio = peak / background.detach().clamp_min(1e-12)
+    return torch.log(ratio.clamp_min(1.0)).mean()

@@ -9,6 +9,8 @@ multi-style method (so the two cannot drift):
 - the brushwork term (``lambda_brushwork``): the distribution of the output's luminance
   gradients, at three scales, against its tradition's artworks (flat areas and contours,
   or strokes everywhere: what a colour filter never changes);
+- the mesh term (``lambda_lattice``): the output's excess energy at the frequencies the
+  generator's upsamplings repeat at (a fine mesh over the whole picture);
 - the teacher term (``lambda_teacher``): L1 to what Magenta's pretrained transfer network
   (:mod:`..style_teacher`) paints from the same photo with the mean style embedding of the
   tradition's artworks, a painted target from the first step.
@@ -41,6 +43,7 @@ from ganstyle_desktop.engine.prior_losses import (
     feature_content_loss,
     feature_style_loss,
     jitter,
+    lattice_loss,
     pick_head,
     prior_features,
     to_prior_range,
@@ -68,6 +71,7 @@ class RecipeTerms:
         self.lambda_palette = _chosen(cfg.lambda_palette, defaults["lambda_palette"])
         self.style_kind = cfg.style_loss
         self.lambda_brushwork = _chosen(cfg.lambda_brushwork, defaults["lambda_brushwork"])
+        self.lambda_lattice = _chosen(cfg.lambda_lattice, defaults["lambda_lattice"])
         self.style_contrast = _chosen(cfg.style_contrast, defaults["style_contrast"])
         self.style_evenness = _chosen(cfg.style_evenness, defaults["style_evenness"])
         self.brushwork_targets: torch.Tensor | None = None  # one profile per tradition
@@ -265,6 +269,8 @@ class RecipeTerms:
             )
             targets = self.brushwork_targets.to(fake.device)[index]
             terms["brushwork"] = self.lambda_brushwork * brushwork_loss(fake, targets)
+        if self.lambda_lattice > 0:
+            terms["lattice"] = self.lambda_lattice * lattice_loss(fake)
         return terms
 
 
