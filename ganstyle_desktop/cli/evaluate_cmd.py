@@ -1,6 +1,6 @@
 """``ganstyle-cli evaluate``: measure a model against a style set: the share of outputs
 the tradition recogniser takes for the tradition, the colour-aware style score S with its
-spread, edge SSIM, the fine mesh, the combined quality and whether the bar is met, palette distance and
+spread, edge SSIM, the combined quality and whether the bar is met, palette distance and
 random-feature KID."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ _LABELS = (
     ("quality", "Quality (ranks checkpoints; -1 .. 1.5)"),
     ("contour_f", "Contours kept (F-score; 1 = all, ~0.2 = none)"),
     ("edge_ssim", "Edge SSIM (gradient maps alike, 1 = all)"),
-    ("mesh", "Fine mesh (1 = none, as photos and artworks)"),
     ("palette_distance", "Palette distance (Lab W1; lower closer)"),
     ("palette_distance_photos", "  the photos' own palette distance"),
     ("kid", "Random-feature KID (lower closer)"),

@@ -62,9 +62,9 @@ def parse_diffaugment(policy: str) -> list[str]:
 # Chosen by measured runs: models/TRAINING.md.
 PAINTER_RECIPE = {"lambda_critic": 1.0, "lambda_teacher": 1.0, "lambda_brushwork": 1.0,
                   "style_contrast": 1.0, "style_evenness": 1.0, "lambda_nce": 0.0,
-                  "lambda_palette": 1.0, "lambda_lattice": 0.0}
+                  "lambda_palette": 1.0}
 OTHER_RECIPE = {"lambda_critic": 0.0, "lambda_teacher": 0.0, "lambda_brushwork": 0.0,
-                "style_contrast": 0.0, "style_evenness": 0.0, "lambda_lattice": 0.0}
+                "style_contrast": 0.0, "style_evenness": 0.0}
 METHOD_NCE = {"cut": 1.0, "fastcut": 10.0, "multistyle": 10.0}
 METHOD_PALETTE = {"multistyle": 1.0}
 
@@ -157,6 +157,11 @@ class TrainConfig:
         None, "weight of the teacher term: L1 to a pretrained transfer network's painting of "
         "the same photo in the tradition's mean style (default: the preset's, painter 1, "
         "others 0)", low=0.0, high=100.0, label="Teacher")
+    teacher_blur: float = knob(
+        0.0, "the teacher term on blurred paintings (Gaussian sigma in px): only the "
+        "layout and colours of the teacher's painting, its surfaces left to the critics "
+        "(0: pixels and the prior's features, as they are)", low=0.0, high=16.0,
+        label="Teacher blur")
     lambda_palette: float | None = knob(
         None, "weight of the palette term: colour distribution of output vs artwork (sliced "
         "Wasserstein; default: multistyle and the painter 1, CUT and FastCUT 0)", low=0.0, high=100.0, label="Palette")
@@ -176,11 +181,6 @@ class TrainConfig:
         "gradients (3 scales) vs its tradition's artworks: flat areas and contours, or "
         "strokes (default: the preset's, painter 1, others 0)", low=0.0, high=100.0,
         label="Brushwork")
-    lambda_lattice: float | None = knob(
-        None, "weight of the mesh term: the output's excess energy at the frequencies the "
-        "generator's 2x upsamplings repeat at (every 2 and 4 pixels), so no fine mesh lies "
-        "over the painting (default: the preset's, painter 0, others 0)", low=0.0,
-        high=100.0, label="No mesh")
     lambda_wrong_head: float = knob(
         0.5, "multistyle: weight of each critic head learning that another tradition's "
         "artworks are not its own (what sets the traditions apart)", low=0.0, high=10.0,

@@ -222,53 +222,19 @@ def brushwork_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return per_scale.mean()
 
 
-# -- the lattice: a mesh the generator's upsampling prints over everything -----------------
-
-# The generator paints at 1/4 resolution and doubles twice (nearest neighbour, then a
-# convolution): what it gets wrong repeats every 4 and every 2 pixels, a fine mesh over
-# the whole picture ("at full resolution it fades to a colour cast with a fine mesh").
-# Measured on 9 held-apart photos (benchmarks/bench_quality.py --lattice): the pretrained
-# painter and the starter put 3 to 13 times the background's energy at those frequencies;
-# photos and every tradition's artworks 1.0 to 1.2.
-LATTICE_PERIOD = 4
-LATTICE_PEAK = 1  # bins either side of a lattice frequency that count as its peak
-LATTICE_RING = 6  # bins either side that make the background around it
+# -- blur -----------------------------------------------------------------------------------
 
 
-def lattice_energy(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(peak, background) energy of each image's luma at the lattice frequencies (images
-    N x 3 x H x W in [-1, 1], sides multiples of LATTICE_PERIOD): the Hann-windowed power
-    spectrum summed over the (2 LATTICE_PEAK + 1)^2 bins at every multiple of 1/period
-    cycles per pixel but zero, and the mean power of the bins around each (out to
-    LATTICE_RING) scaled to as many bins. Their ratio is 1 for an image with no mesh."""
-    luma = _luma(images)
-    n, h, w = luma.shape
-    if h % LATTICE_PERIOD or w % LATTICE_PERIOD:
-        raise ValueError(f"lattice energy needs sides that are multiples of {LATTICE_PERIOD}")
-    window = torch.outer(torch.hann_window(h, periodic=False, device=luma.device),
-                         torch.hann_window(w, periodic=False, device=luma.device))
-    centred = luma - luma.mean((1, 2), keepdim=True)
-    power = torch.fft.fft2(centred * window).abs().square()
-    peak_offsets = torch.arange(-LATTICE_PEAK, LATTICE_PEAK + 1, device=luma.device)
-    ring_offsets = torch.arange(-LATTICE_RING, LATTICE_RING + 1, device=luma.device)
-    peaks, backgrounds = [], []
-    for a in range(LATTICE_PERIOD):
-        for b in range(LATTICE_PERIOD):
-            if a == 0 and b == 0:
-                continue
-            fy, fx = a * h // LATTICE_PERIOD, b * w // LATTICE_PERIOD
-            box = power[:, (fy + peak_offsets) % h][:, :, (fx + peak_offsets) % w].sum((1, 2))
-            ring = power[:, (fy + ring_offsets) % h][:, :, (fx + ring_offsets) % w].sum((1, 2))
-            n_peak, n_ring = len(peak_offsets) ** 2, len(ring_offsets) ** 2
-            peaks.append(box)
-            backgrounds.append((ring - box) / (n_ring - n_peak) * n_peak)
-    return torch.stack(peaks).sum(0), torch.stack(backgrounds).sum(0)
-
-
-def lattice_loss(fake: torch.Tensor) -> torch.Tensor:
-    """How much more energy the outputs hold at the lattice frequencies than around them:
-    mean over the batch of max(0, log(peak / background)), the background held fixed (so
-    the mesh must go, rather than noise grow around it). 0 once no mesh stands out."""
-    peak, background = lattice_energy(fake)
-    ratio = peak / background.detach().clamp_min(1e-12)
-    return torch.log(ratio.clamp_min(1.0)).mean()
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Each channel of ``images`` (N x C x H x W) blurred by a Gaussian of ``sigma`` px
+    (separable, truncated at 3 sigma, edges reflected, or replicated where the image is
+    narrower than the kernel's reach). Differentiable."""
+    radius = max(1, int(3 * sigma + 0.5))
+    t = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
+    g = torch.exp(-(t**2) / (2 * sigma**2))
+    g = g / g.sum()
+    c = images.shape[1]
+    mode = "reflect" if radius < min(images.shape[-2:]) else "replicate"
+    x = F.pad(images, (radius, radius, radius, radius), mode=mode)
+    x = F.conv2d(x, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(x, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)

@@ -9,8 +9,6 @@ multi-style method (so the two cannot drift):
 - the brushwork term (``lambda_brushwork``): the distribution of the output's luminance
   gradients, at three scales, against its tradition's artworks (flat areas and contours,
   or strokes everywhere: what a colour filter never changes);
-- the mesh term (``lambda_lattice``): the output's excess energy at the frequencies the
-  generator's upsamplings repeat at (a fine mesh over the whole picture);
 - the teacher term (``lambda_teacher``): L1 to what Magenta's pretrained transfer network
   (:mod:`..style_teacher`) paints from the same photo with the mean style embedding of the
   tradition's artworks, a painted target from the first step.
@@ -42,8 +40,8 @@ from ganstyle_desktop.engine.prior_losses import (
     colour_swd,
     feature_content_loss,
     feature_style_loss,
+    gaussian_blur,
     jitter,
-    lattice_loss,
     pick_head,
     prior_features,
     to_prior_range,
@@ -71,12 +69,12 @@ class RecipeTerms:
         self.lambda_palette = _chosen(cfg.lambda_palette, defaults["lambda_palette"])
         self.style_kind = cfg.style_loss
         self.lambda_brushwork = _chosen(cfg.lambda_brushwork, defaults["lambda_brushwork"])
-        self.lambda_lattice = _chosen(cfg.lambda_lattice, defaults["lambda_lattice"])
         self.style_contrast = _chosen(cfg.style_contrast, defaults["style_contrast"])
         self.style_evenness = _chosen(cfg.style_evenness, defaults["style_evenness"])
         self.brushwork_targets: torch.Tensor | None = None  # one profile per tradition
         self.n_heads = n_heads
         self.lambda_teacher = _chosen(cfg.lambda_teacher, defaults["lambda_teacher"])
+        self.teacher_blur = float(cfg.teacher_blur)
         # The tradition mean embeddings: for the teacher, or to start a painter's rows.
         self.needs_embeddings = needs_embeddings or self.lambda_teacher > 0
         self.uses_prior = (
@@ -220,7 +218,7 @@ class RecipeTerms:
             taps |= set(STYLE_TAPS)
         if self.lambda_content > 0:
             taps.add(CONTENT_TAP)
-        if target is not None:
+        if target is not None and self.teacher_blur == 0:
             taps |= set(TEACHER_TAPS)
         fake_f: dict[str, torch.Tensor] = {}
         shifts = [0, 0, 0, 0]
@@ -244,7 +242,14 @@ class RecipeTerms:
                     self.prior, jitter(content, *shifts[:2]), (CONTENT_TAP,)
                 )
             terms["content"] = self.lambda_content * feature_content_loss(fake_f, content_f)
-        if target is not None:
+        if target is not None and self.teacher_blur > 0:
+            # Only the layout and colours of the teacher's painting: L1 of both blurred,
+            # the surfaces left to the critics and the brushwork term.
+            terms["teacher"] = self.lambda_teacher * (
+                gaussian_blur(fake.float(), self.teacher_blur)
+                - gaussian_blur(target, self.teacher_blur)
+            ).abs().mean()
+        elif target is not None:
             # Pixels (L1) for colour and layout, the prior's features at the same places
             # for brushwork: L1 alone learns the blurred mean of a texture first.
             with torch.no_grad():
@@ -269,8 +274,6 @@ class RecipeTerms:
             )
             targets = self.brushwork_targets.to(fake.device)[index]
             terms["brushwork"] = self.lambda_brushwork * brushwork_loss(fake, targets)
-        if self.lambda_lattice > 0:
-            terms["lattice"] = self.lambda_lattice * lattice_loss(fake)
         return terms
 
 
