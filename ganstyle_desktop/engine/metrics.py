@@ -300,14 +300,10 @@ CONTOUR_TOLERANCE = 2
 
 
 def _gaussian_blur(grey: np.ndarray, sigma: float) -> np.ndarray:
-    radius = max(1, int(3 * sigma + 0.5))
-    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    g = torch.exp(-(t**2) / (2 * sigma**2))
-    g = g / g.sum()
+    from .prior_losses import gaussian_blur
+
     x = torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32))[None, None]
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), g.view(1, 1, 1, -1))
-    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), g.view(1, 1, -1, 1))
-    return x[0, 0].numpy()
+    return gaussian_blur(x, sigma, edges="replicate")[0, 0].numpy()
 
 
 def contour_map(image: np.ndarray, sigma: float = CONTOUR_SIGMA,

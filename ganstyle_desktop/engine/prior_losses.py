@@ -225,16 +225,16 @@ def brushwork_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 # -- blur -----------------------------------------------------------------------------------
 
 
-def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+def gaussian_blur(images: torch.Tensor, sigma: float, edges: str = "reflect") -> torch.Tensor:
     """Each channel of ``images`` (N x C x H x W) blurred by a Gaussian of ``sigma`` px
-    (separable, truncated at 3 sigma, edges reflected, or replicated where the image is
-    narrower than the kernel's reach). Differentiable."""
+    (separable, truncated at 3 sigma). ``edges``: "reflect" (replicated where the image
+    is narrower than the kernel's reach) or "replicate". Differentiable."""
     radius = max(1, int(3 * sigma + 0.5))
     t = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
     g = torch.exp(-(t**2) / (2 * sigma**2))
     g = g / g.sum()
     c = images.shape[1]
-    mode = "reflect" if radius < min(images.shape[-2:]) else "replicate"
+    mode = edges if edges == "replicate" or radius < min(images.shape[-2:]) else "replicate"
     x = F.pad(images, (radius, radius, radius, radius), mode=mode)
     x = F.conv2d(x, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     return F.conv2d(x, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
