@@ -76,6 +76,10 @@ def test_the_measure_sees_a_mesh_and_not_a_photo() -> None:
     meshed = [pixels(_meshed(_smooth(s))) for s in range(4)]
     assert mesh_excess(photos) < 1.5
     assert mesh_excess(meshed) > 5.0
+    # The median over images of each one's peak over background.
+    mixed = [meshed[0], photos[1], meshed[2]]
+    ratios = [np.divide(*_reference(np.moveaxis(m, 2, 0) / 127.5 - 1.0)) for m in mixed]
+    assert mesh_excess(mixed) == pytest.approx(float(np.median(ratios)), rel=1e-3)
     # A side that is not a multiple of 4 is measured on the part that is, not refused.
     assert mesh_excess([m[:63, :62] for m in meshed]) > 5.0
     with pytest.raises(MetricsError, match="too small"):
