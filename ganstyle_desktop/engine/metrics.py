@@ -612,7 +612,6 @@ def brushwork_gap(images: Sequence[np.ndarray], artworks: Sequence[np.ndarray]) 
 LATTICE_PERIOD = 4
 LATTICE_PEAK = 1  # bins either side of a lattice frequency that count as its peak
 LATTICE_RING = 6  # bins either side that make the background around it
-_LUMA = (0.2126, 0.7152, 0.0722)
 
 
 def lattice_energy(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -622,8 +621,9 @@ def lattice_energy(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     every multiple of 1/LATTICE_PERIOD cycles per pixel but zero, and the mean power of the
     other bins of the box out to LATTICE_RING around each, scaled to as many bins. Their
     ratio is about 1 for an image with no mesh."""
-    rgb = (images.float() + 1.0) * 0.5
-    luma = torch.tensordot(torch.tensor(_LUMA, device=rgb.device), rgb, dims=([0], [1]))
+    from .prior_losses import luma as luma_of
+
+    luma = luma_of(images)
     _, h, w = luma.shape
     if h % LATTICE_PERIOD or w % LATTICE_PERIOD:
         raise MetricsError(f"lattice energy needs sides that are multiples of {LATTICE_PERIOD}")

@@ -169,7 +169,8 @@ BRUSHWORK_SCALES = (1, 2, 4)
 _LUMA = (0.2126, 0.7152, 0.0722)
 
 
-def _luma(images: torch.Tensor) -> torch.Tensor:
+def luma(images: torch.Tensor) -> torch.Tensor:
+    """Rec. 709 luma in [0, 1] of images in [-1, 1] (N x 3 x H x W -> N x H x W)."""
     rgb = (images.float() + 1.0) * 0.5
     return torch.tensordot(torch.tensor(_LUMA, device=rgb.device), rgb, dims=([0], [1]))
 
@@ -178,12 +179,12 @@ def gradient_magnitudes(images: torch.Tensor, scale: int = 1) -> torch.Tensor:
     """Sobel gradient magnitude of each image's Rec. 709 luma (images in [-1, 1], N x 3 x H
     x W; luma in [0, 1], so a black-to-white step gives 1, as metrics.sobel_edges), after
     ``scale`` x ``scale`` average pooling. Returns N x P."""
-    luma = _luma(images)[:, None]
+    grey = luma(images)[:, None]
     if scale > 1:
-        luma = F.avg_pool2d(luma, scale)
-    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=luma.device)
+        grey = F.avg_pool2d(grey, scale)
+    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=grey.device)
     kernels = torch.stack([kx, kx.t()])[:, None] / 4.0
-    g = F.conv2d(F.pad(luma, (1, 1, 1, 1), mode="replicate"), kernels)
+    g = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="replicate"), kernels)
     # The small floor keeps the gradient of sqrt finite on perfectly flat areas.
     return torch.sqrt(g.square().sum(1) + 1e-8).flatten(1)
 
@@ -234,7 +235,7 @@ def gaussian_blur(images: torch.Tensor, sigma: float, edges: str = "reflect") ->
     g = torch.exp(-(t**2) / (2 * sigma**2))
     g = g / g.sum()
     c = images.shape[1]
-    mode = edges if edges == "replicate" or radius < min(images.shape[-2:]) else "replicate"
+    mode = "reflect" if edges == "reflect" and radius < min(images.shape[-2:]) else "replicate"
     x = F.pad(images, (radius, radius, radius, radius), mode=mode)
     x = F.conv2d(x, g.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     return F.conv2d(x, g.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
